@@ -1,0 +1,177 @@
+// Package config loads chaperone's TOML configuration: the user's
+// $XDG_CONFIG_HOME/chaperone/config.toml and, once trusted, a project's
+// .chaperone.toml. A broken file is an error naming the file, the line and
+// the fix; it never silently loosens policy.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration. The zero value is the default policy.
+type Config struct {
+	// Backend names the sandbox backend: "docker", "podman", "bwrap" or
+	// "host". Empty means: choose the first that works.
+	Backend string `toml:"backend"`
+	// HoldTimeout is how long a held command waits for a person.
+	HoldTimeout Duration `toml:"hold_timeout"`
+
+	Rules    RulesConfig   `toml:"rules"`
+	Sandbox  SandboxConfig `toml:"sandbox"`
+	Model    ModelConfig   `toml:"model"`
+	Audit    AuditConfig   `toml:"audit"`
+	Remember []Remembered  `toml:"remember"`
+
+	// Path is the file this was loaded from ("" when none existed).
+	Path string `toml:"-"`
+}
+
+// RulesConfig holds the user's own allow/deny rules by command prefix.
+type RulesConfig struct {
+	// Allow lists command prefixes rated low, e.g. "make test".
+	Allow []PrefixRule `toml:"allow"`
+	// Deny lists command prefixes rated high (held).
+	Deny []PrefixRule `toml:"deny"`
+	// Rate lists prefixes with an explicit risk, e.g.
+	// { prefix = "git push origin feature/*", risk = "medium" }.
+	Rate []PrefixRule `toml:"rate"`
+}
+
+// PrefixRule matches a command by its leading words; "*" in a word is a
+// glob. A plain string in TOML is accepted as {prefix = "..."}.
+type PrefixRule struct {
+	Prefix string `toml:"prefix"`
+	Risk   string `toml:"risk"`
+	Reason string `toml:"reason"`
+}
+
+// UnmarshalTOML accepts either a string or a table.
+func (p *PrefixRule) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		p.Prefix = v
+		return nil
+	case map[string]any:
+		for k, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return fmt.Errorf("rule key %q must be a string", k)
+			}
+			switch k {
+			case "prefix":
+				p.Prefix = s
+			case "risk":
+				p.Risk = s
+			case "reason":
+				p.Reason = s
+			default:
+				return fmt.Errorf("unknown rule key %q (want prefix, risk, reason)", k)
+			}
+		}
+		if p.Prefix == "" {
+			return errors.New("rule needs a prefix")
+		}
+		return nil
+	}
+	return fmt.Errorf("rule must be a string or a table, not %T", v)
+}
+
+// Duration is a time.Duration written as "30s" or "2m" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (write it like \"30s\" or \"2m\")", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Dir returns the user's chaperone config directory.
+func Dir() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "chaperone")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".config", "chaperone")
+}
+
+// UserPath returns the path of the user's config file.
+func UserPath() string { return filepath.Join(Dir(), "config.toml") }
+
+// Error is a problem in a config file, with where it is and how to fix it.
+type Error struct {
+	Path string
+	Line int
+	Msg  string
+	Fix  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	if e.Fix != "" {
+		b.WriteString(" (fix: ")
+		b.WriteString(e.Fix)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Load reads the user's config file. A missing file gives the defaults.
+func Load() (*Config, error) { return LoadFile(UserPath()) }
+
+// LoadFile reads one config file. A missing file gives the defaults.
+func LoadFile(path string) (*Config, error) {
+	c := &Config{}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c.Path = path
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message, Fix: "correct the TOML syntax on that line"}
+		}
+		return nil, &Error{Path: path, Msg: err.Error(), Fix: "correct the value's type"}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, &Error{Path: path, Line: keyLine(data, und[0]), Msg: fmt.Sprintf("unknown setting %q", und[0].String()),
+			Fix: "remove it or correct its name; see the README for the settings"}
+	}
+	return c, nil
+}
+
+// keyLine finds the first line that sets the last part of key, for errors.
+func keyLine(data []byte, key toml.Key) int {
+	last := key[len(key)-1]
+	for i, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, last) && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, last)), "=") {
+			return i + 1
+		}
+	}
+	return 0
+}

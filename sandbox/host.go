@@ -1,0 +1,75 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Host runs commands with the host's bash, outside any sandbox. It is used
+// only when the user names it (backend = "host").
+type Host struct {
+	// Bash is the path of the real bash; empty means "/bin/bash".
+	Bash string
+}
+
+// Name returns "host".
+func (Host) Name() string { return "host" }
+
+// Run runs the job with real bash and returns bash's exit status
+// (128+N when it died of signal N).
+func (h Host) Run(ctx context.Context, j *Job) (int, error) {
+	bash := h.Bash
+	if bash == "" {
+		bash = "/bin/bash"
+	}
+	args := append([]string{}, j.BashFlags...)
+	args = append(args, "-c", j.Script)
+	args = append(args, j.Args...)
+	cmd := exec.CommandContext(ctx, bash, args...)
+	cmd.Args[0] = "bash"
+	cmd.Dir = j.Dir
+	cmd.Env = j.Env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pick(j.StdinFile, j.Stdin), pickW(j.StdoutFile, j.Stdout), pickW(j.StderrFile, j.Stderr)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	return ExitStatus(err)
+}
+
+func pick(f *os.File, r interface{ Read([]byte) (int, error) }) interface{ Read([]byte) (int, error) } {
+	if f != nil {
+		return f
+	}
+	return r
+}
+
+func pickW(f *os.File, w interface{ Write([]byte) (int, error) }) interface{ Write([]byte) (int, error) } {
+	if f != nil {
+		return f
+	}
+	return w
+}
+
+// ExitStatus turns the error of exec.Cmd.Run into a shell exit status:
+// the code, or 128+N for signal N. Errors that are not exit errors are
+// returned as they are, with status 127 (not found) or 126.
+func ExitStatus(err error) (int, error) {
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return 127, err
+	}
+	return 126, err
+}
