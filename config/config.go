@@ -5,6 +5,9 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -148,7 +151,12 @@ func LoadFile(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	c.Path = path
+	return decode(path, data)
+}
+
+// decode parses one config file's content.
+func decode(path string, data []byte) (*Config, error) {
+	c := &Config{Path: path}
 	md, err := toml.Decode(string(data), c)
 	if err != nil {
 		var pe toml.ParseError
@@ -174,4 +182,108 @@ func keyLine(data []byte, key toml.Key) int {
 		}
 	}
 	return 0
+}
+
+// ProjectFile is the name of a project's own config file.
+const ProjectFile = ".chaperone.toml"
+
+// StateDir is chaperone's state folder: $XDG_STATE_HOME/chaperone, or
+// ~/.local/state/chaperone.
+func StateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "chaperone")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "state", "chaperone")
+}
+
+// trustPath is the file that records trusted project files by hash.
+func trustPath() string { return filepath.Join(StateDir(), "trusted.json") }
+
+// ErrUntrusted is returned by LoadProject for a project file whose content
+// has not been trusted with `chaperone trust` (or changed since).
+var ErrUntrusted = errors.New("project config is not trusted")
+
+func readTrust() (map[string]string, error) {
+	m := map[string]string{}
+	b, err := os.ReadFile(trustPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trust list: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, &Error{Path: trustPath(), Msg: "not valid JSON: " + err.Error(), Fix: "delete the file and run `chaperone trust` again"}
+	}
+	return m, nil
+}
+
+// Trust records the current content of the project file in projectDir as
+// trusted and returns its path and hash. The file must parse.
+func Trust(projectDir string) (path, hash string, err error) {
+	path, err = filepath.Abs(filepath.Join(projectDir, ProjectFile))
+	if err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	if _, err := decode(path, data); err != nil {
+		return "", "", err
+	}
+	sum := sha256.Sum256(data)
+	hash = hex.EncodeToString(sum[:])
+	m, err := readTrust()
+	if err != nil {
+		return "", "", err
+	}
+	m[path] = hash
+	b, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.MkdirAll(StateDir(), 0o700); err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	tmp, err := os.CreateTemp(StateDir(), ".trusted-*")
+	if err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(append(b, '\n'))
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), trustPath()); err != nil {
+		return "", "", fmt.Errorf("trust: %w", err)
+	}
+	return path, hash, nil
+}
+
+// LoadProject reads projectDir's .chaperone.toml when its content is
+// trusted. No file gives (nil, nil); a file that was never trusted, or
+// changed since, gives ErrUntrusted (wrapped, naming the file and the fix),
+// so that an agent editing it can never relax its own policy.
+func LoadProject(projectDir string) (*Config, error) {
+	path, err := filepath.Abs(filepath.Join(projectDir, ProjectFile))
+	if err != nil {
+		return nil, fmt.Errorf("project config: %w", err)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("project config: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	m, err := readTrust()
+	if err != nil {
+		return nil, err
+	}
+	if m[path] != hex.EncodeToString(sum[:]) {
+		return nil, fmt.Errorf("%s: %w (run `chaperone trust %s` after reading it)", path, ErrUntrusted, projectDir)
+	}
+	return decode(path, data)
 }

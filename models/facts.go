@@ -14,6 +14,9 @@ type Facts struct {
 	OpaqueReasons []string `json:"opaque_reasons,omitempty"`
 	// ParseError is set when the text is not valid bash.
 	ParseError string `json:"parse_error,omitempty"`
+	// Functions names the shell functions the text defines; their bodies'
+	// commands are in Commands.
+	Functions []string `json:"functions,omitempty"`
 }
 
 // Command is one simple command.
@@ -31,6 +34,31 @@ type Command struct {
 	Background bool `json:"background,omitempty"`
 	// Span is the command's text in the source.
 	Span string `json:"span,omitempty"`
+	// Stdin is where the command's standard input comes from when it is
+	// not inherited: "pipe" (see PipeFrom), "file", "heredoc", "subst"
+	// (a process substitution) or "".
+	Stdin string `json:"stdin,omitempty"`
+	// Wrapper is set when this command runs another command that is listed
+	// on its own (sudo, xargs, bash -c, find -exec …): it names the wrapper.
+	Wrapper string `json:"wrapper,omitempty"`
+	// Depth is how deeply the command is nested in substitutions and
+	// wrappers (0 for a top-level command).
+	Depth int `json:"depth,omitempty"`
+}
+
+// Name returns the base name of the program the command runs ("rm" for
+// "/bin/rm"), or "" when there is no literal command name.
+func (c *Command) Name() string {
+	if len(c.Argv) == 0 || c.Argv[0].Dynamic {
+		return ""
+	}
+	n := c.Argv[0].Lit
+	for i := len(n) - 1; i >= 0; i-- {
+		if n[i] == '/' {
+			return n[i+1:]
+		}
+	}
+	return n
 }
 
 // Word is one argv word, assignment value or redirection target.
@@ -40,8 +68,18 @@ type Word struct {
 	// static approximation.
 	Lit string `json:"lit"`
 	// Dynamic is true when the value depends on expansions (variables,
-	// command substitution, globs with unknown matches).
+	// command substitution, globs with unknown matches). A variable that
+	// the same text assigned a literal value on a path that always runs
+	// (X=rm; $X …) is resolved to that value and does not count.
 	Dynamic bool `json:"dynamic,omitempty"`
+	// Glob is true when the word has unquoted glob characters (* ? [).
+	Glob bool `json:"glob,omitempty"`
+	// Subst lists the indexes in Facts.Commands of the commands run inside
+	// command or process substitutions in this word.
+	Subst []int `json:"subst,omitempty"`
+	// ProcSubst is true when the word is (or contains) a process
+	// substitution such as <(curl …).
+	ProcSubst bool `json:"proc_subst,omitempty"`
 }
 
 // Assign is a variable assignment (`FOO=bar cmd` or `export FOO=bar`).

@@ -5,17 +5,25 @@ import "time"
 // HoldRequest is a held command sent by a shim to the approval panel.
 // Owned by package broker, which may add fields.
 type HoldRequest struct {
+	// ID is chosen by the shim (the broker client fills a random one when
+	// empty) and comes back in the Verdict.
 	ID      string    `json:"id"`
 	Time    time.Time `json:"time"`
 	Session string    `json:"session,omitempty"`
 	Agent   string    `json:"agent,omitempty"`
-	Project string    `json:"project,omitempty"`
-	Cwd     string    `json:"cwd,omitempty"`
-	Command string    `json:"command"`
-	Inner   string    `json:"inner,omitempty"`
-	Rating  Rating    `json:"rating"`
-	Facts   *Facts    `json:"facts,omitempty"`
-	PID     int       `json:"pid,omitempty"`
+	// Project is the project root the command runs for; remembered
+	// shapes are kept per Project, so the shim must pass the same string
+	// to shape.Match.
+	Project string `json:"project,omitempty"`
+	Cwd     string `json:"cwd,omitempty"`
+	Command string `json:"command"`
+	Inner   string `json:"inner,omitempty"`
+	Rating  Rating `json:"rating"`
+	Facts   *Facts `json:"facts,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	// Deadline is when the shim stops waiting and denies the command
+	// (set by the broker client from the hold timeout).
+	Deadline time.Time `json:"deadline,omitempty"`
 }
 
 // Verdict is the panel's answer to a HoldRequest.
@@ -23,6 +31,13 @@ type Verdict struct {
 	ID       string `json:"id"`
 	Approved bool   `json:"approved"`
 	// By is ByPerson, ByRemembered, ByTimeout or ByNoPanel.
-	By   string `json:"by"`
+	By string `json:"by"`
+	// Note is what the person typed when denying (`N` on the panel).
 	Note string `json:"note,omitempty"`
+	// Reason says, for a person, why no one decided (ByTimeout,
+	// ByNoPanel) and what to do about it; empty when a person decided.
+	Reason string `json:"reason,omitempty"`
+	// Remembered is true when the person also remembered the command's
+	// shape for the project (`A` on the panel).
+	Remembered bool `json:"remembered,omitempty"`
 }
