@@ -1,11 +1,28 @@
 // Package rater judges how risky a command is: rules first, then, for what
 // the rules leave undecided, the local model. It never links the TUI.
+//
+// Every finding carries a rule id, a risk, a reason for a person and the
+// span of the command it is about. The rules are in this package; see
+// Rules for the list. A command string's risk is the highest of its
+// findings; a string with no findings is low. A string whose only medium
+// findings say "no rule knows this program" is Undecided: the model, when
+// there is one, is asked about exactly these. A string the parser could
+// not resolve statically (opaque) is never low.
 package rater
 
 import (
 	"context"
+	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 
+	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/parser"
 )
 
 // Request is one command to rate, with what is known around it.
@@ -27,6 +44,13 @@ type ModelAsker interface {
 // Rater rates commands. It is safe for concurrent use.
 type Rater struct {
 	model ModelAsker
+	user  []userRule
+	// userErr is the error from a broken user rule set; Rate then rates
+	// every command high (fail closed) with this as the reason.
+	userErr error
+	home    string
+	cwd     string
+	own     []string // chaperone's own directories, see ownDirs
 }
 
 // Option configures a Rater.
@@ -35,44 +59,176 @@ type Option func(*Rater)
 // WithModel makes the rater consult m for undecided commands.
 func WithModel(m ModelAsker) Option { return func(r *Rater) { r.model = m } }
 
+// WithUserRules adds the user's prefix rules from the config. Check them
+// first with CheckRules: a rater given broken rules rates everything high
+// rather than silently loosening policy. See (*check).applyUser for the
+// precedence: deny always wins, and allow never lowers a built-in high
+// finding or an opaque command.
+func WithUserRules(rc config.RulesConfig) Option {
+	return func(r *Rater) {
+		r.user, r.userErr = compileRules(rc)
+	}
+}
+
 // New returns a Rater.
 func New(opts ...Option) *Rater {
 	r := &Rater{}
+	r.home, _ = os.UserHomeDir()
+	r.cwd, _ = os.Getwd()
+	r.own = ownDirs()
 	for _, o := range opts {
 		o(r)
 	}
 	return r
 }
 
-// Rate rates one command string.
+// Rate rates one command string. It never fails: what cannot be judged is
+// rated high or medium with a finding that says why. The facts are the
+// parser's, for the audit log and the approval panel.
 func (r *Rater) Rate(ctx context.Context, req Request) (models.Rating, *models.Facts) {
-	facts := &models.Facts{}
-	rating := models.Rating{Risk: models.High, Source: models.SourceRules,
-		Findings: []models.Finding{{Rule: "unimplemented", Risk: models.High, Reason: "rater not implemented yet"}}}
+	facts := parser.Parse(req.Command)
+	rating := r.rateFacts(req, facts)
 	if r.model != nil && rating.Undecided {
 		rating = Combine(rating, r.model.Ask(ctx, req, facts, rating))
 	}
 	return rating, facts
 }
 
+// RateFacts rates facts the caller already parsed from req.Command, with
+// the rules only.
+func (r *Rater) RateFacts(req Request, facts *models.Facts) models.Rating {
+	return r.rateFacts(req, facts)
+}
+
+var forkBomb = lazyre.New(`([\w:.]+)\s*\(\)\s*\{\s*([\w:.]+)\s*\|\s*([\w:.]+)\s*&`)
+
+func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
+	k := &check{facts: facts, cur: -1}
+	k.where.home = req.Home
+	if k.where.home == "" {
+		k.where.home = r.home
+	}
+	k.where.home = filepath.Clean(k.where.home)
+	for _, d := range r.own {
+		k.where.own = append(k.where.own, k.where.norm(d))
+	}
+	proj := req.Project
+	if proj == "" {
+		proj = req.Cwd
+	}
+	if proj == "" {
+		proj = r.cwd
+	}
+	if proj != "" {
+		k.where.project = filepath.Clean(proj)
+	}
+	if k.where.project == k.where.home {
+		// Working in the home directory itself: "~/x" is outside.
+		k.where.project = ""
+	}
+	k.rate()
+	if facts.ParseError != "" {
+		k.hit(ruleParseError, facts.ParseError)
+	}
+	if strings.Contains(req.Command, "()") {
+		if m := forkBomb.FindStringSubmatch(req.Command); m != nil && m[1] == m[2] && m[2] == m[3] {
+			k.hit(ruleDestroyForkBomb, m[0])
+		}
+	}
+	if facts.Opaque {
+		for _, why := range facts.OpaqueReasons {
+			k.hit(ruleOpaque, why)
+		}
+	}
+	if r.userErr != nil {
+		k.hit(Rule{ID: "config.rules", Risk: models.High, Reason: "your rules config is broken, so every command is held: " + r.userErr.Error()}, "")
+	} else {
+		k.applyUser(r.user)
+	}
+	return assemble(k.findings, facts)
+}
+
+// assemble turns findings into a rating.
+func assemble(findings []models.Finding, facts *models.Facts) models.Rating {
+	rating := models.Rating{Risk: models.Low, Source: models.SourceRules, Opaque: facts.Opaque, Findings: findings}
+	undecided := false
+	for _, f := range findings {
+		rating.Risk = models.MaxRisk(rating.Risk, f.Risk.Effective())
+		if undecidedRule(f.Rule) {
+			undecided = true
+		}
+	}
+	if rating.Opaque && rating.Risk == models.Low {
+		rating.Risk = models.Medium
+	}
+	if undecided && rating.Risk == models.Medium && !rating.Opaque {
+		rating.Undecided = true
+		for _, f := range findings {
+			if f.Risk == models.Medium && !undecidedRule(f.Rule) {
+				rating.Undecided = false
+			}
+		}
+	}
+	sort.SliceStable(rating.Findings, func(i, j int) bool { return rating.Findings[i].Risk > rating.Findings[j].Risk })
+	if rating.Findings == nil {
+		rating.Findings = []models.Finding{}
+	}
+	return rating
+}
+
 // Combine merges the model's answer into the rules' rating: the highest of
-// the two, except that the model may lower an undecided (medium) to low.
-// A nil or failed answer leaves the rules' rating as it is.
+// the two, except that the model may lower an undecided (medium) rating to
+// low. It never lowers what a rule rated, an opaque command, or an unrated
+// (RiskUnknown, handled as high) one. A nil, failed or out-of-range answer
+// leaves the rules' risk as it is (the answer is still attached for the
+// audit). Source becomes SourceModel when the model's answer decided.
 func Combine(rules models.Rating, ans *models.ModelAnswer) models.Rating {
 	if ans == nil {
 		return rules
 	}
 	rules.Model = ans
-	if ans.Error != "" || ans.Risk == models.RiskUnknown {
+	if ans.Error != "" || ans.Risk < models.Low || ans.Risk > models.High {
 		return rules
 	}
+	eff := rules.Risk.Effective()
 	switch {
-	case ans.Risk > rules.Risk:
+	case ans.Risk > eff:
 		rules.Risk = ans.Risk
 		rules.Source = models.SourceModel
-	case rules.Undecided && !rules.Opaque && ans.Risk == models.Low:
+	case rules.Undecided && !rules.Opaque && rules.Risk == models.Medium && ans.Risk == models.Low:
 		rules.Risk = models.Low
+		rules.Source = models.SourceModel
+	case rules.Undecided && ans.Risk == rules.Risk:
+		// The rules could not decide; the model says the same: it decided.
 		rules.Source = models.SourceModel
 	}
 	return rules
+}
+
+// Summary is a one-line reason for a rating, for a person: the reason of
+// the riskiest finding, with its span.
+func Summary(r models.Rating) string {
+	if len(r.Findings) == 0 {
+		return "no rule found anything risky"
+	}
+	f := r.Findings[0]
+	if f.Span != "" {
+		return fmt.Sprintf("%s: %s", f.Reason, f.Span)
+	}
+	return f.Reason
+}
+
+// ownDirs lists chaperone's own directories in this environment: its
+// config folder, its state folder and the approval socket's folder. A
+// command that touches them is high (the agent must never approve its own
+// commands or relax its own policy).
+func ownDirs() []string {
+	dirs := []string{config.Dir(), filepath.Join(os.TempDir(), "chaperone-"+strconv.Itoa(os.Getuid()))}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		dirs = append(dirs, filepath.Join(d, "chaperone"))
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		dirs = append(dirs, filepath.Join(d, "chaperone"))
+	}
+	return dirs
 }

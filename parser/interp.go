@@ -1,0 +1,115 @@
+package parser
+
+import (
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
+	"strings"
+
+	"github.com/chaperone-dev/chaperone/models"
+)
+
+// Interpreter returns the language of an interpreter program name
+// ("python3.12" → "python"), or "".
+func Interpreter(name string) string {
+	n := strings.TrimRight(name, "0123456789.")
+	switch n {
+	case "python", "pypy", "python-", "jython":
+		return "python"
+	case "perl":
+		return "perl"
+	case "ruby", "irb", "jruby":
+		return "ruby"
+	case "node", "nodejs", "deno", "bun":
+		return "node"
+	case "php", "php-cli":
+		return "php"
+	case "lua", "luajit", "texlua":
+		return "lua"
+	case "tclsh", "wish", "expect":
+		return "tcl"
+	case "osascript", "pwsh", "powershell":
+		return n
+	case "julia", "Rscript", "R", "guile", "sbcl", "gdb", "jrunscript", "jjs", "octave", "nix":
+		return strings.ToLower(n)
+	}
+	return ""
+}
+
+// codeFlags says which option of each language introduces inline code.
+var codeFlags = map[string][]string{
+	"python":     {"-c"},
+	"perl":       {"-e", "-E"},
+	"ruby":       {"-e"},
+	"node":       {"-e", "--eval", "-p", "--print", "eval"},
+	"php":        {"-r", "--run"},
+	"lua":        {"-e"},
+	"tcl":        {"-c"},
+	"julia":      {"-e", "--eval", "-E"},
+	"rscript":    {"-e"},
+	"r":          {"-e"},
+	"guile":      {"-c"},
+	"octave":     {"--eval"},
+	"gdb":        {"-ex", "--eval-command"},
+	"jrunscript": {"-e"},
+	"pwsh":       {"-c", "-Command", "-command"},
+}
+
+// InlineCode returns the inline program text that an interpreter command
+// runs (python -c CODE, perl -e CODE …) and its language, or "" and nil.
+func InlineCode(c *models.Command) (string, *models.Word) {
+	return interpreterCode(c.Name(), c.Argv[1:])
+}
+
+func interpreterCode(name string, rest []models.Word) (string, *models.Word) {
+	lang := Interpreter(name)
+	if lang == "" {
+		return "", nil
+	}
+	flags := codeFlags[lang]
+	for i, a := range rest {
+		for _, f := range flags {
+			if a.Lit == f && i+1 < len(rest) {
+				return lang, &rest[i+1]
+			}
+			// Clustered forms such as perl -le 'code' or python -Bc 'code'.
+			if len(f) == 2 && len(a.Lit) > 2 && a.Lit[0] == '-' && a.Lit[1] != '-' && strings.HasSuffix(a.Lit, f[1:]) && i+1 < len(rest) {
+				return lang, &rest[i+1]
+			}
+		}
+		if !strings.HasPrefix(a.Lit, "-") {
+			break
+		}
+	}
+	return lang, nil
+}
+
+// shellCalls find string literals passed to functions that run a shell
+// command, in the common scripting languages.
+var shellCalls = lazyre.New(`(?:os\.system|os\.popen|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|system|exec|popen|shell_exec|passthru|proc_open|execSync|exec|spawnSync|spawn|execFileSync|os\.execute|io\.popen|Process\.spawn|IO\.popen|Open3\.\w+|pty\.spawn|os\.exec[lv]p?e?|%x)\s*\(?\s*(?:\[\s*)?(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|` + "`" + `([^` + "`" + `]*)` + "`" + `)`)
+
+// backticks in perl, ruby and php run a shell command.
+var backticks = lazyre.New("`([^`]+)`")
+
+func (s *scope) oneLiner(idx int, lang string, code models.Word) {
+	label := lang + " -c"
+	switch lang {
+	case "perl", "ruby", "lua", "julia", "node":
+		label = lang + " -e"
+	case "php":
+		label = "php -r"
+	}
+	if code.Dynamic {
+		s.w.opaque(label + " runs code built at run time")
+	}
+	for _, m := range shellCalls.FindAllStringSubmatch(code.Lit, 8) {
+		str := m[1] + m[2] + m[3]
+		if str == "" {
+			continue
+		}
+		s.shellCode(idx, label, models.Word{Lit: unescapeC(str)}, false)
+	}
+	if lang == "perl" || lang == "ruby" || lang == "php" {
+		for _, m := range backticks.FindAllStringSubmatch(code.Lit, 8) {
+			s.shellCode(idx, label, models.Word{Lit: m[1]}, false)
+		}
+	}
+}

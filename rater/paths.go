@@ -1,0 +1,284 @@
+package rater
+
+import (
+	"path"
+	"strings"
+)
+
+// place is where a path points, as far as risk is concerned.
+type place int
+
+const (
+	placeNone    place = iota // not a path, or nothing that matters
+	placeProject              // inside the project (or relative, not escaping)
+	placeTemp                 // /tmp, /var/tmp, /dev/shm
+	placeSink                 // /dev/null, /dev/stdout, /dev/tty …
+	placeDevice               // a block device or memory
+	placeHome                 // the user's home, outside the project
+	placeSystem               // /etc, /usr, /boot, / …
+	placeOther                // another absolute path
+	placeUnknown              // built at run time
+)
+
+// where tells a command's view of paths: the project and home.
+type where struct {
+	project string // absolute, cleaned; "" when unknown
+	home    string // absolute, cleaned
+	// own are chaperone's own directories in this environment (config,
+	// state and runtime), normalised; see isChaperone.
+	own []string
+}
+
+// norm rewrites a path the way the rules read it: "~" for the home
+// directory (also /home/<user> and /root), cleaned.
+func (w *where) norm(p string) string {
+	if p == "" {
+		return p
+	}
+	if w.home != "" && w.home != "/" && (p == w.home || strings.HasPrefix(p, w.home+"/")) && !w.inProject(p) {
+		p = "~" + p[len(w.home):]
+	}
+	switch {
+	case strings.HasPrefix(p, "/home/"):
+		rest := p[len("/home/"):]
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			p = "~" + rest[i:]
+		} else {
+			p = "~"
+		}
+	case p == "/root" || strings.HasPrefix(p, "/root/"):
+		p = "~" + p[len("/root"):]
+	case strings.HasPrefix(p, "~") && len(p) > 1 && p[1] != '/':
+		// ~user/...
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			p = "~" + p[i:]
+		} else {
+			p = "~"
+		}
+	}
+	if strings.HasPrefix(p, "~/") {
+		return "~/" + strings.TrimPrefix(path.Clean("/"+p[2:]), "/")
+	}
+	if strings.HasPrefix(p, "/") {
+		return path.Clean(p)
+	}
+	return p
+}
+
+func (w *where) inProject(p string) bool {
+	if w.project == "" || w.project == "/" {
+		return false
+	}
+	return p == w.project || strings.HasPrefix(p, w.project+"/")
+}
+
+var systemDirs = []string{"/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot",
+	"/var", "/opt", "/srv", "/sys", "/proc", "/run", "/snap", "/mnt", "/media", "/root", "/nix", "/System", "/Library", "/Applications", "/private"}
+
+// placeOf classifies the path p (a word's literal value).
+func (w *where) placeOf(p string, dynamic bool) place {
+	if p == "" {
+		return placeNone
+	}
+	if strings.HasPrefix(p, "file://") {
+		p = strings.TrimPrefix(p, "file://")
+	}
+	if w.project != "" && strings.HasPrefix(p, "/") && w.inProject(path.Clean(p)) {
+		return placeProject
+	}
+	n := w.norm(p)
+	switch {
+	case n == "~" || strings.HasPrefix(n, "~/"):
+		return placeHome
+	case strings.HasPrefix(n, "$"):
+		if dynamic {
+			return placeUnknown
+		}
+		return placeProject
+	case strings.HasPrefix(n, "/"):
+		return w.absPlace(n)
+	}
+	if strings.HasPrefix(n, "../") || n == ".." {
+		c := path.Clean(n)
+		if w.project != "" {
+			return w.absPlace(path.Join(w.project, c))
+		}
+		return placeOther
+	}
+	if dynamic && strings.Contains(n, "$") {
+		return placeUnknown
+	}
+	return placeProject
+}
+
+func (w *where) absPlace(n string) place {
+	switch {
+	case n == "/":
+		return placeSystem
+	case n == "/dev/null" || n == "/dev/zero" || n == "/dev/stdout" || n == "/dev/stderr" || n == "/dev/stdin" ||
+		n == "/dev/tty" || n == "/dev/random" || n == "/dev/urandom" || strings.HasPrefix(n, "/dev/fd/") || n == "/dev/full" ||
+		strings.HasPrefix(n, "/dev/pts/") || strings.HasPrefix(n, "/proc/self/fd/"):
+		return placeSink
+	case n == "/tmp" || strings.HasPrefix(n, "/tmp/") || n == "/var/tmp" || strings.HasPrefix(n, "/var/tmp/") ||
+		n == "/dev/shm" || strings.HasPrefix(n, "/dev/shm/") || strings.HasPrefix(n, "/private/tmp/"):
+		return placeTemp
+	case strings.HasPrefix(n, "/dev/"):
+		return placeDevice
+	case w.project != "" && w.inProject(n):
+		return placeProject
+	}
+	for _, d := range systemDirs {
+		if n == d || strings.HasPrefix(n, d+"/") {
+			return placeSystem
+		}
+	}
+	return placeOther
+}
+
+// secretPaths are files and folders that hold credentials, written as
+// norm returns them. A trailing "/" matches everything below.
+var secretPaths = []string{
+	"~/.ssh/", "~/.aws/", "~/.azure/", "~/.config/gcloud/", "~/.kube/config", "~/.kube/",
+	"~/.docker/config.json", "~/.netrc", "~/.npmrc", "~/.pypirc", "~/.git-credentials",
+	"~/.config/gh/", "~/.config/hub", "~/.gnupg/", "~/.password-store/", "~/.vault-token",
+	"~/.terraform.d/credentials", "~/.cargo/credentials", "~/.gem/credentials", "~/.m2/settings.xml",
+	"~/.gradle/gradle.properties", "~/.mozilla/", "~/.config/google-chrome/", "~/.config/chromium/",
+	"~/.config/BraveSoftware/", "~/Library/Application Support/Google/Chrome/", "~/.local/share/keyrings/",
+	"~/.bash_history", "~/.zsh_history", "~/.history", "~/.python_history", "~/.psql_history",
+	"~/.mysql_history", "~/.node_repl_history", "~/.lesshst", "~/.pgpass", "~/.my.cnf", "~/.config/rclone/",
+	"~/.boto", "~/.s3cfg", "~/.dockercfg", "~/.config/op/", "~/.1password/", "~/.config/doctl/",
+	"~/.oci/", "~/.config/heroku/", "~/.netlify/", "~/.config/netlify/", "~/.vercel/", "~/.config/vercel/",
+	"~/.config/configstore/", "~/.wrangler/", "~/.config/git/credentials", "~/.local/share/gh/",
+	"~/.config/anthropic/", "~/.config/openai/", "~/.claude/.credentials.json", "~/.codex/auth.json",
+	"~/.gemini/", "~/.config/sops/", "~/.ansible/", "~/.chef/", "~/.pulumi/", "~/.config/hcloud/",
+	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
+	"/etc/ssh/ssh_host_", "/etc/ssl/private/", "/etc/kubernetes/", "/var/run/secrets/", "/run/secrets/",
+	"/etc/master.passwd", "/etc/security/opasswd", "/var/lib/kubelet/", "/etc/letsencrypt/",
+	"/etc/krb5.keytab", "/var/lib/docker/", "/etc/docker/daemon.json", "/etc/passwd-",
+	"~/.terraformrc", "~/.config/containers/auth.json", "~/.local/share/fish/fish_history", "~/.config/Code/User/globalStorage/",
+	"~/.cache/gh/", "~/.gcloud/", "~/.bluemix/", "~/.config/rclone/rclone.conf", "~/.mc/config.json",
+	"~/Library/Keychains/", "~/Library/Cookies/", "~/.thunderbird/", "~/.purple/accounts.xml", "~/.config/filezilla/",
+	"~/.remmina/", "~/.local/share/remmina/", "~/.config/keybase/", "~/.electrum/", "~/.bitcoin/wallet", "~/.ethereum/keystore",
+	"~/.config/spotify/", "~/.config/Slack/Cookies", "~/.config/discord/Local Storage", "~/.netlify/config.json",
+}
+
+// secretNames are file names that are credentials wherever they are.
+var secretNames = []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
+	".git-credentials", ".netrc", ".pgpass", "credentials.db", "access_tokens.db", "logins.json", "key4.db",
+	"key3.db", "cookies.sqlite", "Login Data", "Cookies", "application_default_credentials.json",
+	"legacy_credentials", "service-account.json", ".vault-token", ".bash_history", ".zsh_history"}
+
+// isSecret reports whether the normalised path n is a credential store.
+func isSecret(n string) bool {
+	if strings.HasSuffix(n, ".pub") || strings.HasSuffix(n, "/known_hosts") || n == "~/.ssh/config" {
+		return false
+	}
+	for _, s := range secretPaths {
+		if n == strings.TrimSuffix(s, "/") || strings.HasPrefix(n, s) {
+			return true
+		}
+	}
+	if strings.HasPrefix(n, "/proc/") && (strings.HasSuffix(n, "/environ") || strings.HasSuffix(n, "/mem")) {
+		return true
+	}
+	if strings.ContainsAny(n, "*?[") && (strings.HasPrefix(n, "~") || strings.HasPrefix(n, "/")) && globSecret(n) {
+		return true
+	}
+	base := path.Base(n)
+	if strings.HasPrefix(n, "~/") && (strings.HasSuffix(base, "_history") || base == ".history") {
+		return true
+	}
+	for _, s := range secretNames {
+		if base == s || strings.HasPrefix(base, s) && (s == "id_rsa" || s == "id_ed25519" || s == "id_ecdsa" || s == "id_dsa") {
+			return true
+		}
+	}
+	return false
+}
+
+// persistFiles are files and folders whose change makes code run later:
+// shell start-up files, cron, services, ssh keys, the dynamic loader.
+var persistFiles = []string{
+	"~/.bashrc", "~/.bash_profile", "~/.bash_login", "~/.bash_logout", "~/.profile", "~/.zshrc", "~/.zshenv",
+	"~/.zprofile", "~/.zlogin", "~/.cshrc", "~/.tcshrc", "~/.kshrc", "~/.config/fish/", "~/.inputrc",
+	"~/.ssh/authorized_keys", "~/.ssh/authorized_keys2", "~/.ssh/rc", "~/.ssh/config", "~/.config/autostart/",
+	"~/.config/systemd/", "~/.local/share/systemd/", "~/.xinitrc", "~/.xprofile", "~/.xsession", "~/.gitconfig",
+	"~/.config/git/config", "~/.vimrc", "~/.config/nvim/", "~/.emacs", "~/.npmrc", "~/.pypirc", "~/.curlrc",
+	"~/.wgetrc", "~/.pam_environment", "~/.config/environment.d/", "~/Library/LaunchAgents/", "~/.rtorrent.rc",
+	"~/.config/procps/", "~/.local/bin/", "~/bin/", "~/.screenrc", "~/.tmux.conf", "~/.pythonrc", "~/.config/pip/",
+	"/etc/profile", "/etc/profile.d/", "/etc/bash.bashrc", "/etc/bashrc", "/etc/zsh/", "/etc/environment",
+	"/etc/cron", "/etc/crontab", "/var/spool/cron/", "/etc/anacrontab", "/etc/systemd/", "/lib/systemd/", "/usr/lib/systemd/",
+	"/etc/init.d/", "/etc/rc.local", "/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/sudoers", "/etc/passwd",
+	"/etc/shadow", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/ssh/", "/etc/pam.d/", "/etc/security/",
+	"/etc/update-motd.d/", "/etc/apt/apt.conf.d/", "/etc/xdg/autostart/", "/Library/LaunchDaemons/", "/Library/LaunchAgents/",
+	"/etc/udev/rules.d/", "/etc/modules-load.d/", "/etc/modprobe.d/", "/etc/apt/sources.list",
+}
+
+// isPersist reports whether writing n makes code run later.
+func isPersist(n string) bool {
+	for _, s := range persistFiles {
+		if n == strings.TrimSuffix(s, "/") || strings.HasPrefix(n, s) {
+			return true
+		}
+	}
+	return strings.Contains(n, ".git/hooks/") || strings.HasSuffix(n, ".git/hooks") || strings.HasSuffix(n, ".git/config") ||
+		strings.HasSuffix(n, "/authorized_keys")
+}
+
+// isChaperone reports whether n is chaperone's own configuration or its
+// approval socket, which an agent must never touch.
+func (w *where) isChaperone(n string) bool {
+	switch {
+	case strings.HasPrefix(n, "~/.config/chaperone"), strings.Contains(n, "/chaperone/config.toml"),
+		strings.HasPrefix(n, "/run/user/") && strings.Contains(n, "/chaperone"),
+		strings.HasPrefix(n, "/tmp/chaperone-"), strings.HasPrefix(n, "~/.local/state/chaperone"),
+		strings.Contains(n, "/chaperone-") && w.absPlace(n) == placeTemp, strings.HasSuffix(n, "/chaperone/broker.sock"),
+		path.Base(n) == ".chaperone.toml":
+		return true
+	}
+	for _, d := range w.own {
+		if n == d || strings.HasPrefix(n, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceExts are files whose overwrite loses work.
+var sourceExts = map[string]bool{
+	".go": true, ".py": true, ".js": true, ".ts": true, ".tsx": true, ".jsx": true, ".rs": true, ".c": true,
+	".h": true, ".cc": true, ".cpp": true, ".hpp": true, ".java": true, ".kt": true, ".rb": true, ".php": true,
+	".sh": true, ".swift": true, ".cs": true, ".scala": true, ".lua": true, ".pl": true, ".vue": true, ".svelte": true,
+}
+
+func isSource(n string) bool {
+	b := path.Base(n)
+	switch b {
+	case "Makefile", "Dockerfile", "go.mod", "Cargo.toml", "package.json", "pyproject.toml", "setup.py", "CMakeLists.txt":
+		return true
+	}
+	return sourceExts[path.Ext(b)]
+}
+
+// globSecret reports whether a glob pattern such as ~/.ss?/id_* or
+// ~/.a*/credentials can match a credential store.
+func globSecret(pattern string) bool {
+	for _, s := range secretPaths {
+		t := strings.TrimSuffix(s, "/")
+		if ok, _ := path.Match(pattern, t); ok {
+			return true
+		}
+		if strings.HasSuffix(s, "/") {
+			if ok, _ := path.Match(path.Dir(pattern), t); ok {
+				return true
+			}
+		}
+	}
+	base := path.Base(pattern)
+	for _, s := range secretNames {
+		if ok, _ := path.Match(base, s); ok && base != "*" {
+			return true
+		}
+	}
+	return false
+}
