@@ -6,6 +6,7 @@ import (
 )
 
 // Job is one command to run: a bash script plus how bash is started.
+// A backend only reads it; one Job is run once.
 type Job struct {
 	// Script is the text given to `bash -c`.
 	Script string
@@ -15,15 +16,37 @@ type Job struct {
 	// "-x", "-o", "pipefail", "-l", "--noprofile".
 	BashFlags []string
 	// Dir is the working directory (same absolute path in every backend).
+	// Empty means the current directory.
 	Dir string
-	// Env is the environment as given to chaperone; backends filter it.
+	// Env is the environment as given to chaperone; backends filter it
+	// through the allow-list (see Policy.Env). Nil means os.Environ().
 	Env []string
-	// Project is the project root (git top level, else cwd).
+	// Project is the project root (git top level, else cwd). Empty means
+	// ProjectRoot(Dir).
 	Project string
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
 	// StdinFile etc. are the original *os.File stdio when available, so a
 	// backend can hand them straight to the child (and detect terminals).
+	// When StdinFile and StdoutFile are both terminals the command gets a
+	// terminal too; otherwise it gets pipes.
 	StdinFile, StdoutFile, StderrFile *os.File
+
+	// Shell is the absolute path by which the agent started chaperone
+	// (argv[0] made absolute, e.g. the login shell Codex re-executes by
+	// path). Backends make a plain bash answer at that path inside the
+	// sandbox. Empty: os.Args[0] when it is absolute.
+	Shell string
+	// Outputs are host files outside the working tree that the command
+	// writes and the agent reads back afterwards (Claude Code's cwd file,
+	// Gemini CLI's background-jobs file). Backends make them land on the
+	// host. Those forms are also found in Script by themselves; list more
+	// here.
+	Outputs []string
+	// Inputs are host files or directories outside the working tree that
+	// the command must read (agent shell snapshots); backends show them
+	// read-only. Claude Code's and Codex's snapshot folders are added by
+	// themselves.
+	Inputs []string
 }

@@ -1,0 +1,182 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Bwrap runs each command in a fresh bubblewrap jail: new user, pid, net,
+// ipc and uts namespaces, the host root read-only, the working tree
+// read-write, home and /tmp replaced by empty tmpfs, /run hidden (no docker
+// or agent sockets), all capabilities dropped, and the jail dies with
+// chaperone (--die-with-parent). Safe for concurrent use.
+type Bwrap struct {
+	// Path is the bwrap program; empty means "bwrap" on PATH.
+	Path   string
+	Policy Policy
+}
+
+// Name returns "bwrap".
+func (Bwrap) Name() string { return "bwrap" }
+
+// Run runs the job in a new jail and returns bash's exit status.
+func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
+	prog := b.Path
+	if prog == "" {
+		prog = "bwrap"
+	}
+	env := j.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	tty := wantsTTY(j)
+	args, err := b.args(j, env, tty)
+	if err != nil {
+		return 126, err
+	}
+	cmd := exec.Command(prog, args...)
+	cmd.Env = b.Policy.Env(env, true)
+	return child(ctx, cmd, j, tty, false, func() { cmd.Process.Kill() })
+}
+
+// args builds bwrap's command line for the job.
+func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
+	dir := j.Dir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	project := j.Project
+	if project == "" {
+		project = ProjectRoot(dir)
+	}
+	marker, err := writeMarker(stateDir(env))
+	if err != nil {
+		return nil, err
+	}
+	a := []string{"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"}
+	if n := b.Policy.network(); n != "host" {
+		a = append(a, "--unshare-net")
+	}
+	if os.Getuid() == 0 {
+		a = append(a, "--cap-drop", "ALL")
+	}
+	if !tty {
+		a = append(a, "--new-session")
+	}
+	a = append(a, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run")
+	home := lookup(env, "HOME")
+	if home != "" && home != "/" && !within(home, project) {
+		a = append(a, "--tmpfs", home)
+	}
+	if t := lookup(env, "TMPDIR"); t != "" && filepath.IsAbs(t) && !within(t, project) && !within(project, t) {
+		if _, err := os.Stat(t); err == nil {
+			a = append(a, "--tmpfs", t)
+		}
+	}
+	// The tree read-write, then what must stay read-only inside it.
+	a = append(a, "--bind", project, project)
+	for _, p := range protectedPaths(project) {
+		a = append(a, "--ro-bind", p, p)
+	}
+	outputs, inputs := agentFiles(j)
+	for _, p := range append(snapshotDirs(env), inputs...) {
+		if !within(p, project) {
+			a = append(a, "--ro-bind-try", p, p)
+		}
+	}
+	for _, p := range outputs {
+		if within(p, project) {
+			continue
+		}
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+			a = append(a, "--bind", p, p)
+		}
+	}
+	for _, m := range b.Policy.Mounts {
+		src, dst := splitMount(m)
+		a = append(a, "--ro-bind-try", src, dst)
+	}
+	if sh, exe := shellPath(j); sh != "" {
+		a = append(a, "--ro-bind", exe, sh)
+	}
+	a = append(a, "--ro-bind", marker, MarkerPath, "--chdir", dir, "--")
+	bash, err := RealBash()
+	if err != nil {
+		return nil, err
+	}
+	return append(a, bashArgv(bash, j)...), nil
+}
+
+// bashArgv is the real bash's argv for the job: flags, -c, the script and
+// its $0, $1, … ($0 defaults to "bash", as when bash is run by that name).
+func bashArgv(bash string, j *Job) []string {
+	a := []string{bash}
+	a = append(a, j.BashFlags...)
+	a = append(a, "-c", j.Script)
+	if len(j.Args) == 0 {
+		return append(a, "bash")
+	}
+	return append(a, j.Args...)
+}
+
+// protectedPaths are the files in the tree that stay read-only in the
+// sandbox: .git/hooks (made if missing, so none can be planted),
+// .git/config, and chaperone's project config.
+func protectedPaths(project string) []string {
+	var out []string
+	git := filepath.Join(project, ".git")
+	if st, err := os.Stat(git); err == nil && st.IsDir() {
+		hooks := filepath.Join(git, "hooks")
+		os.Mkdir(hooks, 0o755)
+		out = append(out, hooks)
+		if _, err := os.Stat(filepath.Join(git, "config")); err == nil {
+			out = append(out, filepath.Join(git, "config"))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(project, ".chaperone.toml")); err == nil {
+		out = append(out, filepath.Join(project, ".chaperone.toml"))
+	}
+	return out
+}
+
+// splitMount splits a config mount "HOST[:SANDBOX]".
+func splitMount(m string) (src, dst string) {
+	if s, d, ok := cutLast(m, ":"); ok && filepath.IsAbs(d) {
+		return s, d
+	}
+	return m, m
+}
+
+func cutLast(s, sep string) (string, string, bool) {
+	for i := len(s) - len(sep); i >= 0; i-- {
+		if s[i:i+len(sep)] == sep {
+			return s[:i], s[i+len(sep):], true
+		}
+	}
+	return s, "", false
+}
+
+// shellPath returns where chaperone must answer as bash inside the sandbox
+// (the agent's path for it) and the chaperone program to mount there, or ""
+// when there is nothing to do.
+func shellPath(j *Job) (sh, exe string) {
+	sh = j.Shell
+	if sh == "" && len(os.Args) > 0 && filepath.IsAbs(os.Args[0]) {
+		sh = os.Args[0]
+	}
+	switch sh {
+	case "", "/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh":
+		return "", ""
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", ""
+	}
+	if _, err := os.Stat(sh); err != nil {
+		return "", ""
+	}
+	return filepath.Clean(sh), exe
+}

@@ -1,0 +1,136 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/chaperone-dev/chaperone/config"
+)
+
+func TestEnv(t *testing.T) {
+	in := []string{"TERM=xterm", "LANG=C", "LC_ALL=C.UTF-8", "TZ=UTC", "NO_COLOR=1", "CI=1", "PATH=/bin", "HOME=/h",
+		"GEMINI_API_KEY=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_REGION=eu", "GITHUB_TOKEN=x", "MY_TOKEN=x", "DB_PASSWORD=x",
+		"SSH_AUTH_SOCK=/s", "GIT_CONFIG_KEY_0=core.hooksPath", "GEMINI_CLI=1", "RANDOM_THING=1",
+		"PROJ_NAME=a", "PROJ_API_KEY=b", "NAMED_SECRET=c"}
+	p := Policy{config.SandboxConfig{Env: []string{"PROJ_*", "NAMED_SECRET"}}}
+	got := p.Env(in, false)
+	want := []string{"TERM=xterm", "LANG=C", "LC_ALL=C.UTF-8", "TZ=UTC", "NO_COLOR=1", "CI=1", "HOME=/h",
+		"GIT_CONFIG_KEY_0=core.hooksPath", "GEMINI_CLI=1", "PROJ_NAME=a", "NAMED_SECRET=c"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Env:\n got %q\nwant %q", got, want)
+	}
+	if got := p.Env([]string{"PATH=/bin"}, true); len(got) != 1 {
+		t.Errorf("withPath dropped PATH: %q", got)
+	}
+}
+
+func TestProjectRootAndName(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "repo", ".git"), 0o755)
+	os.MkdirAll(filepath.Join(root, "repo", "a", "b"), 0o755)
+	os.MkdirAll(filepath.Join(root, "plain", "x"), 0o755)
+	for dir, want := range map[string]string{
+		filepath.Join(root, "repo", "a", "b"): filepath.Join(root, "repo"),
+		filepath.Join(root, "repo"):           filepath.Join(root, "repo"),
+		filepath.Join(root, "plain", "x"):     filepath.Join(root, "plain", "x"),
+	} {
+		if got := ProjectRoot(dir); got != want {
+			t.Errorf("ProjectRoot(%s) = %s, want %s", dir, got, want)
+		}
+	}
+	a, b := ContainerName("/home/u/My Project"), ContainerName("/home/v/My Project")
+	if a == b || !strings.HasPrefix(a, "chaperone-my-project-") || len(a) != len("chaperone-my-project-")+12 {
+		t.Errorf("names %q %q", a, b)
+	}
+}
+
+func TestAgentFiles(t *testing.T) {
+	claude := `source /h/.claude/shell-snapshots/snapshot-bash-1-x.sh 2>/dev/null || true && eval 'ls' < /dev/null && pwd -P >| /tmp/claude-ab12-cwd`
+	gemini := "shopt -u promptvars; _bgpids_file=/tmp/gemini-shell-Q1/bgpids.tmp\n(\n trap 'jobs -p > \"$_bgpids_file\"' EXIT\nls\n)"
+	for _, c := range []struct {
+		script      string
+		outs, inpts []string
+	}{
+		{claude, []string{"/tmp/claude-ab12-cwd"}, []string{"/h/.claude/shell-snapshots"}},
+		{gemini, []string{"/tmp/gemini-shell-Q1/bgpids.tmp"}, nil},
+		{"echo pwd -P >| x", nil, nil},
+	} {
+		outs, ins := agentFiles(&Job{Script: c.script})
+		if !reflect.DeepEqual(outs, c.outs) || !reflect.DeepEqual(ins, c.inpts) {
+			t.Errorf("agentFiles(%.30q) = %q, %q; want %q, %q", c.script, outs, ins, c.outs, c.inpts)
+		}
+	}
+}
+
+func TestStripJSONC(t *testing.T) {
+	in := `{
+  // the image
+  "image": "http://x//y", /* block */
+  "build": {"dockerfile": "Dockerfile",},
+}`
+	got := string(stripJSONC([]byte(in)))
+	if strings.Contains(got, "the image") || strings.Contains(got, "block") || !strings.Contains(got, `"http://x//y"`) || strings.Contains(got, ",}") {
+		t.Errorf("stripJSONC = %s", got)
+	}
+}
+
+func TestInsideOnHost(t *testing.T) {
+	if _, err := os.Stat(MarkerPath); err == nil {
+		t.Skip("running inside a sandbox")
+	}
+	if Inside() {
+		t.Error("Inside() on the host")
+	}
+	t.Setenv("CHAPERONE_INSIDE", "1")
+	if Inside() {
+		t.Error("an environment variable made Inside() true")
+	}
+}
+
+func TestChoose(t *testing.T) {
+	for name, want := range map[string]string{"docker": "docker", "podman": "podman", "bwrap": "bwrap", "host": "host"} {
+		b, err := Choose(name, config.SandboxConfig{}, nil)
+		if err != nil || b.Name() != want {
+			t.Errorf("Choose(%q) = %v, %v", name, b, err)
+		}
+	}
+	if _, err := Choose("chroot", config.SandboxConfig{}, nil); err == nil {
+		t.Error("unknown backend accepted")
+	}
+	b, err := Choose("", config.SandboxConfig{}, []string{"DOCKER_HOST=unix:///nonexistent.sock"})
+	if err == nil && (b.Name() == "docker" || b.Name() == "host") {
+		t.Errorf("chose %s with no docker daemon", b.Name())
+	}
+}
+
+func BenchmarkChoose(b *testing.B) {
+	env := os.Environ()
+	for b.Loop() {
+		Choose("", config.SandboxConfig{}, env)
+	}
+}
+
+func TestMoveFileRefusesLinks(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("KEY"), 0o600)
+	link := filepath.Join(dir, "out-0")
+	os.Symlink(secret, link)
+	dst := filepath.Join(dir, "cwd")
+	moveFile(link, dst)
+	if b, err := os.ReadFile(dst); err == nil {
+		t.Errorf("followed a link planted by the sandbox: %q", b)
+	}
+	plain := filepath.Join(dir, "out-1")
+	os.WriteFile(plain, []byte("/work/sub\n"), 0o644)
+	moveFile(plain, dst)
+	if b, _ := os.ReadFile(dst); string(b) != "/work/sub\n" {
+		t.Errorf("moved %q", b)
+	}
+	if _, err := os.Stat(plain); err == nil {
+		t.Error("source left behind")
+	}
+}
