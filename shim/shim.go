@@ -1,20 +1,42 @@
 // Package shim is chaperone towards the agent: it accepts bash's
 // invocation forms, recognises agent wrappers, rates the command, decides,
 // and runs it through a backend.
+//
+// The path of one invocation (Main):
+//
+//	argv ─▶ Parse (bash's own option rules) ─▶ script text
+//	     ─▶ Unwrap (agent wrapper → inner command) ─▶ Rater
+//	     ─▶ decide: low runs silently, medium warns on stderr, high is held
+//	        (Approver) or denied (exit 126) ─▶ Backend.Run ─▶ Recorder
 package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/chaperone-dev/chaperone/audit"
+	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
 // ExitCode is an error that carries the command's exit status up to main.
 type ExitCode int
 
+// Error says "exit status N".
 func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// DeniedStatus is the exit status of a held command that was not run.
+const DeniedStatus = 126
 
 // Approver asks a person about a held command. The broker client is one.
 type Approver interface {
@@ -32,7 +54,314 @@ type Recorder interface {
 	Record(ev *models.Event) error
 }
 
-// Main runs chaperone as bash with args (args[0] is the program name).
+// DecisionNoter remembers what was decided about a session's commands;
+// *rater.Model is one.
+type DecisionNoter interface {
+	NoteDecision(session, command string, risk models.Risk, d models.Decision) error
+}
+
+// Rater rates a command string; *rater.Rater is one.
+type Rater interface {
+	Rate(ctx context.Context, req rater.Request) (models.Rating, *models.Facts)
+}
+
+// Shim runs bash invocations on behalf of an agent. Rater and Backend are
+// required; a nil Approver denies every held command at once, a nil
+// Recorder records nothing. A Shim is used for one invocation.
+type Shim struct {
+	Rater    Rater
+	Backend  Backend
+	Approver Approver
+	Recorder Recorder
+	// Log, when set, also keeps each command's output and the files it
+	// touches (see capture.go); WatchDirs caps the directories watched.
+	Log       *audit.Log
+	WatchDirs int
+	// Model, when set, is told each decision, so that it sees the session
+	// around the next command.
+	Model DecisionNoter
+
+	// Stdin, Stdout and Stderr are handed to the command as they are.
+	Stdin, Stdout, Stderr *os.File
+	// Getenv and Environ give the environment; nil means the process's.
+	Getenv  func(string) string
+	Environ []string
+	// Dir is the working directory; "" means the process's.
+	Dir string
+}
+
+// Main runs chaperone as bash with args (args[0] is the program name, as
+// bash or sh or chaperone), with the configured rater, backend, approval
+// panel and audit log.
 func Main(ctx context.Context, args []string) error {
-	return fmt.Errorf("shim: not implemented yet")
+	// Inside a sandbox the command was rated outside: be plain bash.
+	if sandbox.Inside() {
+		return sandbox.ExecBash(args)
+	}
+	argv0 := args[0]
+	inv, err := Parse(args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bash: %s\n", strings.TrimPrefix(err.Error(), ErrUsage.Error()+": "))
+		return ExitCode(2)
+	}
+	if inv.Mode == ModeInfo {
+		return sandbox.ExecBash([]string{"bash", inv.Info})
+	}
+	// Codex's exec of the command it already sent inside its wrapper.
+	if pass, ok := os.LookupEnv(PassEnv); ok {
+		os.Unsetenv(PassEnv)
+		if inv.Mode == ModeCommand && UsePass(pass, args[1:]) {
+			return sandbox.ExecBash(args)
+		}
+	}
+	openStdio()
+	s, err := configured(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx, argv0, inv)
+}
+
+// openStdio puts /dev/null on any of fds 0-2 that is closed, so that files
+// chaperone opens never take their numbers; the command then gets
+// /dev/null there.
+func openStdio() {
+	for fd := 0; fd <= 2; fd++ {
+		if fdOpen(fd) {
+			continue
+		}
+		f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return
+		}
+		if int(f.Fd()) != fd {
+			f.Close() // another lower fd was free first; leave it
+		}
+	}
+}
+
+// Run rates and runs one parsed invocation. argv0 is how chaperone was
+// called ("…/bash", "sh", "-bash", "chaperone").
+func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
+	getenv := s.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	env := s.Environ
+	if env == nil {
+		env = os.Environ()
+	}
+	dir := s.Dir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	name := filepath.Base(argv0)
+	flags := append([]string(nil), inv.Flags...)
+	if strings.HasPrefix(name, "-") { // login shell by convention (sshd, login)
+		name = name[1:]
+		flags = append(flags, "-l")
+	}
+	if name == "sh" {
+		flags = append([]string{"--posix"}, flags...)
+	}
+	asShell := name == "bash" || name == "sh"
+
+	job := &sandbox.Job{
+		BashFlags: flags, Dir: dir, Env: env, Shell: absArgv0(argv0, dir),
+		StdinFile: s.Stdin, StdoutFile: s.Stdout, StderrFile: s.Stderr,
+	}
+	job.Project = sandbox.ProjectRoot(dir)
+	// A single operand that is no file, given to chaperone by its own name,
+	// is a command: Claude Code's CLAUDE_CODE_SHELL_PREFIX form.
+	if inv.Mode == ModeFile && !asShell && len(inv.Flags) == 0 && len(inv.Args) == 0 {
+		if _, err := os.Stat(inv.File); err != nil {
+			inv = &Invocation{Mode: ModeCommand, Script: inv.File}
+		}
+	}
+	switch inv.Mode {
+	case ModeCommand:
+		job.Script, job.Args = inv.Script, inv.Args
+		if len(job.Args) == 0 {
+			job.Args = []string{argv0} // bash's $0 is its own argv[0]
+		}
+	case ModeStdin:
+		if isTerminal(s.Stdin) {
+			fmt.Fprintln(s.Stderr, "chaperone: denied: an interactive shell cannot be rated; give the command with -c, on a pipe or in a script file")
+			return ExitCode(DeniedStatus)
+		}
+		b, err := io.ReadAll(s.Stdin)
+		if err != nil {
+			return fmt.Errorf("read script from stdin: %w", err)
+		}
+		job.Script, job.Args = string(b), append([]string{argv0}, inv.Args...)
+	case ModeFile:
+		path, text, err := readScript(inv.File, dir, getenv("PATH"))
+		if err != nil {
+			msg := errors.Unwrap(err).Error()
+			fmt.Fprintf(s.Stderr, "bash: %s: %s\n", inv.File, strings.ToUpper(msg[:1])+msg[1:])
+			return ExitCode(127)
+		}
+		q, _ := syntax.Quote(path, syntax.LangBash)
+		// Rate the text, run it by sourcing, so BASH_SOURCE is the file.
+		job.Script, job.Args = "builtin . "+q+` "$@"`, append([]string{inv.File}, inv.Args...)
+		return s.decideAndRun(ctx, job, text, nil, getenv)
+	}
+	var w *Wrapper
+	if inv.Mode == ModeCommand {
+		if wr, ok := Unwrap(inv.Script, DetectAgent(getenv), PlacesFromEnv(getenv)); ok {
+			w = wr
+		}
+	}
+	return s.decideAndRun(ctx, job, job.Script, w, getenv)
+}
+
+// decideAndRun rates text (and the wrapper's inner command), decides, and
+// runs job.
+func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string) error {
+	home := getenv("HOME")
+	ev := &models.Event{
+		Time: time.Now(), Session: DetectSession(getenv, os.Getppid()), Agent: DetectAgent(getenv),
+		Project: job.Project, Cwd: job.Dir, Command: text, Backend: s.Backend.Name(),
+	}
+	// A recognised wrapper is rated by its inner command alone: every
+	// other statement of it was checked to be exactly the agent's own
+	// (see wrapper.go), and rating them would only add noise (sourcing
+	// the agent's snapshot is "a script the rules cannot see into").
+	req := rater.Request{Command: text, Cwd: job.Dir, Project: job.Project, Home: home, Session: ev.Session}
+	if w != nil {
+		ev.Inner, req.Command = w.Inner, w.Inner
+		job.Outputs, job.Inputs = append(job.Outputs, w.Outputs...), append(job.Inputs, w.Inputs...)
+	}
+	rating, facts := s.Rater.Rate(ctx, req)
+	// A non-interactive bash first sources $BASH_ENV: rate that file too.
+	if f := getenv("BASH_ENV"); f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			req.Command = string(b)
+			if r2, _ := s.Rater.Rate(ctx, req); r2.Risk.Effective() > rating.Risk.Effective() {
+				rating = r2
+			}
+		}
+	}
+	ev.Rating, ev.Facts = rating, facts
+	if m := rating.Model; m != nil && m.Error != "" {
+		fmt.Fprintf(s.Stderr, "chaperone: model: %s; rated by rules alone\n", m.Error)
+	}
+
+	switch rating.Risk.Effective() {
+	case models.Low:
+		ev.Decision, ev.DecidedBy = models.Allow, decidedBy(rating)
+	case models.Medium:
+		ev.Decision, ev.DecidedBy = models.Warn, decidedBy(rating)
+		fmt.Fprintf(s.Stderr, "chaperone: medium: %s\n", broker.MainReason(rating))
+	default:
+		v := models.Verdict{By: models.ByNoPanel}
+		if s.Approver != nil {
+			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
+				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: os.Getpid()}
+			var err error
+			v, err = s.Approver.Ask(ctx, hr)
+			if err != nil && v.Approved {
+				v.Approved = false // a failed hold never runs the command
+			}
+		}
+		ev.DecidedBy, ev.Note = v.By, v.Note
+		if !v.Approved {
+			ev.Decision = models.Denied
+			fmt.Fprintln(s.Stderr, broker.DenyMessage(v, rating))
+			s.record(ev)
+			return ExitCode(DeniedStatus)
+		}
+		ev.Decision = models.Approved
+	}
+
+	if w != nil && w.Kind == "codex-exec" {
+		// See pass.go: the exec'd chaperone runs CMD without rating it again.
+		if pass, marker, err := MintPass(w.Exec[1:]); err == nil {
+			job.Env = append(withoutVar(job.Env, PassEnv), PassEnv+"="+pass)
+			defer os.Remove(marker)
+		}
+	} else {
+		job.Env = withoutVar(job.Env, PassEnv)
+	}
+	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs)
+	start := time.Now()
+	code, err := s.Backend.Run(ctx, job)
+	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
+	capture.finish(ev)
+	ev.Exit = &code
+	s.record(ev)
+	if err != nil {
+		return fmt.Errorf("run with %s backend: %w", s.Backend.Name(), err)
+	}
+	if code != 0 {
+		return ExitCode(code)
+	}
+	return nil
+}
+
+func (s *Shim) record(ev *models.Event) {
+	if s.Model != nil {
+		s.Model.NoteDecision(ev.Session, ev.Command, ev.Rating.Risk, ev.Decision)
+	}
+	if s.Recorder == nil {
+		return
+	}
+	if err := s.Recorder.Record(ev); err != nil {
+		fmt.Fprintf(s.Stderr, "chaperone: audit: %v\n", err)
+	}
+}
+
+func decidedBy(r models.Rating) string {
+	if r.Source == models.SourceModel {
+		return models.ByModel
+	}
+	return models.ByRules
+}
+
+func withoutVar(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// readScript finds a script file operand as bash does (as given, else on
+// PATH when it has no slash) and reads it.
+func readScript(name, dir, path string) (string, string, error) {
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil && !strings.Contains(name, "/") {
+		for _, d := range filepath.SplitList(path) {
+			if d == "" {
+				continue
+			}
+			if b2, err2 := os.ReadFile(filepath.Join(d, name)); err2 == nil {
+				return filepath.Join(d, name), string(b2), nil
+			}
+		}
+	}
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return "", "", fmt.Errorf("read script: %w", pe.Err)
+		}
+		return "", "", fmt.Errorf("read script: %w", err)
+	}
+	return p, string(b), nil
+}
+
+func absArgv0(argv0, dir string) string {
+	switch {
+	case filepath.IsAbs(argv0):
+		return argv0
+	case strings.Contains(argv0, "/"):
+		return filepath.Join(dir, argv0)
+	}
+	return ""
 }

@@ -1,5 +1,445 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-func runAudit(ctx context.Context, args []string) error { return errNotYet }
+	"github.com/chaperone-dev/chaperone/audit"
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/rater"
+)
+
+const auditUsage = `usage: chaperone audit COMMAND [flags]
+
+The audit log: every command an agent ran through chaperone.
+
+  list                          sessions with their time span, agent, project and counts
+  show [SESSION] [--json]       a session's records (the latest session by default)
+  tail [-n N] [-f]              the last records; -f follows as commands arrive
+  verify                        check the hash chain; exit 1 naming the first broken record
+  replay [SESSION] [--speed N] [--no-wait]
+                                play a session back: commands, decisions, output
+  rerate [SESSION] [--all]      rate the recorded commands again with the current rules
+                                (reusing the recorded model answer where the rules still
+                                leave a command undecided); exit 1 when any would be
+                                decided differently
+  export [--session S] [--since T] [--until T]
+                                records as JSON lines (T: 2026-11-28, RFC 3339, or 24h ago as "24h")
+
+The log is in $XDG_STATE_HOME/chaperone/audit unless [audit] dir says otherwise.`
+
+// runAudit is `chaperone audit …`.
+func runAudit(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, auditUsage)
+		return fmt.Errorf("%w: audit needs a command", errUsage)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(os.Stderr, auditUsage)
+		return nil
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	a := &auditCmd{dir: cfg.Audit.AuditDir(), stdout: os.Stdout}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "list":
+		return a.list(rest)
+	case "show":
+		return a.show(rest)
+	case "tail":
+		return a.tail(ctx, rest)
+	case "verify":
+		return a.verify(rest)
+	case "replay":
+		return a.replay(ctx, rest)
+	case "rerate":
+		return a.rerate(ctx, rest)
+	case "export":
+		return a.export(rest)
+	}
+	return fmt.Errorf("%w: audit: unknown command %q (want list, show, tail, verify, replay, rerate or export)", errUsage, sub)
+}
+
+// auditCmd holds what every audit subcommand needs.
+type auditCmd struct {
+	dir    string
+	stdout io.Writer
+}
+
+// parseFlags parses flags that may come before or after the positional
+// arguments (`show SESSION --json`), returning the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
+	fs.SetOutput(os.Stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: audit %s: %v", errUsage, fs.Name(), err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) > maxPos {
+		return nil, fmt.Errorf("%w: audit %s: unexpected argument %q", errUsage, fs.Name(), pos[maxPos])
+	}
+	return pos, nil
+}
+
+// session loads the records and picks one session: the named one (or the
+// only session starting with that prefix), else the latest.
+func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
+	all, err := audit.ReadAll(a.dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("read audit log: %w", err)
+	}
+	if len(all) == 0 {
+		return nil, "", fmt.Errorf("the audit log in %s has no records yet", a.dir)
+	}
+	want := audit.LatestSession(all)
+	if len(pos) > 0 {
+		want = pos[0]
+		if evs := audit.Select(all, audit.Filter{Session: want}); len(evs) > 0 {
+			return evs, want, nil
+		}
+		var match []string
+		for _, s := range audit.Sessions(all) {
+			if strings.HasPrefix(s.Session, want) {
+				match = append(match, s.Session)
+			}
+		}
+		switch len(match) {
+		case 0:
+			return nil, "", fmt.Errorf("no session %q in the audit log (chaperone audit list shows them)", want)
+		case 1:
+			want = match[0]
+		default:
+			return nil, "", fmt.Errorf("%q matches %d sessions (%s): give more of it", want, len(match), strings.Join(match, ", "))
+		}
+	}
+	return audit.Select(all, audit.Filter{Session: want}), want, nil
+}
+
+func (a *auditCmd) list(args []string) error {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	if _, err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	all, err := audit.ReadAll(a.dir)
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	if len(all) == 0 {
+		fmt.Fprintf(os.Stderr, "chaperone: the audit log in %s has no records yet\n", a.dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tFIRST\tLAST\tAGENT\tPROJECT\tCMDS\tLOW\tMEDIUM\tHIGH\tALLOW\tWARN\tAPPROVED\tDENIED")
+	for _, s := range audit.Sessions(all) {
+		first, last := s.First.Local(), s.Last.Local()
+		lastFmt := "15:04:05"
+		if last.Format(time.DateOnly) != first.Format(time.DateOnly) {
+			lastFmt = time.DateTime
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", s.Session,
+			first.Format(time.DateTime), last.Format(lastFmt),
+			orDash(s.Agent), orDash(s.Project), s.Commands,
+			s.ByRisk[models.Low], s.ByRisk[models.Medium], s.ByRisk[models.High],
+			s.ByDecision[models.Allow], s.ByDecision[models.Warn], s.ByDecision[models.Approved], s.ByDecision[models.Denied])
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (a *auditCmd) show(args []string) error {
+	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "one JSON record a line")
+	pos, err := parseFlags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	evs, session, err := a.session(pos)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSONLines(a.stdout, evs)
+	}
+	first := evs[0]
+	fmt.Fprintf(a.stdout, "session %s · %s · %s · %d commands\n", session, orDash(first.Agent), orDash(first.Project), len(evs))
+	for _, ev := range evs {
+		writeEvent(a.stdout, ev, true)
+	}
+	return nil
+}
+
+// writeEvent prints one record for a person: a summary line and, when
+// long, what was found, the model's answer, the files and the output.
+func writeEvent(w io.Writer, ev models.Event, long bool) {
+	exit := "-"
+	if ev.Exit != nil {
+		exit = fmt.Sprint(*ev.Exit)
+	}
+	cmd := ev.Command
+	if ev.Inner != "" {
+		cmd = ev.Inner
+	}
+	by := ev.DecidedBy
+	if by == "" {
+		by = "-"
+	}
+	fmt.Fprintf(w, "%s  %-6s  %-8s by %-10s exit %-3s %7s  %s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
+		ev.Rating.Risk.Effective(), ev.Decision, by, exit, fmt.Sprintf("%.0fms", ev.Duration), oneLine(cmd))
+	if !long {
+		return
+	}
+	const ind = "    "
+	if ev.Inner != "" && ev.Inner != ev.Command {
+		fmt.Fprintf(w, "%swrapper: %s\n", ind, oneLine(ev.Command))
+	}
+	if ev.Cwd != "" && ev.Cwd != ev.Project {
+		fmt.Fprintf(w, "%scwd: %s\n", ind, ev.Cwd)
+	}
+	for _, f := range ev.Rating.Findings {
+		fmt.Fprintf(w, "%s! %s (%s): %s\n", ind, f.Rule, f.Risk, f.Reason)
+	}
+	if m := ev.Rating.Model; m != nil {
+		if m.Error != "" {
+			fmt.Fprintf(w, "%smodel %s: no answer: %s\n", ind, m.Model, m.Error)
+		} else {
+			fmt.Fprintf(w, "%smodel %s: %s: %s\n", ind, m.Model, m.Risk, m.Reason)
+		}
+	}
+	if ev.Note != "" {
+		fmt.Fprintf(w, "%snote: %s\n", ind, ev.Note)
+	}
+	if len(ev.Files) > 0 || ev.FilesNote != "" {
+		var fl []string
+		for _, f := range ev.Files {
+			sign := map[string]string{"created": "+", "modified": "~", "removed": "-"}[f.Op]
+			fl = append(fl, sign+f.Path)
+		}
+		if ev.FilesDropped > 0 {
+			fl = append(fl, fmt.Sprintf("(+%d more)", ev.FilesDropped))
+		}
+		if ev.FilesNote != "" {
+			fl = append(fl, "("+ev.FilesNote+")")
+		}
+		fmt.Fprintf(w, "%sfiles: %s\n", ind, strings.Join(fl, " "))
+	}
+	if o := ev.Output; o != nil {
+		trunc := ""
+		if o.Truncated {
+			trunc = fmt.Sprintf(", %d recorded", o.Recorded)
+		}
+		fmt.Fprintf(w, "%soutput: %d bytes%s (%s)\n", ind, o.Bytes, trunc, o.Path)
+	}
+}
+
+// oneLine shows a multi-line command on one line.
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", `\r`)
+	return strings.ReplaceAll(s, "\n", `\n`)
+}
+
+func writeJSONLines(w io.Writer, evs []models.Event) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, ev := range evs {
+		if err := enc.Encode(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *auditCmd) tail(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	n := fs.Int("n", 10, "how many of the last records to show")
+	follow := fs.Bool("f", false, "keep following as commands arrive")
+	if _, err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	if !*follow {
+		all, err := audit.ReadAll(a.dir)
+		if err != nil {
+			return fmt.Errorf("read audit log: %w", err)
+		}
+		if len(all) > *n {
+			all = all[len(all)-*n:]
+		}
+		for _, ev := range all {
+			writeEvent(a.stdout, ev, false)
+		}
+		return nil
+	}
+	ch, err := audit.Follow(ctx, a.dir, *n)
+	if err != nil {
+		return err
+	}
+	for ev := range ch {
+		writeEvent(a.stdout, ev, false)
+	}
+	return nil // interrupted: the normal end of following
+}
+
+func (a *auditCmd) verify(args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	if _, err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	rep, err := audit.Verify(a.dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(a.stdout, "note:", n)
+	}
+	fmt.Fprintf(a.stdout, "audit log intact: %d commands, %d records in %d files, %d outputs checked\n",
+		rep.Commands, rep.Records, rep.Files, rep.Outputs)
+	return nil
+}
+
+func (a *auditCmd) replay(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	speed := fs.Float64("speed", 1, "play N times as fast")
+	noWait := fs.Bool("no-wait", false, "play without any pauses")
+	pos, err := parseFlags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *speed <= 0 {
+		return fmt.Errorf("%w: audit replay: --speed must be above 0", errUsage)
+	}
+	evs, _, err := a.session(pos)
+	if err != nil {
+		return err
+	}
+	return audit.Replay(ctx, a.stdout, a.dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
+}
+
+// errChanged is rerate's answer when a decision would change.
+var errChanged = errors.New("rerate")
+
+// verdictOf names what a risk leads to.
+func verdictOf(r models.Risk) string {
+	switch r.Effective() {
+	case models.Low:
+		return "run"
+	case models.Medium:
+		return "run with a warning"
+	}
+	return "hold for a person"
+}
+
+func (a *auditCmd) rerate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("rerate", flag.ContinueOnError)
+	all := fs.Bool("all", false, "every session, not just one")
+	pos, err := parseFlags(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	var evs []models.Event
+	if *all {
+		if evs, err = audit.ReadAll(a.dir); err != nil {
+			return fmt.Errorf("read audit log: %w", err)
+		}
+	} else if evs, _, err = a.session(pos); err != nil {
+		return err
+	}
+	r := rater.New()
+	changed := 0
+	for _, ev := range evs {
+		cmd := ev.Inner
+		if cmd == "" {
+			cmd = ev.Command
+		}
+		now, _ := r.Rate(ctx, rater.Request{Command: cmd, Cwd: ev.Cwd, Project: ev.Project, Session: ev.Session})
+		if now.Undecided && ev.Rating.Model != nil {
+			// The rules still do not know it: the model's recorded answer
+			// stands, so that only a change of rules shows as a change.
+			now = rater.Combine(now, ev.Rating.Model)
+		}
+		was, is := ev.Rating.Risk.Effective(), now.Risk.Effective()
+		if was == is {
+			continue
+		}
+		changed++
+		fmt.Fprintf(a.stdout, "%s  %s\n    was %s (%s: %s by %s), now %s (would %s)\n",
+			ev.Time.Local().Format("2006-01-02 15:04:05"), oneLine(cmd), was, verdictOf(was), ev.Decision, orDash(ev.DecidedBy),
+			is, verdictOf(is))
+		for _, f := range now.Findings {
+			if f.Risk.Effective() == is {
+				fmt.Fprintf(a.stdout, "    ! %s (%s): %s\n", f.Rule, f.Risk, f.Reason)
+			}
+		}
+	}
+	if changed > 0 {
+		return fmt.Errorf("%w: %d of %d commands would be decided differently", errChanged, changed, len(evs))
+	}
+	fmt.Fprintf(a.stdout, "all %d commands would be decided the same\n", len(evs))
+	return nil
+}
+
+func (a *auditCmd) export(args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	session := fs.String("session", "", "only this session")
+	since := fs.String("since", "", "only records at or after this time")
+	until := fs.String("until", "", "only records before this time")
+	if _, err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	var f audit.Filter
+	f.Session = *session
+	var err error
+	if f.Since, err = parseWhen(*since); err != nil {
+		return fmt.Errorf("%w: audit export --since: %v", errUsage, err)
+	}
+	if f.Until, err = parseWhen(*until); err != nil {
+		return fmt.Errorf("%w: audit export --until: %v", errUsage, err)
+	}
+	all, err := audit.ReadAll(a.dir)
+	if err != nil {
+		return fmt.Errorf("read audit log: %w", err)
+	}
+	return writeJSONLines(a.stdout, audit.Select(all, f))
+}
+
+// parseWhen reads a time: RFC 3339, a date (local midnight), a local
+// "2006-01-02 15:04", or a duration meaning that long ago.
+func parseWhen(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (write 2026-11-28, 2026-11-28T15:04:05Z or 24h)", s)
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/chaperone-dev/chaperone/shim"
@@ -38,7 +39,9 @@ var subcommands = map[string]func(ctx context.Context, args []string) error{
 }
 
 func run(ctx context.Context, args []string) error {
-	name := filepath.Base(args[0])
+	// Installed or linked as bash or sh (or "-bash", a login shell), it is
+	// that shell; so it is with no arguments (a script on stdin).
+	name := strings.TrimPrefix(filepath.Base(args[0]), "-")
 	if name == "bash" || name == "sh" || len(args) < 2 {
 		return shim.Main(ctx, args)
 	}

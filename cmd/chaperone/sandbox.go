@@ -1,7 +1,162 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
 
-func runSandbox(ctx context.Context, args []string) error { return errNotYet }
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/sandbox"
+	"github.com/chaperone-dev/chaperone/shim"
+)
 
-func runDoctor(ctx context.Context, args []string) error { return errNotYet }
+const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | exec -- CMD [ARG...]`
+
+// runSandbox manages the project's sandbox: up (create it now, --build to
+// build its image from the project's devcontainer.json or Dockerfile),
+// down (remove it), status, and exec (run CMD in it without rating, for a
+// person to look around). The project is the git top level, else the
+// current directory.
+func runSandbox(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+	}
+	if sandbox.Inside() {
+		return errors.New("chaperone sandbox works on the host only; this is inside the sandbox")
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	env := os.Environ()
+	b, err := sandbox.Choose(cfg.Backend, cfg.Sandbox, env)
+	if err != nil {
+		return err
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	project := sandbox.ProjectRoot(dir)
+	eng, isEngine := b.(sandbox.Engine)
+	switch verb, rest := args[0], args[1:]; verb {
+	case "up":
+		build := false
+		for _, a := range rest {
+			if a != "--build" {
+				return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+			}
+			build = true
+		}
+		if !isEngine {
+			fmt.Fprintf(os.Stderr, "chaperone: backend %s makes a fresh sandbox per command; nothing to start\n", b.Name())
+			return nil
+		}
+		name, err := eng.Up(ctx, project, env, build, os.Stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "chaperone: sandbox %s is up (%s) for %s\n", name, eng.Kind, project)
+		return nil
+	case "down":
+		if !isEngine {
+			fmt.Fprintf(os.Stderr, "chaperone: backend %s keeps no sandbox between commands; nothing to remove\n", b.Name())
+			return nil
+		}
+		name, err := eng.Down(ctx, project, env)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "chaperone: sandbox %s removed\n", name)
+		return nil
+	case "status":
+		if !isEngine {
+			fmt.Printf("%s: a fresh sandbox per command, nothing running between commands (project %s)\n", b.Name(), project)
+			return nil
+		}
+		s, err := eng.Status(ctx, project, env)
+		if err != nil {
+			return err
+		}
+		fmt.Println(s)
+		return nil
+	case "exec":
+		if len(rest) > 0 && rest[0] == "--" {
+			rest = rest[1:]
+		}
+		if len(rest) == 0 {
+			return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+		}
+		// TODO(audit): record the command as the user's, unrated.
+		job := &sandbox.Job{Script: `exec "$@"`, Args: append([]string{"chaperone-exec"}, rest...), Dir: dir, Project: project,
+			Env: env, StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr}
+		code, err := b.Run(ctx, job)
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return shim.ExitCode(code)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+}
+
+// runDoctor says which sandbox backends work here, which one is used and
+// why not the others, with the command that fixes each.
+func runDoctor(ctx context.Context, args []string) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	env := os.Environ()
+	writeDoctor(ctx, os.Stdout, cfg, env)
+	doctorModel(os.Stdout)
+	return nil
+}
+
+// writeDoctor writes the sandbox part of `chaperone doctor`.
+func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []string) {
+	checks := sandbox.Diagnose(ctx, cfg.Sandbox, env)
+	fmt.Fprintln(w, "sandbox backends:")
+	for _, c := range checks {
+		state := "ok"
+		if !c.OK {
+			state = "NO"
+		}
+		fmt.Fprintf(w, "  %-7s %-3s %s\n", c.Name, state, c.Detail)
+		if c.Fix != "" {
+			fmt.Fprintf(w, "          fix: %s\n", c.Fix)
+		}
+	}
+	b, err := sandbox.Choose(cfg.Backend, cfg.Sandbox, env)
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "will use: nothing: %v\n", err)
+	case cfg.Backend != "":
+		fmt.Fprintf(w, "will use: %s (named by backend = %q in %s)\n", b.Name(), cfg.Backend, cfg.Path)
+		if b.Name() == "host" {
+			fmt.Fprintln(w, "  warning: commands run unconfined on the host")
+		}
+	default:
+		var skipped []string
+		for _, c := range checks {
+			if c.Name == b.Name() {
+				break
+			}
+			skipped = append(skipped, c.Name+" ("+strings.SplitN(c.Detail, ";", 2)[0]+")")
+		}
+		fmt.Fprintf(w, "will use: %s (the first that works of docker, podman, bwrap; set backend = \"...\" in %s to choose)\n", b.Name(), config.UserPath())
+		if len(skipped) > 0 {
+			fmt.Fprintf(w, "  not used: %s\n", strings.Join(skipped, ", "))
+		}
+		for _, c := range checks {
+			if c.OK && c.Name != b.Name() && c.Name != "host" {
+				fmt.Fprintf(w, "  %s works too but comes later in the order\n", c.Name)
+			}
+		}
+	}
+}

@@ -1,11 +1,167 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 
-func runShims(ctx context.Context, args []string) error { return errNotYet }
+	"mvdan.cc/sh/v3/syntax"
 
-func runRun(ctx context.Context, args []string) error { return errNotYet }
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/sandbox"
+	"github.com/chaperone-dev/chaperone/shim"
+)
 
-func runTrust(ctx context.Context, args []string) error { return errNotYet }
+// runShims writes files named bash and sh in DIR that are chaperone:
+// symbolic links to this executable, or copies with --copy (for a login
+// shell that must not depend on where the build lives).
+func runShims(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("shims", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	copyFiles := fs.Bool("copy", false, "copy the executable instead of linking to it")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: chaperone shims [--copy] DIR\n\nWrites DIR/bash and DIR/sh, which behave as bash and sh through chaperone.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	dir, err := filepath.Abs(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("shims: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("shims: find this executable: %w", err)
+	}
+	if self, err = filepath.EvalSymlinks(self); err != nil {
+		return fmt.Errorf("shims: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("shims: %w", err)
+	}
+	for _, name := range []string{"bash", "sh"} {
+		p := filepath.Join(dir, name)
+		if p == self {
+			return fmt.Errorf("shims: %s is this executable; choose another folder", p)
+		}
+		tmp := filepath.Join(dir, "."+name+".tmp")
+		os.Remove(tmp)
+		if *copyFiles {
+			err = copyFile(self, tmp)
+		} else {
+			err = os.Symlink(self, tmp)
+		}
+		if err == nil {
+			err = os.Rename(tmp, p)
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("shims: write %s: %w", p, err)
+		}
+		fmt.Println(p)
+	}
+	return nil
+}
 
-func runHelp(ctx context.Context, args []string) error { return errNotYet }
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// runRun rates and runs one command as a prefix: `chaperone run -- CMD ARG…`
+// runs that argv (each word quoted); `chaperone run -c STRING` runs a
+// shell string, as bash -c would.
+func runRun(ctx context.Context, args []string) error {
+	switch {
+	case len(args) >= 2 && args[0] == "-c":
+		return shim.Main(ctx, append([]string{"chaperone", "-c"}, args[1:]...))
+	case len(args) > 0 && args[0] == "--":
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: chaperone run -- COMMAND [ARG...]\n       chaperone run -c 'SHELL COMMAND'")
+		return errUsage
+	}
+	words := make([]string, len(args))
+	for i, a := range args {
+		q, err := syntax.Quote(a, syntax.LangBash)
+		if err != nil {
+			return fmt.Errorf("run: argument %d: %w", i+1, err)
+		}
+		words[i] = q
+	}
+	return shim.Main(ctx, []string{"chaperone", "-c", strings.Join(words, " ")})
+}
+
+// runTrust records the hash of a project's .chaperone.toml, which is used
+// only while its content stays what the person trusted.
+func runTrust(ctx context.Context, args []string) error {
+	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
+		fmt.Fprintln(os.Stderr, "usage: chaperone trust [PROJECT_DIR]\n\nTrusts the current content of PROJECT_DIR/.chaperone.toml (default: this project).")
+		return errUsage
+	}
+	dir := ""
+	if len(args) == 1 {
+		dir = args[0]
+	} else {
+		wd, err := os.Getwd()
+		if err != nil {
+			return fmt.Errorf("trust: %w", err)
+		}
+		dir = sandbox.ProjectRoot(wd)
+	}
+	path, hash, err := config.Trust(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("trust: no %s in %s", config.ProjectFile, dir)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("trusted %s (sha256 %s)\n", path, hash[:16])
+	return nil
+}
+
+const helpText = `chaperone: the shell coding agents run their commands through.
+
+As a shell (installed or linked as bash or sh, see "chaperone shims"):
+  chaperone -c 'COMMAND' [ARG0 ARG...]   rate COMMAND, then run it with bash
+  chaperone [bash options] [FILE]        every bash invocation form works
+
+Commands:
+  chaperone shims [--copy] DIR   write DIR/bash and DIR/sh (chaperone as bash)
+  chaperone run -- CMD [ARG...]  rate and run one command, as a prefix
+  chaperone rate [--json] [-c CMD]  rate without running
+  chaperone trust [DIR]          trust a project's .chaperone.toml as it is now
+  chaperone tui                  the approval panel for held commands
+  chaperone audit ...            the audit log
+  chaperone sandbox ... | doctor | model ... | fewshot ...
+
+Risk: low runs silently; medium runs with one line "chaperone: medium: ..."
+on stderr; high is held for a person on the panel, else denied (exit 126).
+`
+
+func runHelp(ctx context.Context, args []string) error {
+	fmt.Print(helpText)
+	return nil
+}

@@ -1,5 +1,86 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 
-func runTUI(ctx context.Context, args []string) error { return errNotYet }
+	"golang.org/x/term"
+
+	"github.com/chaperone-dev/chaperone/broker"
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/tui"
+)
+
+// runTUI is `chaperone tui [--split]`: the approval panel.
+func runTUI(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("chaperone tui", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	split := fs.Bool("split", false, "open the panel in a new tmux pane beside the current one")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: chaperone tui [--split]\n\nThe approval panel: shows held commands and decides them with one key.\nKeep it in a pane beside the agent.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: tui: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: tui takes no arguments, got %q", errUsage, fs.Args())
+	}
+	if broker.Running("") {
+		return fmt.Errorf("an approval panel is already running (socket %s): use that one, or quit it first", broker.SocketPath())
+	}
+	if *split {
+		return splitPane(ctx)
+	}
+	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+		return errors.New("the approval panel needs a terminal: run `chaperone tui` in a terminal beside the agent (inside tmux, `chaperone tui --split` opens one)")
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	srv, err := broker.Listen("")
+	if err != nil {
+		return fmt.Errorf("start the panel: %w", err)
+	}
+	defer srv.Close()
+	return tui.Run(ctx, srv, tui.Options{ConfigPath: config.UserPath(), Socket: srv.Path(), AuditDir: cfg.Audit.AuditDir()})
+}
+
+// splitPane opens `chaperone tui` in a new tmux pane to the right of the
+// current one, passing on the environment that decides where the socket
+// and the user's config are.
+func splitPane(ctx context.Context) error {
+	if os.Getenv("TMUX") == "" {
+		return errors.New("not inside tmux: run `chaperone tui` in another terminal beside the agent, or start tmux and run `chaperone tui --split`")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find chaperone's own path: %w", err)
+	}
+	args := []string{"split-window", "-h", "-d", "-l", "45%", "-P", "-F", "#{pane_id}"}
+	for _, name := range []string{"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOME", "TMPDIR", "TERM", broker.HoldTimeoutEnv} {
+		if v, ok := os.LookupEnv(name); ok {
+			args = append(args, "-e", name+"="+v)
+		}
+	}
+	args = append(args, exe, "tui")
+	out, err := exec.CommandContext(ctx, "tmux", args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("tmux split-window: %s", strings.TrimSpace(string(ee.Stderr)))
+		}
+		return fmt.Errorf("tmux split-window: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "chaperone: approval panel opened in tmux pane %s, to the right\n", strings.TrimSpace(string(out)))
+	return nil
+}

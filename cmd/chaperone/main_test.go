@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain registers chaperone with testscript. A test binary started by a
+// script under the name bash or sh (a symlink made by the script) is
+// chaperone too, as the installed binary would be.
+func TestMain(m *testing.M) {
+	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "-")
+	if (name == "bash" || name == "sh") && os.Getenv("CHAPERONE_TESTSCRIPT") == "1" {
+		main()
+	}
+	testscript.Main(m, map[string]func(){"chaperone": main})
+}
+
+// TestScript runs every testdata/script/*.txtar of the repository.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			work := env.WorkDir
+			for _, kv := range [][2]string{
+				{"CHAPERONE_TESTSCRIPT", "1"},
+				{"HOME", filepath.Join(work, "home")},
+				{"XDG_CONFIG_HOME", filepath.Join(work, ".config")},
+				{"XDG_STATE_HOME", filepath.Join(work, ".state")},
+				{"XDG_RUNTIME_DIR", filepath.Join(work, ".run")},
+				{"CHAPERONE_BACKEND", "host"},
+				{"CHAPERONE_HOLD_TIMEOUT", "10ms"},
+			} {
+				env.Setenv(kv[0], kv[1])
+			}
+			for _, d := range []string{"home", ".run"} {
+				if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/chaperone-dev/chaperone/internal/ollamatest"
+)
+
+// TestModelCheckRealOllama runs `chaperone model check` and the doctor's
+// model line against a real Ollama server with a tiny generated model.
+func TestModelCheckRealOllama(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	s := ollamatest.Start(t)
+	s.CreateTiny(t, "chaperone-high", "high")
+	t.Setenv("OLLAMA_HOST", s.URL.Host)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+
+	t.Setenv("CHAPERONE_MODEL", "chaperone-high")
+	var out strings.Builder
+	if err := modelCheck(context.Background(), &out, nil); err != nil {
+		t.Fatalf("model check: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"ok   server: ollama ", "ok   model: chaperone-high present", `ok   question: "ls -la" rated high`, "ok   loaded: answers in"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	doctorModel(&out)
+	if !strings.Contains(out.String(), "model: chaperone-high at http://"+s.URL.Host+" ok") {
+		t.Errorf("doctor says:\n%s", out.String())
+	}
+
+	t.Setenv("CHAPERONE_MODEL", "qwen9:404b")
+	out.Reset()
+	if err := modelCheck(context.Background(), &out, nil); !errors.Is(err, errCheckFailed) ||
+		!strings.Contains(out.String(), "FAIL model: qwen9:404b is not on the server\nfix: ollama pull qwen9:404b") {
+		t.Errorf("missing model: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	doctorModel(&out)
+	if !strings.Contains(out.String(), "fix: ollama pull qwen9:404b") {
+		t.Errorf("doctor says:\n%s", out.String())
+	}
+
+	t.Setenv("CHAPERONE_MODEL", "")
+	out.Reset()
+	doctorModel(&out)
+	if !strings.Contains(out.String(), "model: none configured — rating by rules alone") {
+		t.Errorf("doctor says:\n%s", out.String())
+	}
+}

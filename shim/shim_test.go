@@ -1,0 +1,146 @@
+package shim
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/rater"
+	"github.com/chaperone-dev/chaperone/sandbox"
+)
+
+// fixedRater rates every command with one rating and remembers what it saw.
+type fixedRater struct {
+	rating models.Rating
+	seen   []string
+}
+
+func (f *fixedRater) Rate(_ context.Context, req rater.Request) (models.Rating, *models.Facts) {
+	f.seen = append(f.seen, req.Command)
+	return f.rating, &models.Facts{}
+}
+
+type fakeBackend struct{ jobs []*sandbox.Job }
+
+func (*fakeBackend) Name() string { return "fake" }
+func (b *fakeBackend) Run(_ context.Context, j *sandbox.Job) (int, error) {
+	b.jobs = append(b.jobs, j)
+	return 7, nil
+}
+
+type fakeApprover struct {
+	v   models.Verdict
+	req *models.HoldRequest
+}
+
+func (a *fakeApprover) Ask(_ context.Context, r models.HoldRequest) (models.Verdict, error) {
+	a.req = &r
+	return a.v, nil
+}
+
+type memRecorder struct{ evs []*models.Event }
+
+func (m *memRecorder) Record(ev *models.Event) error { m.evs = append(m.evs, ev); return nil }
+
+var high = models.Rating{Risk: models.High, Findings: []models.Finding{{Rule: "secrets.read", Risk: models.High, Reason: "reads a key"}}}
+
+func newShim(t *testing.T, r models.Rating, ap Approver) (*Shim, *fakeBackend, *memRecorder, *os.File) {
+	t.Helper()
+	errf, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, rec := &fakeBackend{}, &memRecorder{}
+	env := map[string]string{"HOME": "/home/x"}
+	return &Shim{Rater: &fixedRater{rating: r}, Backend: be, Approver: ap, Recorder: rec, Stderr: errf,
+		Getenv: func(k string) string { return env[k] }, Environ: []string{"A=1", PassEnv + "=x"}, Dir: "/"}, be, rec, errf
+}
+
+func stderrOf(t *testing.T, f *os.File) string {
+	t.Helper()
+	f.Seek(0, io.SeekStart)
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+func TestRunDecisions(t *testing.T) {
+	ctx := context.Background()
+	inv := &Invocation{Mode: ModeCommand, Script: "cat ~/.ssh/id_rsa"}
+
+	// No approver: denied at once, nothing run, one line with the reason.
+	s, be, rec, errf := newShim(t, high, nil)
+	if err := s.Run(ctx, "bash", inv); err != ExitCode(DeniedStatus) {
+		t.Fatalf("got %v, want exit 126", err)
+	}
+	if len(be.jobs) != 0 {
+		t.Error("a denied command ran")
+	}
+	if got := stderrOf(t, errf); got != "chaperone: denied: reads a key (secrets.read)\n" {
+		t.Errorf("stderr %q", got)
+	}
+	if len(rec.evs) != 1 || rec.evs[0].Decision != models.Denied || rec.evs[0].Exit != nil {
+		t.Errorf("recorded %+v", rec.evs)
+	}
+
+	// A person denies with a note: the note reaches the agent.
+	ap := &fakeApprover{v: models.Verdict{Approved: false, By: models.ByPerson, Note: "use the test key"}}
+	s, be, _, errf = newShim(t, high, ap)
+	s.Run(ctx, "bash", inv)
+	if got := stderrOf(t, errf); got != "chaperone: denied: reads a key (secrets.read): use the test key\n" {
+		t.Errorf("stderr %q", got)
+	}
+	if ap.req == nil || ap.req.Command != inv.Script || len(be.jobs) != 0 {
+		t.Errorf("hold request %+v, jobs %d", ap.req, len(be.jobs))
+	}
+
+	// A person approves: it runs, silently, with bash's status.
+	ap = &fakeApprover{v: models.Verdict{Approved: true, By: models.ByPerson}}
+	s, be, rec, errf = newShim(t, high, ap)
+	if err := s.Run(ctx, "bash", inv); err != ExitCode(7) {
+		t.Fatalf("got %v, want exit 7", err)
+	}
+	if len(be.jobs) != 1 || stderrOf(t, errf) != "" || rec.evs[0].Decision != models.Approved || *rec.evs[0].Exit != 7 {
+		t.Errorf("jobs %d, stderr %q, event %+v", len(be.jobs), stderrOf(t, errf), rec.evs[0])
+	}
+	// The job gets the script, $0 = argv[0], and never a pass it did not mint.
+	j := be.jobs[0]
+	if j.Script != inv.Script || strings.Join(j.Args, " ") != "bash" || strings.Contains(strings.Join(j.Env, " "), PassEnv) {
+		t.Errorf("job %+v", j)
+	}
+
+	// Medium: one line, then it runs.
+	med := models.Rating{Risk: models.Medium, Findings: []models.Finding{{Rule: "unknown.script", Risk: models.Medium, Reason: "runs a project script"}}}
+	s, be, _, errf = newShim(t, med, nil)
+	s.Run(ctx, "bash", &Invocation{Mode: ModeCommand, Script: "./x.sh"})
+	if got := stderrOf(t, errf); got != "chaperone: medium: runs a project script (unknown.script)\n" || len(be.jobs) != 1 {
+		t.Errorf("stderr %q, jobs %d", got, len(be.jobs))
+	}
+
+	// RiskUnknown is high.
+	s, be, _, _ = newShim(t, models.Rating{}, nil)
+	if err := s.Run(ctx, "bash", inv); err != ExitCode(DeniedStatus) || len(be.jobs) != 0 {
+		t.Errorf("unrated: %v, jobs %d", err, len(be.jobs))
+	}
+}
+
+func TestRunRatesInnerCommand(t *testing.T) {
+	s, be, rec, _ := newShim(t, models.Rating{Risk: models.Low}, nil)
+	env := map[string]string{"GEMINI_CLI": "1"}
+	s.Getenv = func(k string) string { return env[k] }
+	script := geminiForm("echo inner")
+	s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: script})
+	r := s.Rater.(*fixedRater)
+	if len(r.seen) != 1 || r.seen[0] != "echo inner" {
+		t.Errorf("rated %q", r.seen)
+	}
+	if len(be.jobs) != 1 || be.jobs[0].Script != script {
+		t.Error("the wrapper itself must run")
+	}
+	if rec.evs[0].Command != script || rec.evs[0].Inner != "echo inner" || rec.evs[0].Agent != AgentGemini {
+		t.Errorf("event %+v", rec.evs[0])
+	}
+}

@@ -1,0 +1,278 @@
+package tui
+
+// The whole flow under tmux: the real chaperone binary as the panel in a
+// tmux pane, and the real chaperone binary as the agent's shell holding
+// `cat ~/.ssh/id_rsa` (run on the host backend, so no container is needed).
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/broker"
+)
+
+var build struct {
+	once sync.Once
+	exe  string
+	err  error
+	out  []byte
+}
+
+// chaperoneBin builds cmd/chaperone once into a temp dir.
+func chaperoneBin(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		dir, err := os.MkdirTemp("", "chpbin")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.exe = filepath.Join(dir, "chaperone")
+		cmd := exec.Command("go", "build", "-o", build.exe, "github.com/chaperone-dev/chaperone/cmd/chaperone")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		build.out, build.err = cmd.CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("build chaperone: %v\n%s", build.err, build.out)
+	}
+	return build.exe
+}
+
+// flowT is a tmux with `chaperone tui` in its pane and a fake HOME with
+// keys in it.
+type flowT struct {
+	*tmuxT
+	exe  string
+	home string
+	proj string
+}
+
+func newFlow(t *testing.T, panel bool) *flowT {
+	t.Helper()
+	exe := chaperoneBin(t)
+	x := newTmux(t)
+	f := &flowT{tmuxT: x, exe: exe, home: filepath.Join(x.dir, "home"), proj: filepath.Join(x.dir, "proj")}
+	for _, d := range []string{filepath.Join(f.home, ".ssh"), f.proj, filepath.Join(x.dir, "state")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(f.home, ".ssh", "id_rsa"), []byte("FAKE-RSA-KEY\n"), 0o600)
+	os.WriteFile(filepath.Join(f.home, ".ssh", "id_ed25519"), []byte("FAKE-ED-KEY\n"), 0o600)
+	x.env = append(x.env, "HOME="+f.home, "XDG_STATE_HOME="+filepath.Join(x.dir, "state"), "CHAPERONE_BACKEND=host")
+	if panel {
+		x.run("respawn-pane", "-k", "-t", panelPane, "-c", f.proj, exe, "tui")
+		deadline := time.Now().Add(10 * time.Second)
+		for !broker.Running(filepath.Join(x.dir, "run", "chaperone", broker.SocketName)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("chaperone tui did not start:\n%s", x.screen())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		x.waitFor("nothing held", 5*time.Second)
+	}
+	return f
+}
+
+type shimRun struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	code   int
+	ended  time.Time
+}
+
+// shell runs `chaperone -c script` as an agent would, with extra env.
+func (f *flowT) shell(script string, env ...string) *shimRun {
+	f.t.Helper()
+	r := &shimRun{cmd: exec.Command(f.exe, "-c", script), done: make(chan struct{})}
+	r.cmd.Dir = f.proj
+	r.cmd.Env = append(append([]string{}, f.env...), env...)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	go func() {
+		err := r.cmd.Wait()
+		r.ended = time.Now()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+		case errors.As(err, &ee):
+			r.code = ee.ExitCode()
+		default:
+			r.code = -1
+		}
+		close(r.done)
+	}()
+	return r
+}
+
+func (r *shimRun) wait(t *testing.T, timeout time.Duration) *shimRun {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		r.cmd.Process.Kill()
+		<-r.done
+		t.Fatalf("chaperone -c did not finish in %v; stderr:\n%s", timeout, r.stderr.String())
+	}
+	return r
+}
+
+func TestFlowApprove(t *testing.T) {
+	f := newFlow(t, true)
+	t0 := time.Now()
+	r := f.shell("cat ~/.ssh/id_rsa")
+	shown := f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	f.waitFor("HIGH", time.Second)
+	settle()
+	k := f.keys("y")
+	r.wait(t, 10*time.Second)
+	if r.code != 0 || r.stdout.String() != "FAKE-RSA-KEY\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	t.Logf("shim started → panel shows: %v (includes the shim's start, rating and capture-pane polling)", shown.Sub(t0))
+	t.Logf("keypress → approved command done: %v", r.ended.Sub(k))
+	f.waitFor("nothing held", 2*time.Second)
+
+	// A second panel refuses while this one runs.
+	second := exec.Command(f.exe, "tui")
+	second.Env = f.env
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "an approval panel is already running") {
+		t.Errorf("second panel: %v, %s", err, out)
+	}
+	// q quits and takes the socket away.
+	sock := filepath.Join(f.dir, "run", "chaperone", broker.SocketName)
+	f.keys("q")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(sock); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("socket still there after q:\n%s", f.screen())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestFlowDenyAndNote(t *testing.T) {
+	f := newFlow(t, true)
+	r := f.shell("cat ~/.ssh/id_rsa")
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	settle()
+	f.keys("n")
+	r.wait(t, 10*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") {
+		t.Fatalf("n: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+
+	r = f.shell("cat ~/.ssh/id_rsa")
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	settle()
+	f.keys("N")
+	f.keys("-l", "use testdata/key.pem instead")
+	f.waitFor("instead", 2*time.Second)
+	f.keys("Enter")
+	r.wait(t, 10*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") ||
+		!strings.HasSuffix(strings.TrimSpace(r.stderr.String()), ": use testdata/key.pem instead") {
+		t.Fatalf("N: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+}
+
+func TestFlowRemember(t *testing.T) {
+	f := newFlow(t, true)
+	r := f.shell("cat ~/.ssh/id_rsa")
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	settle()
+	f.keys("A")
+	r.wait(t, 10*time.Second)
+	if r.code != 0 || r.stdout.String() != "FAKE-RSA-KEY\n" {
+		t.Fatalf("A: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	f.waitFor("nothing held", 2*time.Second)
+	// The next identical-shape command runs without asking.
+	r = f.shell("cat ~/.ssh/id_ed25519", broker.HoldTimeoutEnv+"=3s").wait(t, 10*time.Second)
+	if r.code != 0 || r.stdout.String() != "FAKE-ED-KEY\n" {
+		t.Fatalf("same shape after A: exit %d, stdout %q, stderr %q\npanel:\n%s", r.code, r.stdout.String(), r.stderr.String(), f.screen())
+	}
+	// Another shape is still held.
+	r = f.shell("head -c 100 ~/.ssh/id_rsa")
+	f.waitFor("head -c 100", 10*time.Second)
+	settle()
+	f.keys("n")
+	if r.wait(t, 10*time.Second); r.code != 126 {
+		t.Fatalf("other shape: exit %d, stderr %q", r.code, r.stderr.String())
+	}
+}
+
+func TestFlowTimeoutAndNoPanel(t *testing.T) {
+	f := newFlow(t, true)
+	r := f.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=1s")
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	r.wait(t, 10*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "nobody answered within 1s") {
+		t.Fatalf("timeout: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	f.waitFor("nothing held", 2*time.Second)
+
+	g := newFlow(t, false)
+	r = g.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=300ms").wait(t, 10*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "start `chaperone tui`") {
+		t.Fatalf("no panel: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+}
+
+func TestFlowTwoShimsAndKill(t *testing.T) {
+	f := newFlow(t, true)
+	a := f.shell("cat ~/.ssh/id_rsa")
+	b := f.shell("cat ~/.ssh/id_ed25519")
+	victim := f.shell("cat ~/.ssh/id_rsa # victim")
+	f.waitFor("3 held", 10*time.Second)
+	victim.cmd.Process.Kill()
+	victim.wait(t, 5*time.Second)
+	f.waitFor("2 held", 5*time.Second)
+	if strings.Contains(f.screen(), "victim\n") {
+		t.Fatalf("killed shim still queued:\n%s", f.screen())
+	}
+	settle()
+	f.keys("y")
+	f.waitFor("1 held", 5*time.Second)
+	settle()
+	f.keys("y")
+	a.wait(t, 10*time.Second)
+	b.wait(t, 10*time.Second)
+	if a.code != 0 || b.code != 0 || a.stdout.String() != "FAKE-RSA-KEY\n" || b.stdout.String() != "FAKE-ED-KEY\n" {
+		t.Fatalf("exits %d/%d, stdout %q/%q", a.code, b.code, a.stdout.String(), b.stdout.String())
+	}
+}
+
+func TestFlowSplit(t *testing.T) {
+	f := newFlow(t, false)
+	f.run("respawn-pane", "-k", "-t", panelPane, "-c", f.proj, "-e", "PS1=$ ", "sh")
+	f.keys("-l", f.exe+" tui --split")
+	f.keys("Enter")
+	deadline := time.Now().Add(10 * time.Second)
+	for !broker.Running(filepath.Join(f.dir, "run", "chaperone", broker.SocketName)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no panel after --split:\n%s\npanes: %s", f.screen(), f.run("list-panes", "-a"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	panes := strings.Fields(f.run("list-panes", "-t", "e2e:0", "-F", "#{pane_id}"))
+	if len(panes) != 2 {
+		t.Fatalf("panes %q, want 2", panes)
+	}
+	f.waitFor("approval panel opened in tmux pane "+panes[1], 5*time.Second)
+}

@@ -1,0 +1,361 @@
+// Package tui is the approval panel (`chaperone tui`): a bubbletea program
+// that serves the broker socket, shows held commands oldest first, lets
+// the person approve or deny each with one key, and shows a live feed of
+// the commands that ran without asking.
+//
+// Only a keypress on the panel's terminal approves: the model answers a
+// hold only from a key message, and the broker protocol carries no
+// approvals from clients.
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/shape"
+)
+
+// HeldMsg is a held command arriving from a shim.
+type HeldMsg struct {
+	// ID is unique among the panel's requests (broker.Hold.ID).
+	ID  string
+	Req models.HoldRequest
+	// PeerPID is the shim's process id as the kernel reports it.
+	PeerPID  int
+	Received time.Time
+	// Answer delivers the verdict to the waiting shim (broker.Hold.Answer).
+	Answer func(models.Verdict) error
+}
+
+// GoneMsg says the shim behind a held command hung up before an answer.
+type GoneMsg struct{ ID string }
+
+// RanMsg is a low or medium command that ran, for the live feed.
+type RanMsg struct{ Event models.Event }
+
+type tickMsg time.Time
+
+type mode int
+
+const (
+	modeQueue mode = iota
+	modeNote
+	modeDetails
+)
+
+// feedSize is how many recent commands the feed keeps.
+const feedSize = 200
+
+// DefaultGuard is how long after the selected request changed under the
+// person (the one they looked at was withdrawn) approval keys are ignored,
+// so a keypress meant for one request cannot approve another.
+const DefaultGuard = 300 * time.Millisecond
+
+// Model is the panel's state. Create it with New. It is not safe for
+// concurrent use; bubbletea calls it from one goroutine.
+type Model struct {
+	keys   KeyMap
+	help   help.Model
+	note   textinput.Model
+	mode   mode
+	queue  []*item
+	sel    int
+	feed   []models.Event
+	frozen []models.Event // the feed as shown when paused (nil: live)
+	missed int            // events that arrived while paused
+	width  int
+	height int
+	status string
+	opts   Options
+	now    time.Time
+}
+
+type item struct {
+	HeldMsg
+	selectedAt time.Time // when it became the selection without the person moving to it
+}
+
+// Options configure the panel.
+type Options struct {
+	// ConfigPath is the user's config file, where `A` remembers shapes
+	// (config.UserPath()). Empty disables `A`.
+	ConfigPath string
+	// Socket is shown when the queue is empty, to say where shims connect.
+	Socket string
+	// AuditDir is the audit log the feed follows (config's audit dir);
+	// empty: the feed shows only what shims report through the broker.
+	AuditDir string
+	// Guard overrides DefaultGuard; negative means no guard (tests).
+	Guard time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New returns the panel's model.
+func New(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Guard == 0 {
+		opts.Guard = DefaultGuard
+	}
+	ti := textinput.New()
+	ti.Placeholder = "what the agent should do instead"
+	ti.CharLimit = 500
+	return Model{keys: DefaultKeys(), help: help.New(), note: ti, opts: opts, now: opts.Now(), width: 80, height: 24}
+}
+
+// Init starts the clock that ages the waiting requests.
+func (m Model) Init() tea.Cmd { return tick() }
+
+func tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// Update handles one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.now = m.opts.Now()
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		m.note.SetWidth(max(10, msg.Width-20))
+		return m, nil
+	case tickMsg:
+		return m, tick()
+	case HeldMsg:
+		if msg.Received.IsZero() {
+			msg.Received = m.now
+		}
+		m.queue = append(m.queue, &item{HeldMsg: msg})
+		if len(m.queue) == 1 {
+			m.sel = 0
+			m.queue[0].selectedAt = m.now
+		}
+		m.status = ""
+		return m, tea.Raw("\a")
+	case GoneMsg:
+		return m.remove(msg.ID, "withdrawn by its shim (killed or timed out)"), nil
+	case RanMsg:
+		ev := msg.Event
+		if ev.Rating.Risk.Effective() >= models.High {
+			return m, nil // held commands are the queue's, not the feed's
+		}
+		// The same command may come from both the broker and the audit
+		// log: the later copy (with its exit status) replaces the first.
+		for i := len(m.feed) - 1; i >= 0 && i >= len(m.feed)-64; i-- {
+			if same(m.feed[i], ev) {
+				m.feed[i] = ev
+				return m, nil
+			}
+		}
+		m.feed = append(m.feed, ev)
+		if len(m.feed) > feedSize {
+			m.feed = m.feed[len(m.feed)-feedSize:]
+		}
+		if m.frozen != nil {
+			m.missed++
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	}
+	if m.mode == modeNote {
+		var cmd tea.Cmd
+		m.note, cmd = m.note.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// same reports whether a and b record the same command run.
+func same(a, b models.Event) bool {
+	if a.ID != "" && b.ID != "" {
+		return a.ID == b.ID
+	}
+	return a.Time.Equal(b.Time) && a.Session == b.Session && a.Command == b.Command
+}
+
+// remove drops the request id from the queue, keeping the selection on
+// the same request when it stays, and says why in the status line.
+func (m Model) remove(id, why string) Model {
+	i := m.index(id)
+	if i < 0 {
+		return m
+	}
+	if why != "" {
+		m.status = fmt.Sprintf("%s: %s", oneLine(display(m.queue[i].Req), 60), why)
+	}
+	q := make([]*item, 0, len(m.queue)-1)
+	q = append(q, m.queue[:i]...)
+	m.queue = append(q, m.queue[i+1:]...)
+	switch {
+	case i < m.sel:
+		m.sel--
+	case i == m.sel:
+		if m.sel >= len(m.queue) {
+			m.sel = len(m.queue) - 1
+		}
+		if m.sel >= 0 {
+			m.queue[m.sel].selectedAt = m.now // changed under the person
+		}
+		if m.mode != modeQueue {
+			m.mode = modeQueue
+			m.note.Blur()
+		}
+	}
+	if m.sel < 0 {
+		m.sel = 0
+	}
+	return m
+}
+
+func (m Model) index(id string) int {
+	for i, it := range m.queue {
+		if it.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m Model) selected() *item {
+	if m.sel < 0 || m.sel >= len(m.queue) {
+		return nil
+	}
+	return m.queue[m.sel]
+}
+
+func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if m.mode == modeNote {
+		switch {
+		case key.Matches(k, m.keys.Back):
+			m.mode = modeQueue
+			m.note.Blur()
+			m.note.Reset()
+			m.status = "note cancelled; nothing was sent"
+			return m, nil
+		case key.Matches(k, m.keys.Send):
+			note := strings.TrimSpace(m.note.Value())
+			m.note.Blur()
+			m.note.Reset()
+			m.mode = modeQueue
+			return m.decide(models.Verdict{Approved: false, By: models.ByPerson, Note: note}, "denied with a note")
+		}
+		var cmd tea.Cmd
+		m.note, cmd = m.note.Update(k)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m, tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		return m, nil
+	case key.Matches(k, m.keys.Feed):
+		if m.frozen == nil {
+			m.frozen = append([]models.Event{}, m.feed...)
+			m.missed = 0
+		} else {
+			m.frozen, m.missed = nil, 0
+		}
+		return m, nil
+	case m.mode == modeDetails && (key.Matches(k, m.keys.Back) || key.Matches(k, m.keys.Details)):
+		m.mode = modeQueue
+		return m, nil
+	case key.Matches(k, m.keys.Up):
+		if m.sel > 0 {
+			m.sel--
+		}
+		return m, nil
+	case key.Matches(k, m.keys.Down):
+		if m.sel < len(m.queue)-1 {
+			m.sel++
+		}
+		return m, nil
+	}
+	it := m.selected()
+	if it == nil {
+		return m, nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Details):
+		m.mode = modeDetails
+		return m, nil
+	case key.Matches(k, m.keys.Deny):
+		return m.decide(models.Verdict{Approved: false, By: models.ByPerson}, "denied")
+	case key.Matches(k, m.keys.DenyNote):
+		m.mode = modeNote
+		m.status = ""
+		return m, m.note.Focus()
+	case key.Matches(k, m.keys.Approve):
+		if m.guarded(it) {
+			return m, nil
+		}
+		return m.decide(models.Verdict{Approved: true, By: models.ByPerson}, "approved once")
+	case key.Matches(k, m.keys.Remember):
+		if m.guarded(it) {
+			return m, nil
+		}
+		if m.opts.ConfigPath == "" {
+			m.status = "cannot remember shapes: no user config file"
+			return m, nil
+		}
+		rem, err := shape.For(it.Req.Project, it.Req.Facts, it.Req.Rating)
+		if err != nil {
+			m.status = "cannot remember this one (" + err.Error() + "); y approves it once"
+			return m, nil
+		}
+		if err := shape.Save(m.opts.ConfigPath, rem, display(it.Req)); err != nil {
+			m.status = "could not remember the shape: " + err.Error()
+			return m, nil
+		}
+		return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true},
+			"approved; remembered "+strings.Join(rem.Shape, " ; ")+" for "+rem.Project)
+	}
+	return m, nil
+}
+
+// guarded reports (and says) that the selection changed under the person
+// too recently for an approval key to be taken as meant for it.
+func (m *Model) guarded(it *item) bool {
+	if m.opts.Guard < 0 || it.selectedAt.IsZero() || m.now.Sub(it.selectedAt) >= m.opts.Guard {
+		return false
+	}
+	m.status = "the selection just changed: look again, then press the key again"
+	return true
+}
+
+// decide answers the selected request and removes it from the queue.
+func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
+	it := m.selected()
+	if it == nil {
+		return m, nil
+	}
+	err := it.Answer(v)
+	cmd := oneLine(display(it.Req), 60)
+	m = m.remove(it.ID, "")
+	m.mode = modeQueue
+	if err != nil {
+		m.status = cmd + ": its shim went away before the answer; nothing ran"
+	} else {
+		m.status = cmd + ": " + what
+	}
+	return m, nil
+}
+
+// display is the command a person should judge: the inner command of an
+// agent wrapper when there is one.
+func display(r models.HoldRequest) string {
+	if r.Inner != "" {
+		return r.Inner
+	}
+	return r.Command
+}
