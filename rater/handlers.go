@@ -660,7 +660,26 @@ func allLocal(c *cmd) bool {
 	return true
 }
 
+// infoOnly reports whether a command was given only flags that print
+// something about the program itself (`curl --version`) and touch nothing.
+func infoOnly(c *cmd) bool {
+	if len(c.args) == 0 {
+		return false
+	}
+	for _, a := range c.args {
+		switch a {
+		case "--version", "-V", "--help", "-h", "--manual":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func curlCmd(k *check, c *cmd) bool {
+	if infoOnly(c) {
+		return true
+	}
 	upload := c.has("-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "--data-ascii", "-F", "--form",
 		"--form-string", "-T", "--upload-file", "--json") || c.hasShortVal("dFT")
 	if m, ok := c.value("-X", "--request"); ok {
@@ -773,6 +792,9 @@ func dumpsEnv(m *models.Command) bool {
 }
 
 func wgetCmd(k *check, c *cmd) bool {
+	if infoOnly(c) {
+		return true
+	}
 	if c.has("--post-data", "--post-file", "--body-data", "--body-file", "--method") {
 		k.hit(ruleNetUpload, c.span())
 		if k.envProducer(c) {

@@ -177,7 +177,7 @@ var ruleCases = []struct {
 	{"opaque.hidden", []string{"$(echo rm) -rf /", "`printf ls` -la"}, []string{"ls $(pwd)"}},
 	// medium
 	{"pkg.install", []string{"npm install", "pip install requests", "cargo add serde", "go get x.example/y", "apt-get install jq", "brew install jq", "yarn add react"}, []string{"npm test", "pip list", "go build ./..."}},
-	{"net.fetch", []string{"curl https://example.com", "wget https://x.example/a.tgz", "git clone https://github.com/a/b", "git pull", "docker pull node"}, []string{"git status", "git clone ../local"}},
+	{"net.fetch", []string{"curl https://example.com", "wget https://x.example/a.tgz", "git clone https://github.com/a/b", "git pull", "docker pull node"}, []string{"git status", "git clone ../local", "curl --version", "wget --help"}},
 	{"delete.local", []string{"rm notes.txt", "rm -rf build/", "find . -name '*.orig' -delete", "git rm old.go"}, []string{"git rm --cached x.go", "ls build/"}},
 	{"git.rewrite", []string{"git reset --hard", "git clean -fdx", "git checkout .", "git rebase -i main", "git stash drop", "git branch -D old", "git commit --amend"}, []string{"git reset", "git rebase --abort", "git checkout -b new", "git stash", "git commit -m x"}},
 	{"git.push", []string{"git push", "git push origin feature/x"}, []string{"git pull --help"}},
