@@ -24,9 +24,11 @@ import (
 
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
+	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
+	"github.com/chaperone-dev/chaperone/shape"
 )
 
 // ExitCode is an error that carries the command's exit status up to main.
@@ -77,6 +79,9 @@ type Shim struct {
 	// touches (see capture.go); WatchDirs caps the directories watched.
 	Log       *audit.Log
 	WatchDirs int
+	// Remembered are the approvals the person asked the panel to remember
+	// by command shape (user config [[remember]]); see package shape.
+	Remembered []config.Remembered
 	// Model, when set, is told each decision, so that it sees the session
 	// around the next command.
 	Model DecisionNoter
@@ -255,7 +260,11 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		fmt.Fprintf(s.Stderr, "chaperone: medium: %s\n", broker.MainReason(rating))
 	default:
 		v := models.Verdict{By: models.ByNoPanel}
-		if s.Approver != nil {
+		if shape.Match(s.Remembered, job.Project, facts, rating) {
+			// Approved before for this project and shape; never for what a
+			// deny or critical rule matched (shape.Refusal).
+			v = models.Verdict{Approved: true, By: models.ByRemembered}
+		} else if s.Approver != nil {
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
 				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: os.Getpid()}
 			var err error

@@ -48,10 +48,11 @@ func configured(ctx context.Context) (*Shim, error) {
 		ropts = append(ropts, rater.WithModel(model))
 	}
 	s := &Shim{
-		Rater:    rater.New(ropts...),
-		Backend:  be,
-		Approver: &broker.Client{Timeout: cfg.HoldTimeout.Duration},
-		Stdin:    os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Rater:      rater.New(ropts...),
+		Backend:    be,
+		Remembered: cfg.Remember,
+		Approver:   &broker.Client{Timeout: cfg.HoldTimeout.Duration},
+		Stdin:      os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}
 	if log, err := audit.Open(cfg.Audit.AuditDir(), audit.WithRetention(cfg.Audit.Retention()), audit.WithOutputCap(cfg.Audit.OutputCap()), audit.WithFsync(cfg.Audit.Fsync)); err == nil {
 		s.Recorder, s.Log, s.WatchDirs = log, log, cfg.Audit.MaxWatchDirs()
