@@ -120,3 +120,21 @@ func DecisionLine(ev models.Event) string {
 	}
 	return b.String()
 }
+
+// FilesSummary is the files a record touched, one word each: "+created",
+// "~modified", "-removed", then how many were left out and why the list
+// may be incomplete; "" when there is nothing to say.
+func FilesSummary(ev models.Event) string {
+	var fl []string
+	for _, f := range ev.Files {
+		sign := map[string]string{"created": "+", "modified": "~", "removed": "-"}[f.Op]
+		fl = append(fl, sign+f.Path)
+	}
+	if ev.FilesDropped > 0 {
+		fl = append(fl, fmt.Sprintf("(+%d more)", ev.FilesDropped))
+	}
+	if ev.FilesNote != "" {
+		fl = append(fl, "("+ev.FilesNote+")")
+	}
+	return strings.Join(fl, " ")
+}

@@ -418,3 +418,13 @@ func TestFeedDedupeAndHigh(t *testing.T) {
 		t.Errorf("a high command in the feed:\n%s", s)
 	}
 }
+
+func TestFeedShowsFilesTouched(t *testing.T) {
+	p := newPanel(t, Options{})
+	p.send(RanMsg{models.Event{Time: p.clock.t, Command: "gofmt -w main.go; rm old.go", Project: "/home/u/proj",
+		Rating: models.Rating{Risk: models.Low},
+		Files:  []models.FileChange{{Op: "modified", Path: "main.go"}, {Op: "removed", Path: "old.go"}}}})
+	if s := p.screen(); !strings.Contains(s, "files: ~main.go -old.go") {
+		t.Fatalf("feed lacks the files touched:\n%s", s)
+	}
+}

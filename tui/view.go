@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/chaperone-dev/chaperone/audit"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -215,6 +216,10 @@ func (m Model) feedView(width, lines int) string {
 			text = fmt.Sprintf("[exit %d] %s", *ev.Exit, text)
 		}
 		b.WriteString("\n" + styleRisk[ev.Rating.Risk.Effective()].Render(clip(prefix, width)) + clip(text, width-lipgloss.Width(prefix)))
+		if fl := audit.FilesSummary(ev); fl != "" && n+1 < lines {
+			n++
+			b.WriteString("\n" + styleDim.Render(clip("    files: "+sanitize(fl), width)))
+		}
 	}
 	return b.String()
 }

@@ -232,19 +232,8 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 	if ev.Note != "" {
 		fmt.Fprintf(w, "%snote: %s\n", ind, ev.Note)
 	}
-	if len(ev.Files) > 0 || ev.FilesNote != "" {
-		var fl []string
-		for _, f := range ev.Files {
-			sign := map[string]string{"created": "+", "modified": "~", "removed": "-"}[f.Op]
-			fl = append(fl, sign+f.Path)
-		}
-		if ev.FilesDropped > 0 {
-			fl = append(fl, fmt.Sprintf("(+%d more)", ev.FilesDropped))
-		}
-		if ev.FilesNote != "" {
-			fl = append(fl, "("+ev.FilesNote+")")
-		}
-		fmt.Fprintf(w, "%sfiles: %s\n", ind, strings.Join(fl, " "))
+	if fl := audit.FilesSummary(ev); fl != "" {
+		fmt.Fprintf(w, "%sfiles: %s\n", ind, fl)
 	}
 	if o := ev.Output; o != nil {
 		trunc := ""
