@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,21 +242,7 @@ func Trust(projectDir string) (path, hash string, err error) {
 	}
 	m[path] = hash
 	b, _ := json.MarshalIndent(m, "", "  ")
-	if err := os.MkdirAll(StateDir(), 0o700); err != nil {
-		return "", "", fmt.Errorf("trust: %w", err)
-	}
-	tmp, err := os.CreateTemp(StateDir(), ".trusted-*")
-	if err != nil {
-		return "", "", fmt.Errorf("trust: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(append(b, '\n'))
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return "", "", fmt.Errorf("trust: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), trustPath()); err != nil {
+	if err := atomicfile.WriteFile(trustPath(), append(b, '\n'), 0o600, nil); err != nil {
 		return "", "", fmt.Errorf("trust: %w", err)
 	}
 	return path, hash, nil

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -307,7 +308,11 @@ func Remove(dir, id string) (int, error) {
 		if n == 0 {
 			continue
 		}
-		if err := writeAtomic(name, bytes.Join(kept, nil)); err != nil {
+		mode := fs.FileMode(0o600)
+		if fi, err := os.Stat(name); err == nil {
+			mode = fi.Mode() & fs.ModePerm
+		}
+		if err := atomicfile.WriteFile(name, bytes.Join(kept, nil), mode, nil); err != nil {
 			return removed, fmt.Errorf("remove example: %w", err)
 		}
 		removed += n
@@ -316,28 +321,4 @@ func Remove(dir, id string) (int, error) {
 		return 0, ErrNoExample
 	}
 	return removed, nil
-}
-
-// writeAtomic replaces name with data: temp file, fsync, rename.
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".fewshot-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if fi, err := os.Stat(name); err == nil {
-		os.Chmod(f.Name(), fi.Mode()&fs.ModePerm)
-	}
-	return os.Rename(f.Name(), name)
 }

@@ -2,6 +2,7 @@ package rater
 
 import (
 	"encoding/json"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,5 +48,5 @@ func (m *Model) cachePut(key string, a *models.ModelAnswer) {
 	if err != nil {
 		return
 	}
-	writeFileAtomic(m.cachePath(key), data)
+	atomicfile.WriteFile(m.cachePath(key), data, 0o600, nil)
 }

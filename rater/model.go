@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io"
 	"net/http"
 	"net/url"
@@ -525,33 +526,11 @@ func (m *Model) setBackoff(cause error) {
 		return
 	}
 	b, _ := json.Marshal(backoffState{Model: m.name, Until: m.now().Add(m.backoff), Reason: oneLine(cause.Error())})
-	writeFileAtomic(m.backoffPath(), b)
+	atomicfile.WriteFile(m.backoffPath(), b, 0o600, nil)
 }
 
 func (m *Model) clearBackoff() {
 	os.Remove(m.backoffPath())
-}
-
-// writeFileAtomic writes data to name through a temp file and a rename,
-// creating the folder. Errors are ignored by callers: cache and back-off
-// are optimisations, never needed for a correct rating.
-func writeFileAtomic(name string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
 }
 
 // Session history: one JSON line per command the shim decided, in
@@ -600,7 +579,7 @@ func (m *Model) NoteDecision(session, command string, risk models.Risk, d models
 	}
 	if serr == nil && fi.Size() > historyMax {
 		if tail, err := readTail(name, historyTail); err == nil {
-			writeFileAtomic(name, tail)
+			atomicfile.WriteFile(name, tail, 0o600, nil)
 		}
 	}
 	return nil

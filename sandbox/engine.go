@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io"
 	"net"
 	"net/http"
@@ -166,7 +167,7 @@ func bashShim(state string) (string, error) {
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return "", err
 	}
-	return p, writeFileAtomic(p, []byte(text), 0o555)
+	return p, atomicfile.WriteFile(p, []byte(text), 0o555, nil)
 }
 
 // status is what is known of a container.
@@ -320,10 +321,10 @@ func (e Engine) ensure(ctx context.Context, c *container, env []string, progress
 	}
 	if e.Kind == "podman" {
 		x, _ := json.Marshal(extras)
-		if err := writeFileAtomic(known, x, 0o600); err != nil {
+		if err := atomicfile.WriteFile(known, x, 0o600, nil); err != nil {
 			return err
 		}
-		return writeFileAtomic(known+".spec", []byte(c.spec), 0o600)
+		return atomicfile.WriteFile(known+".spec", []byte(c.spec), 0o600, nil)
 	}
 	return nil
 }

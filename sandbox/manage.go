@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io"
 	"os"
 	"os/exec"
@@ -35,7 +36,7 @@ func (e Engine) Up(ctx context.Context, project string, env []string, build bool
 		if err := os.MkdirAll(c.dir, 0o700); err != nil {
 			return "", err
 		}
-		if err := writeFileAtomic(filepath.Join(c.dir, "image"), []byte(image+"\n"), 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(c.dir, "image"), []byte(image+"\n"), 0o600, nil); err != nil {
 			return "", err
 		}
 		if c, err = e.container(j, env); err != nil {

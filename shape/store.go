@@ -3,8 +3,8 @@ package shape
 import (
 	"bytes"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -53,7 +53,13 @@ func Save(path string, r config.Remembered, command string) error {
 	}{[]config.Remembered{r}}); err != nil {
 		return fmt.Errorf("encode remembered shape: %w", err)
 	}
-	return writeChecked(path, b.Bytes(), mode)
+	// The new file must still load as a config before it replaces the old.
+	return atomicfile.WriteFile(path, b.Bytes(), mode, func(tmp string) error {
+		if _, err := config.LoadFile(tmp); err != nil {
+			return fmt.Errorf("remembered shape would break the config: %w", err)
+		}
+		return nil
+	})
 }
 
 // oneLine keeps a comment on one line and short.
@@ -63,41 +69,4 @@ func oneLine(s string) string {
 		s = string(r[:119]) + "…"
 	}
 	return s
-}
-
-// writeChecked writes data to a temp file beside path, checks that it
-// loads as a config, syncs it and renames it over path.
-func writeChecked(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create config directory: %w", err)
-	}
-	f, err := os.CreateTemp(dir, ".config-*.toml")
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if _, err := config.LoadFile(tmp); err != nil {
-		return fmt.Errorf("remembered shape would break the config: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	return nil
 }
