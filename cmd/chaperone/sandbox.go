@@ -7,8 +7,13 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/sandbox"
 	"github.com/chaperone-dev/chaperone/shim"
 )
@@ -90,10 +95,11 @@ func runSandbox(ctx context.Context, args []string) error {
 		if len(rest) == 0 {
 			return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
 		}
-		// TODO(audit): record the command as the user's, unrated.
 		job := &sandbox.Job{Script: `exec "$@"`, Args: append([]string{"chaperone-exec"}, rest...), Dir: dir, Project: project,
 			Env: env, StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr}
+		start := time.Now()
 		code, err := b.Run(ctx, job)
+		recordUserExec(cfg, project, dir, b.Name(), rest, start, code)
 		if err != nil {
 			return err
 		}
@@ -158,5 +164,27 @@ func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []str
 				fmt.Fprintf(w, "  %s works too but comes later in the order\n", c.Name)
 			}
 		}
+	}
+}
+
+// recordUserExec writes `sandbox exec` to the audit log as the user's own
+// command: not rated, decided by the user.
+func recordUserExec(cfg *config.Config, project, dir, backend string, argv []string, start time.Time, code int) {
+	log, err := audit.Open(cfg.Audit.AuditDir(), audit.WithRetention(cfg.Audit.Retention()), audit.WithFsync(cfg.Audit.Fsync))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
+		return
+	}
+	defer log.Close()
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i], _ = syntax.Quote(a, syntax.LangBash)
+	}
+	ev := &models.Event{Time: start, Session: shim.Session(), Agent: "user", Project: project, Cwd: dir,
+		Command: strings.Join(words, " "), Decision: models.Allow, DecidedBy: models.ByUser,
+		Rating: models.Rating{Source: models.ByUser}, Exit: &code, Backend: backend,
+		Duration: float64(time.Since(start).Microseconds()) / 1000}
+	if err := log.Append(ev); err != nil {
+		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
 	}
 }
