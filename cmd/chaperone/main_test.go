@@ -1,7 +1,9 @@
 package main
 
 import (
+	"github.com/chaperone-dev/chaperone/internal/itest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +24,12 @@ func TestMain(m *testing.M) {
 
 // TestScript runs every testdata/script/*.txtar of the repository.
 func TestScript(t *testing.T) {
+	// Scripts skip themselves when docker or bwrap is missing; in CI none
+	// may be missing.
+	for _, tool := range []string{"docker", "bwrap"} {
+		_, err := exec.LookPath(tool)
+		itest.Require(t, tool+" (for the sandbox scripts)", err == nil)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
