@@ -9,6 +9,7 @@ type KeyMap struct {
 	Deny     key.Binding
 	DenyNote key.Binding
 	Remember key.Binding
+	Example  key.Binding
 	Details  key.Binding
 	Up       key.Binding
 	Down     key.Binding
@@ -27,6 +28,7 @@ func DefaultKeys() KeyMap {
 		Deny:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "deny")),
 		DenyNote: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "deny with a note")),
 		Remember: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve, remember shape")),
+		Example:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "keep the decision as a model example")),
 		Details:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "next")),
@@ -47,7 +49,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Approve, k.Deny, k.DenyNote, k.Remember},
-		{k.Details, k.Up, k.Down},
+		{k.Example, k.Details, k.Up, k.Down},
 		{k.Feed, k.Help, k.Quit},
 	}
 }

@@ -10,6 +10,8 @@ package tui
 
 import (
 	"fmt"
+	"github.com/chaperone-dev/chaperone/broker"
+	"github.com/chaperone-dev/chaperone/fewshot"
 	"strings"
 	"time"
 
@@ -80,6 +82,7 @@ type Model struct {
 type item struct {
 	HeldMsg
 	selectedAt time.Time // when it became the selection without the person moving to it
+	keep       bool      // `e`: keep the person's decision as a few-shot example
 }
 
 // Options configure the panel.
@@ -87,6 +90,9 @@ type Options struct {
 	// ConfigPath is the user's config file, where `A` remembers shapes
 	// (config.UserPath()). Empty disables `A`.
 	ConfigPath string
+	// ExamplesDir is where `e` keeps decisions as few-shot examples for the
+	// model ($XDG_CONFIG_HOME/chaperone/fewshot). Empty disables `e`.
+	ExamplesDir string
 	// Socket is shown when the queue is empty, to say where shims connect.
 	Socket string
 	// AuditDir is the audit log the feed follows (config's audit dir);
@@ -300,6 +306,18 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.decide(models.Verdict{Approved: true, By: models.ByPerson}, "approved once")
+	case key.Matches(k, m.keys.Example):
+		if m.opts.ExamplesDir == "" {
+			m.status = "cannot keep examples: no user config folder"
+			return m, nil
+		}
+		it.keep = !it.keep
+		if it.keep {
+			m.status = "your decision on this command will be kept as an example for the model (e again to undo)"
+		} else {
+			m.status = "your decision on this command will not be kept"
+		}
+		return m, nil
 	case key.Matches(k, m.keys.Remember):
 		if m.guarded(it) {
 			return m, nil
@@ -345,10 +363,31 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 	m.mode = modeQueue
 	if err != nil {
 		m.status = cmd + ": its shim went away before the answer; nothing ran"
-	} else {
-		m.status = cmd + ": " + what
+		return m, nil
+	}
+	m.status = cmd + ": " + what
+	if it.keep {
+		if err := fewshot.Add(m.opts.ExamplesDir, exampleOf(it.Req, v)); err != nil {
+			m.status += "; could not keep it as an example: " + err.Error()
+		} else {
+			m.status += "; kept as an example"
+		}
 	}
 	return m, nil
+}
+
+// exampleOf turns a person's decision into a few-shot example: approved
+// means acceptable here (low), denied means high, with the person's note or
+// the rules' reason as the reason.
+func exampleOf(r models.HoldRequest, v models.Verdict) fewshot.Example {
+	ex := fewshot.Example{Cmd: display(r), Risk: models.High, Reason: "denied by a person: " + broker.MainReason(r.Rating)}
+	if v.Note != "" {
+		ex.Reason = "denied by a person: " + v.Note
+	}
+	if v.Approved {
+		ex.Risk, ex.Reason = models.Low, "approved by a person in this project"
+	}
+	return ex
 }
 
 // display is the command a person should judge: the inner command of an

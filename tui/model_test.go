@@ -428,3 +428,27 @@ func TestFeedShowsFilesTouched(t *testing.T) {
 		t.Fatalf("feed lacks the files touched:\n%s", s)
 	}
 }
+
+func TestKeepDecisionAsExample(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fewshot")
+	p := newPanel(t, Options{ExamplesDir: dir})
+	p.hold("h1", keyRead)
+	p.press("e")
+	p.press("n")
+	second := keyRead
+	second.ID, second.Command = "r2", "make deploy-staging"
+	p.hold("h2", second)
+	p.press("y") // not kept: no `e`
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	var lines []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(b)), "\n")...)
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], `"risk":"high"`) || !strings.Contains(lines[0], "cat ~/.ssh/id_rsa") {
+		t.Fatalf("kept examples = %q, want the one denied command as high", lines)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
@@ -52,7 +53,7 @@ func runTUI(ctx context.Context, args []string) error {
 		return fmt.Errorf("start the panel: %w", err)
 	}
 	defer srv.Close()
-	return tui.Run(ctx, srv, tui.Options{ConfigPath: config.UserPath(), Socket: srv.Path(), AuditDir: cfg.Audit.AuditDir()})
+	return tui.Run(ctx, srv, tui.Options{ConfigPath: config.UserPath(), ExamplesDir: filepath.Join(config.Dir(), "fewshot"), Socket: srv.Path(), AuditDir: cfg.Audit.AuditDir()})
 }
 
 // splitPane opens `chaperone tui` in a new tmux pane to the right of the
