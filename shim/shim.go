@@ -228,16 +228,28 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		Time: time.Now(), Session: DetectSession(getenv, os.Getppid()), Agent: DetectAgent(getenv),
 		Project: job.Project, Cwd: job.Dir, Command: text, Backend: s.Backend.Name(),
 	}
-	// A recognised wrapper is rated by its inner command alone: every
-	// other statement of it was checked to be exactly the agent's own
-	// (see wrapper.go), and rating them would only add noise (sourcing
-	// the agent's snapshot is "a script the rules cannot see into").
+	// A recognised wrapper is rated by its inner command (what the model
+	// asked for, and what the person sees); see below for the whole string.
 	req := rater.Request{Command: text, Cwd: job.Dir, Project: job.Project, Home: home, Session: ev.Session}
 	if w != nil {
 		ev.Inner, req.Command = w.Inner, w.Inner
 		job.Outputs, job.Inputs = append(job.Outputs, w.Outputs...), append(job.Inputs, w.Inputs...)
 	}
 	rating, facts := s.Rater.Rate(ctx, req)
+	// The whole string is rated too, and holds it when it is high. Not for
+	// Codex: its 38 KB prelude sources a snapshot that the rules cannot see
+	// into (a hold on every command); every statement of it is checked to
+	// be exactly Codex's own instead (wrapper.go).
+	if w != nil && w.Kind != "codex-exec" {
+		whole := req
+		whole.Command = text
+		// Only a hold counts: the agents' scaffolding itself is "medium"
+		// in places (zsh's setopt in Claude's prefix form), which would put
+		// a warning on every command and tell nobody anything.
+		if r2, f2 := s.Rater.Rate(ctx, whole); r2.Risk.Effective() == models.High && rating.Risk.Effective() < models.High {
+			rating, facts = r2, f2
+		}
+	}
 	// A non-interactive bash first sources $BASH_ENV: rate that file too.
 	if f := getenv("BASH_ENV"); f != "" {
 		if b, err := os.ReadFile(f); err == nil {

@@ -134,13 +134,34 @@ func TestRunRatesInnerCommand(t *testing.T) {
 	script := geminiForm("echo inner")
 	s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: script})
 	r := s.Rater.(*fixedRater)
-	if len(r.seen) != 1 || r.seen[0] != "echo inner" {
-		t.Errorf("rated %q", r.seen)
+	if len(r.seen) != 2 || r.seen[0] != "echo inner" || r.seen[1] != script {
+		t.Errorf("rated %q, want the inner command, then the whole string", r.seen)
 	}
 	if len(be.jobs) != 1 || be.jobs[0].Script != script {
 		t.Error("the wrapper itself must run")
 	}
 	if rec.evs[0].Command != script || rec.evs[0].Inner != "echo inner" || rec.evs[0].Agent != AgentGemini {
 		t.Errorf("event %+v", rec.evs[0])
+	}
+}
+
+// wholeRater rates high any text that contains marker, else low.
+type wholeRater struct{ marker string }
+
+func (w wholeRater) Rate(_ context.Context, req rater.Request) (models.Rating, *models.Facts) {
+	if strings.Contains(req.Command, w.marker) {
+		return models.Rating{Risk: models.High, Findings: []models.Finding{{Rule: "x.whole", Risk: models.High, Reason: "the wrapper itself"}}}, &models.Facts{}
+	}
+	return models.Rating{Risk: models.Low}, &models.Facts{}
+}
+
+func TestRunHoldsWhenTheWholeWrapperIsRiskier(t *testing.T) {
+	s, be, _, errf := newShim(t, models.Rating{Risk: models.Low}, nil)
+	s.Rater = wholeRater{marker: "trap"}
+	env := map[string]string{"GEMINI_CLI": "1"}
+	s.Getenv = func(k string) string { return env[k] }
+	err := s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: geminiForm("echo inner")})
+	if err != ExitCode(DeniedStatus) || len(be.jobs) != 0 || !strings.Contains(stderrOf(t, errf), "the wrapper itself") {
+		t.Errorf("err %v, jobs %d, stderr %q: the riskier whole string must decide", err, len(be.jobs), stderrOf(t, errf))
 	}
 }
