@@ -43,7 +43,8 @@ type capture struct {
 }
 
 // startCapture prepares job's stdio for recording and starts watching the
-// project tree (unless maxDirs is 0). finish must be called once the command has ended.
+// project tree (unless maxDirs is 0). finish must be called once the
+// command has ended.
 func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *models.Event, facts *models.Facts, maxDirs int) *capture {
 	c := &capture{}
 	if log == nil {
@@ -208,7 +209,7 @@ func sameFile(a, b *os.File) bool {
 var readOnlyTools = map[string]bool{
 	"ls": true, "cat": true, "head": true, "tail": true, "wc": true, "grep": true, "rg": true, "egrep": true,
 	"fgrep": true, "pwd": true, "echo": true, "printf": true, "true": true, "false": true, "stat": true,
-	"file": true, "which": true, "type": true, "env": false, "tree": true, "du": true, "df": true,
+	"file": true, "which": true, "type": true, "tree": true, "du": true, "df": true,
 	"diff": true, "cmp": true, "date": true, "whoami": true, "id": true, "uname": true, "test": true, "[": true,
 }
 

@@ -93,6 +93,8 @@ type Shim struct {
 	Environ []string
 	// Dir is the working directory; "" means the process's.
 	Dir string
+	// Project is the project root; "" means sandbox.ProjectRoot(Dir).
+	Project string
 }
 
 // Main runs chaperone as bash with args (args[0] is the program name, as
@@ -175,7 +177,10 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 		BashFlags: flags, Dir: dir, Env: env, Shell: absArgv0(argv0, dir),
 		StdinFile: s.Stdin, StdoutFile: s.Stdout, StderrFile: s.Stderr,
 	}
-	job.Project = sandbox.ProjectRoot(dir)
+	job.Project = s.Project
+	if job.Project == "" {
+		job.Project = sandbox.ProjectRoot(dir)
+	}
 	// A single operand that is no file, given to chaperone by its own name,
 	// is a command: Claude Code's CLAUDE_CODE_SHELL_PREFIX form.
 	if inv.Mode == ModeFile && !asShell && len(inv.Flags) == 0 && len(inv.Args) == 0 {

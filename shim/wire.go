@@ -28,7 +28,9 @@ func configured(ctx context.Context) (*Shim, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mergeProject(cfg); err != nil {
+	dir, _ := os.Getwd()
+	project := sandbox.ProjectRoot(dir)
+	if err := mergeProject(cfg, project); err != nil {
 		return nil, err
 	}
 	be, err := SelectBackend(cfg, os.Getenv, os.Environ())
@@ -70,9 +72,8 @@ func configured(ctx context.Context) (*Shim, error) {
 // more environment names and an image for the sandbox. An untrusted or
 // changed file is ignored (chaperone doctor says so); a broken trusted one
 // is an error.
-func mergeProject(cfg *config.Config) error {
-	dir, _ := os.Getwd()
-	proj, err := config.LoadProject(sandbox.ProjectRoot(dir))
+func mergeProject(cfg *config.Config, project string) error {
+	proj, err := config.LoadProject(project)
 	switch {
 	case errors.Is(err, config.ErrUntrusted):
 		return nil
