@@ -56,7 +56,7 @@ func configured(ctx context.Context) (*Shim, error) {
 		Approver:   &broker.Client{Timeout: cfg.HoldTimeout.Duration},
 		Stdin:      os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 	}
-	if log, err := audit.Open(cfg.Audit.AuditDir(), audit.WithRetention(cfg.Audit.Retention()), audit.WithOutputCap(cfg.Audit.OutputCap()), audit.WithFsync(cfg.Audit.Fsync)); err == nil {
+	if log, err := OpenAudit(cfg.Audit); err == nil {
 		s.Recorder, s.Log, s.WatchDirs = log, log, cfg.Audit.MaxWatchDirs()
 	} else {
 		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
@@ -65,6 +65,11 @@ func configured(ctx context.Context) (*Shim, error) {
 		s.Model = model
 	}
 	return s, nil
+}
+
+// OpenAudit opens the audit log as the [audit] table configures it.
+func OpenAudit(c config.AuditConfig) (*audit.Log, error) {
+	return audit.Open(c.AuditDir(), audit.WithRetention(c.Retention()), audit.WithOutputCap(c.OutputCap()), audit.WithFsync(c.Fsync))
 }
 
 // mergeProject adds what the project's .chaperone.toml may contribute, when

@@ -11,7 +11,6 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
-	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/sandbox"
@@ -170,7 +169,7 @@ func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []str
 // recordUserExec writes `sandbox exec` to the audit log as the user's own
 // command: not rated, decided by the user.
 func recordUserExec(cfg *config.Config, project, dir, backend string, argv []string, start time.Time, code int) {
-	log, err := audit.Open(cfg.Audit.AuditDir(), audit.WithRetention(cfg.Audit.Retention()), audit.WithFsync(cfg.Audit.Fsync))
+	log, err := shim.OpenAudit(cfg.Audit)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
 		return
