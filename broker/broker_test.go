@@ -375,7 +375,7 @@ func TestDenyMessage(t *testing.T) {
 	}
 }
 
-// BenchmarkAskToPanel measures a shim asking until the panel's handler
+// BenchmarkRoundTrip measures a shim asking until the panel's handler
 // has the request, and the panel answering until Ask returns.
 func BenchmarkRoundTrip(b *testing.B) {
 	path := sockPath(b)

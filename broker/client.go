@@ -63,11 +63,10 @@ func (c *Client) paths() []string {
 	return []string{c.Path}
 }
 
-// dial connects to the panel at the first of the socket paths that
-// answers.
-func (c *Client) dial(timeout time.Duration) (*net.UnixConn, error) {
+// dial connects to the panel at the first of paths that answers.
+func dial(paths []string, timeout time.Duration) (*net.UnixConn, error) {
 	var first error
-	for _, p := range c.paths() {
+	for _, p := range paths {
 		conn, err := dialPath(p, timeout)
 		if err == nil {
 			return conn, nil
@@ -130,10 +129,10 @@ func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdic
 
 	wait, cancel := context.WithDeadline(ctx, req.Deadline)
 	defer cancel()
-	poll := c.poll()
+	paths, poll := c.paths(), c.poll() // once: the loop below runs every poll
 	reached := false
 	for {
-		conn, err := c.dial(poll)
+		conn, err := dial(paths, poll)
 		if err == nil {
 			reached = true
 			v, ok := exchange(wait, conn, line)
@@ -221,7 +220,7 @@ var ErrNoPanel = errors.New("no approval panel is running")
 // (a failed stat per socket path), and with one it costs a connect and a write, bounded
 // by 50ms. Callers may ignore the error.
 func (c *Client) Notify(ev models.Event) error {
-	conn, err := c.dial(notifyTimeout)
+	conn, err := dial(c.paths(), notifyTimeout)
 	if err != nil {
 		return ErrNoPanel
 	}
@@ -287,8 +286,7 @@ func MainReason(r models.Rating) string {
 // Running reports whether a panel is listening at path (when empty: where
 // a shim looks, SocketPath() or the temp-dir fallback).
 func Running(path string) bool {
-	c := &Client{Path: path}
-	conn, err := c.dial(notifyTimeout)
+	conn, err := dial((&Client{Path: path}).paths(), notifyTimeout)
 	if err != nil {
 		return false
 	}

@@ -19,6 +19,11 @@ func Dir() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "chaperone")
 	}
+	return fallbackDir()
+}
+
+// fallbackDir is the socket directory when XDG_RUNTIME_DIR is unset.
+func fallbackDir() string {
 	return filepath.Join(os.TempDir(), "chaperone-"+strconv.Itoa(os.Getuid()))
 }
 
@@ -30,7 +35,7 @@ func SocketPath() string { return filepath.Join(Dir(), SocketName) }
 // (agents that scrub the environment) still finds a panel that has it.
 func socketPaths() []string {
 	p := SocketPath()
-	fallback := filepath.Join(os.TempDir(), "chaperone-"+strconv.Itoa(os.Getuid()), SocketName)
+	fallback := filepath.Join(fallbackDir(), SocketName)
 	if fallback == p {
 		return []string{p}
 	}

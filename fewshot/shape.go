@@ -241,8 +241,7 @@ func pathKind(s string) string {
 		return ""
 	}
 	low := strings.ToLower(s)
-	switch {
-	case strings.Contains(low, "://"):
+	if strings.Contains(low, "://") {
 		return "url"
 	}
 	if !strings.ContainsAny(s, "/.~") {

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -45,7 +45,6 @@ type Store struct {
 	builtin  []Example
 	user     []Example
 	problems []error
-	version  uint64
 }
 
 // StoreOption configures a Store.
@@ -118,7 +117,6 @@ func (s *Store) Reload() {
 	user = s.shaped(user)
 	s.mu.Lock()
 	s.user, s.problems = user, problems
-	s.version++
 	s.mu.Unlock()
 	for _, p := range problems {
 		s.problem(p)
@@ -148,13 +146,6 @@ func (s *Store) Problems() []error {
 	return slices.Clone(s.problems)
 }
 
-// Version counts loads; it changes each time the user's files are re-read.
-func (s *Store) Version() uint64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.version
-}
-
 // Nearest returns up to k examples most similar to shape, most similar
 // first. The user's examples win ties over the built-in ones. Examples
 // sharing nothing with shape are still used when fewer than k share
@@ -167,18 +158,13 @@ func (s *Store) Nearest(shape Shape, k int) []Example {
 	type scored struct {
 		ex    Example
 		score float64
-		i     int
 	}
 	sc := make([]scored, len(all))
 	for i, ex := range all {
-		sc[i] = scored{ex, Similarity(shape, ex.shape), i}
+		sc[i] = scored{ex, Similarity(shape, ex.shape)}
 	}
-	slices.SortStableFunc(sc, func(a, b scored) int {
-		if c := cmp.Compare(b.score, a.score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
+	// Stable: among equal scores the user's examples (first in all) win.
+	slices.SortStableFunc(sc, func(a, b scored) int { return cmp.Compare(b.score, a.score) })
 	out := make([]Example, 0, k)
 	for _, x := range sc[:min(k, len(sc))] {
 		out = append(out, x.ex)

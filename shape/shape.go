@@ -14,12 +14,12 @@ package shape
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -28,8 +28,9 @@ import (
 var ErrNoShape = errors.New("no rememberable shape")
 
 // subcommand is what an argv word after the program name must look like to
-// count as part of the prefix ("push", "delete", "run").
-var subcommand = regexp.MustCompile(`^[a-z][a-z0-9_:-]*$`)
+// count as part of the prefix ("push", "delete", "run"). Compiled on first
+// use: the shim imports this package and most commands are never shaped.
+var subcommand = lazyre.New(`^[a-z][a-z0-9_:-]*$`)
 
 // maxPrefix is how many words after the program name the prefix may keep.
 const maxPrefix = 2

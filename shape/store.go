@@ -3,7 +3,6 @@ package shape
 import (
 	"bytes"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // Save appends r as a [[remember]] table to the user's config file at path

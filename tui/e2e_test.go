@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,9 +132,26 @@ func (x *tmuxT) run(args ...string) string {
 	return out
 }
 
+// socket is where the panel of this tmux listens (XDG_RUNTIME_DIR is
+// $dir/run).
+func (x *tmuxT) socket() string { return filepath.Join(x.dir, "run", "chaperone", broker.SocketName) }
+
 // client is a shim's broker client bound to this test's socket.
 func (x *tmuxT) client(timeout time.Duration) *broker.Client {
-	return &broker.Client{Path: filepath.Join(x.dir, "run", "chaperone", broker.SocketName), Timeout: timeout}
+	return &broker.Client{Path: x.socket(), Timeout: timeout}
+}
+
+// waitListening waits until a panel listens on this test's socket, and
+// fails with what and the pane when none does within 10s.
+func (x *tmuxT) waitListening(what string) {
+	x.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !broker.Running(x.socket()) {
+		if time.Now().After(deadline) {
+			x.t.Fatalf("%s:\n%s", what, x.screen())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // startPanel runs the panel in the pane and waits until it listens.
@@ -144,13 +162,7 @@ func (x *tmuxT) startPanel() {
 		x.t.Fatal(err)
 	}
 	x.run("respawn-pane", "-k", "-t", panelPane, "-e", envPanel+"=1", exe)
-	deadline := time.Now().Add(10 * time.Second)
-	for !broker.Running("") {
-		if time.Now().After(deadline) {
-			x.t.Fatalf("panel did not start:\n%s", x.screen())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	x.waitListening("panel did not start")
 	x.waitFor("chaperone · ", 5*time.Second)
 }
 
@@ -469,29 +481,14 @@ func TestE2ELatency(t *testing.T) {
 	show = append(show, latencies.show...)
 	key = append(key, latencies.key...)
 	ms, mk := median(show), median(key)
-	t.Logf("shim asks → panel shows (capture-pane polling included): median %v, max %v over %d", ms, maxOf(show), len(show))
-	t.Logf("keypress (tmux send-keys) → shim has the verdict: median %v, max %v over %d", mk, maxOf(key), len(key))
+	t.Logf("shim asks → panel shows (capture-pane polling included): median %v, max %v over %d", ms, slices.Max(show), len(show))
+	t.Logf("keypress (tmux send-keys) → shim has the verdict: median %v, max %v over %d", mk, slices.Max(key), len(key))
 	if ms > 100*time.Millisecond || mk > 100*time.Millisecond {
 		t.Errorf("median over 100ms: show %v, key %v", ms, mk)
 	}
 }
 
 func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration{}, d...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
+	s := slices.Sorted(slices.Values(d))
 	return s[len(s)/2]
-}
-
-func maxOf(d []time.Duration) time.Duration {
-	var m time.Duration
-	for _, x := range d {
-		m = max(m, x)
-	}
-	return m
 }

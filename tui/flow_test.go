@@ -69,13 +69,7 @@ func newFlow(t *testing.T, panel bool) *flowT {
 	x.env = append(x.env, "HOME="+f.home, "XDG_STATE_HOME="+filepath.Join(x.dir, "state"), "CHAPERONE_BACKEND=host")
 	if panel {
 		x.run("respawn-pane", "-k", "-t", panelPane, "-c", f.proj, exe, "tui")
-		deadline := time.Now().Add(10 * time.Second)
-		for !broker.Running(filepath.Join(x.dir, "run", "chaperone", broker.SocketName)) {
-			if time.Now().After(deadline) {
-				t.Fatalf("chaperone tui did not start:\n%s", x.screen())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		x.waitListening("chaperone tui did not start")
 		x.waitFor("nothing held", 5*time.Second)
 	}
 	return f
@@ -152,7 +146,7 @@ func TestFlowApprove(t *testing.T) {
 		t.Errorf("second panel: %v, %s", err, out)
 	}
 	// q quits and takes the socket away.
-	sock := filepath.Join(f.dir, "run", "chaperone", broker.SocketName)
+	sock := f.socket()
 	f.keys("q")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -264,7 +258,7 @@ func TestFlowSplit(t *testing.T) {
 	f.keys("-l", f.exe+" tui --split")
 	f.keys("Enter")
 	deadline := time.Now().Add(10 * time.Second)
-	for !broker.Running(filepath.Join(f.dir, "run", "chaperone", broker.SocketName)) {
+	for !broker.Running(f.socket()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no panel after --split:\n%s\npanes: %s", f.screen(), f.run("list-panes", "-a"))
 		}

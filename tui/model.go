@@ -9,9 +9,8 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/broker"
-	"github.com/chaperone-dev/chaperone/fewshot"
 	"strings"
 	"time"
 
@@ -20,6 +19,8 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/chaperone-dev/chaperone/broker"
+	"github.com/chaperone-dev/chaperone/fewshot"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/shape"
 )
@@ -392,9 +393,4 @@ func exampleOf(r models.HoldRequest, v models.Verdict) fewshot.Example {
 
 // display is the command a person should judge: the inner command of an
 // agent wrapper when there is one.
-func display(r models.HoldRequest) string {
-	if r.Inner != "" {
-		return r.Inner
-	}
-	return r.Command
-}
+func display(r models.HoldRequest) string { return cmp.Or(r.Inner, r.Command) }

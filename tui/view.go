@@ -1,8 +1,8 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/audit"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/shape"
 )
@@ -142,11 +143,11 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	b.WriteByte('\n')
 	const indent = "     "
 	inner := max(width-len(indent), 10)
-	cmd := highlight(display(r), spans(r.Rating))
 	if compact {
 		b.WriteString(indent + clip(strings.ReplaceAll(sanitize(display(r)), "\n", "↵ "), inner))
 		return b.String()
 	}
+	cmd := highlight(display(r), spans(r.Rating))
 	for _, l := range strings.Split(lipgloss.Wrap(cmd, inner, " /|;&"), "\n") {
 		b.WriteString(indent + l + "\n")
 	}
@@ -206,10 +207,7 @@ func (m Model) feedView(width, lines int) string {
 		if ev.Project == "" {
 			proj = "-"
 		}
-		cmd := ev.Inner
-		if cmd == "" {
-			cmd = ev.Command
-		}
+		cmd := cmp.Or(ev.Inner, ev.Command) // as display does for a held one
 		prefix := fmt.Sprintf("%s %-6s %s ", ev.Time.Local().Format("15:04:05"), ev.Rating.Risk.Effective(), sanitize(proj))
 		text := strings.ReplaceAll(sanitize(cmd), "\n", "↵ ")
 		if ev.Exit != nil && *ev.Exit != 0 {

@@ -12,10 +12,7 @@ import (
 // TestModelCheckRealOllama runs `chaperone model check` and the doctor's
 // model line against a real Ollama server with a tiny generated model.
 func TestModelCheckRealOllama(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test")
-	}
-	s := ollamatest.Start(t)
+	s := ollamatest.Start(t) // skips under -short
 	s.CreateTiny(t, "chaperone-high", "high")
 	t.Setenv("OLLAMA_HOST", s.URL.Host)
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())

@@ -254,10 +254,13 @@ func isExec(p string) bool {
 }
 
 // Start runs ollama serve on a free port of 127.0.0.1 with HOME and the
-// model store in temp folders, and stops it when t ends. It skips t (fails
-// it in CI) when there is no ollama binary.
+// model store in temp folders, and stops it when t ends. It skips t under
+// -short, and when there is no ollama binary (failing it in CI then).
 func Start(t testing.TB) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test")
+	}
 	bin := Binary()
 	itest.Require(t, "ollama (go install github.com/ollama/ollama@v0.6.5)", bin != "")
 	port := freePort(t)
