@@ -405,12 +405,7 @@ func (l *Log) previousFile(name string) (string, tailState, error) {
 	if err != nil {
 		return "", tailState{}, err
 	}
-	prev := ""
-	for _, f := range files {
-		if f < name {
-			prev = f
-		}
-	}
+	prev := newestBefore(files, name)
 	if prev == "" {
 		return "", tailState{}, nil
 	}
@@ -434,12 +429,7 @@ func (l *Log) prune(current string) []string {
 	if err != nil {
 		return nil
 	}
-	var keep string // the file the new anchor names stays, so its hash can be checked
-	for _, f := range files {
-		if f < current {
-			keep = f
-		}
-	}
+	keep := newestBefore(files, current) // the file the new anchor names stays, so its hash can be checked
 	var pruned []string
 	for _, f := range files {
 		if f >= cutoff || f >= current || f == keep {
@@ -461,6 +451,18 @@ func (l *Log) prune(current string) []string {
 		}
 	}
 	return pruned
+}
+
+// newestBefore returns the last of the sorted files that sorts before
+// name ("" when none does).
+func newestBefore(files []string, name string) string {
+	prev := ""
+	for _, f := range files {
+		if f < name {
+			prev = f
+		}
+	}
+	return prev
 }
 
 // logFiles lists the log files in dir, oldest first.

@@ -34,9 +34,8 @@ func TestMain(m *testing.M) {
 // helperWrite appends AUDIT_TEST_N records to AUDIT_TEST_DIR.
 func helperWrite() int {
 	n, _ := strconv.Atoi(os.Getenv("AUDIT_TEST_N"))
-	l, err := Open(os.Getenv("AUDIT_TEST_DIR"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	l := helperOpen()
+	if l == nil {
 		return 1
 	}
 	defer l.Close()
@@ -56,9 +55,8 @@ func helperWrite() int {
 // parent (by creating AUDIT_TEST_READY) and waits to be killed, holding
 // the lock.
 func helperTorn() int {
-	l, err := Open(os.Getenv("AUDIT_TEST_DIR"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	l := helperOpen()
+	if l == nil {
 		return 1
 	}
 	writeRecords = func(f *os.File, b []byte) (int, error) {
@@ -69,6 +67,30 @@ func helperTorn() int {
 	}
 	l.Append(realisticEvent(99))
 	return 1
+}
+
+// helperOpen opens the log in AUDIT_TEST_DIR for a helper process; nil
+// (and the error on stderr) when it cannot.
+func helperOpen() *Log {
+	l, err := Open(os.Getenv("AUDIT_TEST_DIR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return nil
+	}
+	return l
+}
+
+// helperCmd is this test binary run as the helper named kind (see
+// TestMain), with more AUDIT_TEST_* variables in env.
+func helperCmd(t *testing.T, kind string, env ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(exe)
+	c.Env = append(append(os.Environ(), "AUDIT_TEST_HELPER="+kind), env...)
+	return c
 }
 
 // realisticEvent is a record the size and shape of a real one.
@@ -166,14 +188,9 @@ func TestConcurrentProcesses(t *testing.T) {
 	t.Parallel()
 	const procs, each = 100, 5
 	dir := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmds := make([]*exec.Cmd, procs)
 	for p := range procs {
-		c := exec.Command(exe)
-		c.Env = append(os.Environ(), "AUDIT_TEST_HELPER=write", "AUDIT_TEST_DIR="+dir,
+		c := helperCmd(t, "write", "AUDIT_TEST_DIR="+dir,
 			"AUDIT_TEST_N="+strconv.Itoa(each), "AUDIT_TEST_SESSION=s"+strconv.Itoa(p))
 		var stderr bytes.Buffer
 		c.Stderr = &stderr
@@ -240,10 +257,8 @@ func TestCrashMidRecord(t *testing.T) {
 	if err := l.Append(realisticEvent(1)); err != nil {
 		t.Fatal(err)
 	}
-	exe, _ := os.Executable()
 	ready := filepath.Join(t.TempDir(), "ready")
-	c := exec.Command(exe)
-	c.Env = append(os.Environ(), "AUDIT_TEST_HELPER=torn", "AUDIT_TEST_DIR="+dir, "AUDIT_TEST_READY="+ready)
+	c := helperCmd(t, "torn", "AUDIT_TEST_DIR="+dir, "AUDIT_TEST_READY="+ready)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}

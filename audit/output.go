@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -95,7 +96,7 @@ func (l *Log) NewRecorder(ev *models.Event, opts ...RecorderOption) (*Recorder, 
 		ev.ID = NewID(ev.Time)
 	}
 	rel := filepath.Join(outputDir, ev.Time.UTC().Format(dayLayout), ev.ID+".cast")
-	cmd, _ := Redact(firstNonEmpty(ev.Inner, ev.Command))
+	cmd, _ := Redact(cmp.Or(ev.Inner, ev.Command))
 	h := CastHeader{Version: 2, Width: 80, Height: 24, Timestamp: ev.Time.Unix(), Command: cmd,
 		Title: ev.Session, Env: map[string]string{"SHELL": "/bin/bash", "TERM": "xterm-256color"}}
 	r := &Recorder{rel: rel, start: time.Now(), cap: l.outputCap, crlf: true, sum: sha256.New()}
@@ -116,13 +117,6 @@ func (l *Log) NewRecorder(ev *models.Event, opts ...RecorderOption) (*Recorder, 
 	r.w.Write(hb)
 	r.w.WriteByte('\n')
 	return r, nil
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Tee returns a writer that writes to w and records a copy. A nil

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func Replay(ctx context.Context, w io.Writer, dir string, evs []models.Event, op
 			}
 		}
 		prevEnd = ev.Time.Add(time.Duration(ev.Duration * float64(time.Millisecond)))
-		cmd := firstNonEmpty(ev.Inner, ev.Command)
+		cmd := cmp.Or(ev.Inner, ev.Command)
 		fmt.Fprint(w, "$ ")
 		delay := typingDelay
 		if n := len(cmd); n > 0 && time.Duration(n)*delay > time.Second {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,11 +225,8 @@ func (w *TreeWatcher) rel(path string) string {
 
 // ignored reports whether the directory at rel is not to be watched.
 func (w *TreeWatcher) ignored(rel string) bool {
-	base := rel[strings.LastIndexByte(rel, '/')+1:]
-	for _, n := range IgnoredDirs {
-		if base == n {
-			return true
-		}
+	if slices.Contains(IgnoredDirs, rel[strings.LastIndexByte(rel, '/')+1:]) {
+		return true
 	}
 	for _, p := range ignoredPaths {
 		if rel == p || strings.HasPrefix(rel, p+"/") {

@@ -1,9 +1,6 @@
 package config
 
-import (
-	"os"
-	"path/filepath"
-)
+import "path/filepath"
 
 // AuditConfig is the [audit] table. Every zero value means the default.
 //
@@ -37,34 +34,18 @@ func (a AuditConfig) AuditDir() string {
 	if a.Dir != "" {
 		return a.Dir
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "chaperone", "audit")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "chaperone", "audit")
+	return filepath.Join(StateDir(), "audit")
 }
 
 // Retention returns how many days of logs to keep; 0 means forever.
 func (a AuditConfig) Retention() int {
-	switch {
-	case a.RetentionDays < 0:
-		return 0
-	case a.RetentionDays == 0:
-		return DefaultRetentionDays
-	}
-	return a.RetentionDays
+	return orDefault(a.RetentionDays, DefaultRetentionDays)
 }
 
 // OutputCap returns the per-command output cap in bytes; 0 means output
 // is not recorded.
 func (a AuditConfig) OutputCap() int64 {
-	switch {
-	case a.OutputMaxBytes < 0:
-		return 0
-	case a.OutputMaxBytes == 0:
-		return DefaultOutputMaxBytes
-	}
-	return a.OutputMaxBytes
+	return orDefault(a.OutputMaxBytes, DefaultOutputMaxBytes)
 }
 
 // MaxFiles returns how many changed paths to keep per command.
@@ -78,11 +59,17 @@ func (a AuditConfig) MaxFiles() int {
 // MaxWatchDirs returns how many directories to watch per command; 0 means
 // the working tree is not watched.
 func (a AuditConfig) MaxWatchDirs() int {
+	return orDefault(a.WatchMaxDirs, DefaultWatchMaxDirs)
+}
+
+// orDefault resolves a setting where 0 means def and a negative value
+// means 0 (off, or forever).
+func orDefault[T int | int64](v, def T) T {
 	switch {
-	case a.WatchMaxDirs < 0:
+	case v < 0:
 		return 0
-	case a.WatchMaxDirs == 0:
-		return DefaultWatchMaxDirs
+	case v == 0:
+		return def
 	}
-	return a.WatchMaxDirs
+	return v
 }

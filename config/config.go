@@ -10,13 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // Config is the whole configuration. The zero value is the default policy.
@@ -104,12 +105,16 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // Dir returns the user's chaperone config directory.
-func Dir() string {
-	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+func Dir() string { return xdgDir("XDG_CONFIG_HOME", ".config") }
+
+// xdgDir is chaperone's folder under the XDG base directory named by the
+// variable xdg, or under ~/fallback when it is unset.
+func xdgDir(xdg, fallback string) string {
+	if d := os.Getenv(xdg); d != "" {
 		return filepath.Join(d, "chaperone")
 	}
 	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".config", "chaperone")
+	return filepath.Join(home, fallback, "chaperone")
 }
 
 // UserPath returns the path of the user's config file.
@@ -190,13 +195,7 @@ const ProjectFile = ".chaperone.toml"
 
 // StateDir is chaperone's state folder: $XDG_STATE_HOME/chaperone, or
 // ~/.local/state/chaperone.
-func StateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "chaperone")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".local", "state", "chaperone")
-}
+func StateDir() string { return xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")) }
 
 // trustPath is the file that records trusted project files by hash.
 func trustPath() string { return filepath.Join(StateDir(), "trusted.json") }
@@ -204,6 +203,12 @@ func trustPath() string { return filepath.Join(StateDir(), "trusted.json") }
 // ErrUntrusted is returned by LoadProject for a project file whose content
 // has not been trusted with `chaperone trust` (or changed since).
 var ErrUntrusted = errors.New("project config is not trusted")
+
+// contentHash is the hex SHA-256 by which a project file is trusted.
+func contentHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
 
 func readTrust() (map[string]string, error) {
 	m := map[string]string{}
@@ -234,8 +239,7 @@ func Trust(projectDir string) (path, hash string, err error) {
 	if _, err := decode(path, data); err != nil {
 		return "", "", err
 	}
-	sum := sha256.Sum256(data)
-	hash = hex.EncodeToString(sum[:])
+	hash = contentHash(data)
 	m, err := readTrust()
 	if err != nil {
 		return "", "", err
@@ -264,12 +268,11 @@ func LoadProject(projectDir string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("project config: %w", err)
 	}
-	sum := sha256.Sum256(data)
 	m, err := readTrust()
 	if err != nil {
 		return nil, err
 	}
-	if m[path] != hex.EncodeToString(sum[:]) {
+	if m[path] != contentHash(data) {
 		return nil, fmt.Errorf("%s: %w (run `chaperone trust %s` after reading it)", path, ErrUntrusted, projectDir)
 	}
 	return decode(path, data)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Bwrap runs each command in a fresh bubblewrap jail: new user, pid, net,
@@ -27,10 +28,7 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	if prog == "" {
 		prog = "bwrap"
 	}
-	env := j.Env
-	if env == nil {
-		env = os.Environ()
-	}
+	env := j.env()
 	tty := wantsTTY(j)
 	args, err := b.args(j, env, tty)
 	if err != nil {
@@ -43,14 +41,7 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 
 // args builds bwrap's command line for the job.
 func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
-	dir := j.Dir
-	if dir == "" {
-		dir, _ = os.Getwd()
-	}
-	project := j.Project
-	if project == "" {
-		project = ProjectRoot(dir)
-	}
+	dir, project := j.dirs()
 	marker, err := writeMarker(stateDir(env))
 	if err != nil {
 		return nil, err
@@ -144,19 +135,10 @@ func protectedPaths(project string) []string {
 
 // splitMount splits a config mount "HOST[:SANDBOX]".
 func splitMount(m string) (src, dst string) {
-	if s, d, ok := cutLast(m, ":"); ok && filepath.IsAbs(d) {
-		return s, d
+	if i := strings.LastIndex(m, ":"); i >= 0 && filepath.IsAbs(m[i+1:]) {
+		return m[:i], m[i+1:]
 	}
 	return m, m
-}
-
-func cutLast(s, sep string) (string, string, bool) {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 // shellPath returns where chaperone must answer as bash inside the sandbox

@@ -64,20 +64,15 @@ func Choose(name string, cfg config.SandboxConfig, env []string) (Backend, error
 // unix socket (DOCKER_HOST or the default). Other DOCKER_HOST kinds count
 // as answering when the docker CLI is installed.
 func dockerAnswers(env []string) bool {
-	sock := dockerSocket(env)
-	if sock == "" {
-		_, err := exec.LookPath("docker")
-		return err == nil
+	if sock := dockerSocket(env); sock != "" {
+		c, err := net.DialTimeout("unix", sock, 200*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		c.Close()
 	}
-	c, err := net.DialTimeout("unix", sock, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	if _, err := exec.LookPath("docker"); err != nil {
-		return false
-	}
-	return true
+	_, err := exec.LookPath("docker")
+	return err == nil
 }
 
 // Check is what Diagnose found about one backend.
@@ -122,10 +117,11 @@ func diagnoseEngine(ctx context.Context, kind string, p Policy, env []string) Ch
 		c.Fix = "sudo systemctl start docker (or: sudo dockerd &); and be in the docker group: sudo usermod -aG docker $USER"
 		return c
 	}
-	ver, err := exec.CommandContext(ctx, kind, "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	format := "{{.Server.Version}}"
 	if kind == "podman" {
-		ver, err = exec.CommandContext(ctx, kind, "version", "--format", "{{.Client.Version}}").CombinedOutput()
+		format = "{{.Client.Version}}"
 	}
+	ver, err := exec.CommandContext(ctx, kind, "version", "--format", format).CombinedOutput()
 	if err != nil {
 		c.Detail = "does not work: " + firstLine(string(ver))
 		c.Fix = install

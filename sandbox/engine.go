@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io"
 	"net"
 	"net/http"
@@ -24,6 +23,8 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // Engine runs commands in one long-lived container per project, through
@@ -70,6 +71,9 @@ type container struct {
 	outs          string // host folder for the job outputs
 }
 
+// user is the container user, "uid:gid".
+func (c *container) user() string { return fmt.Sprintf("%d:%d", c.uid, c.gid) }
+
 // inContainer paths.
 const (
 	outMount = "/run/chaperone-out"
@@ -77,14 +81,7 @@ const (
 
 // container works out the project's container for job j.
 func (e Engine) container(j *Job, env []string) (*container, error) {
-	dir := j.Dir
-	if dir == "" {
-		dir, _ = os.Getwd()
-	}
-	project := j.Project
-	if project == "" {
-		project = ProjectRoot(dir)
-	}
+	_, project := j.dirs()
 	name := ContainerName(project)
 	state := stateDir(env)
 	c := &container{name: name, project: project, dir: filepath.Join(state, name), uid: os.Getuid(), gid: os.Getgid()}
@@ -111,7 +108,7 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 		a = append(a, "--tmpfs", home+":rw,nosuid,nodev,mode=0700,"+opts, "-e", "HOME="+home)
 	}
 	a = append(a, "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-		"--user", fmt.Sprintf("%d:%d", c.uid, c.gid),
+		"--user", c.user(),
 		"--memory", p.memory(), "--cpus", p.cpus(), "--pids-limit", strconv.Itoa(p.pids()))
 	if e.Kind == "podman" {
 		a = append(a, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
@@ -159,15 +156,8 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 // bashShim is the script mounted in containers where the agent started
 // chaperone (Codex re-executes its shell by path): plain bash, same argv.
 func bashShim(state string) (string, error) {
-	p := filepath.Join(state, "bash-shim")
 	const text = "#!/bin/bash\nexec -a \"$0\" /bin/bash \"$@\"\n"
-	if b, err := os.ReadFile(p); err == nil && string(b) == text {
-		return p, nil
-	}
-	if err := os.MkdirAll(state, 0o700); err != nil {
-		return "", err
-	}
-	return p, atomicfile.WriteFile(p, []byte(text), 0o555, nil)
+	return stateFile(state, "bash-shim", text, 0o555)
 }
 
 // status is what is known of a container.
@@ -262,14 +252,8 @@ func apiInspect(ctx context.Context, sock, name string) (status, error) {
 // creating or replacing it when needed. Notes go to progress.
 func (e Engine) ensure(ctx context.Context, c *container, env []string, progress io.Writer) error {
 	known := filepath.Join(c.dir, e.Kind+".state")
-	if e.Kind == "podman" {
-		var st status
-		if b, err := os.ReadFile(known); err == nil && json.Unmarshal(b, &st.extras) == nil {
-			st.running, st.spec = true, strings.TrimSpace(c.spec)
-			if b2, err := os.ReadFile(known + ".spec"); err == nil && string(b2) == c.spec && st.fits(c) {
-				return nil // trusted; a failed exec looks again (see Run)
-			}
-		}
+	if e.Kind == "podman" && knownFits(known, c) {
+		return nil // trusted; a failed exec looks again (see Run)
 	}
 	st, err := e.inspect(ctx, c.name, env)
 	if err != nil {
@@ -329,6 +313,19 @@ func (e Engine) ensure(ctx context.Context, c *container, env []string, progress
 	return nil
 }
 
+// knownFits reports whether chaperone last left the podman container
+// running with c's spec and mounts, as recorded in the files known (the
+// mounts) and known.spec (podman has no cheap inspect).
+func knownFits(known string, c *container) bool {
+	var extras []string
+	b, err := os.ReadFile(known)
+	if err != nil || json.Unmarshal(b, &extras) != nil {
+		return false
+	}
+	spec, err := os.ReadFile(known + ".spec")
+	return err == nil && string(spec) == c.spec && covers(extras, c.extras)
+}
+
 // cli runs the engine's CLI quietly; its stderr goes to errw (or into the
 // error).
 func (e Engine) cli(ctx context.Context, env []string, errw io.Writer, args ...string) error {
@@ -368,6 +365,12 @@ const killScript = `for p in /proc/[0-9]*; do while IFS= read -r -d '' e; do ` +
 	`if [[ $e == "CHAPERONE_JOB=$1" ]]; then kill -s "$2" "${p#/proc/}"; break; fi; ` +
 	`done < "$p/environ"; done 2>/dev/null; exit 0`
 
+// killArgs is the engine CLI's arguments that send sig to job id's
+// processes in the container (see killScript).
+func (e Engine) killArgs(c *container, id, sig string) []string {
+	return []string{"exec", "-u", c.user(), c.name, "bash", "-c", killScript, "chaperone-kill", id, sig}
+}
+
 // prelude links the job's outputs to the exchange folder, makes TMPDIR,
 // sets the terminal size (docker before API 1.42 sets it only after the
 // command started), runs the command, and writes its status to a file in
@@ -384,10 +387,7 @@ const prelude = `t=$1; shift; if [ -n "$t" ]; then mkdir -p -- "$t" 2>/dev/null;
 // returns bash's exit status. Cancelling ctx, or killing this process in
 // any way, ends the command inside the container too.
 func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
-	env := j.Env
-	if env == nil {
-		env = os.Environ()
-	}
+	env := j.env()
 	_, _, errw := stdio(j)
 	if errw == nil {
 		errw = io.Discard
@@ -426,7 +426,7 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 	if tty {
 		a = append(a, "-t")
 	}
-	a = append(a, "-u", fmt.Sprintf("%d:%d", c.uid, c.gid), "-w", dir, "-e", "CHAPERONE_JOB="+id)
+	a = append(a, "-u", c.user(), "-w", dir, "-e", "CHAPERONE_JOB="+id)
 	pass := e.Policy.Env(env, false)
 	for _, kv := range pass {
 		name, _, _ := strings.Cut(kv, "=")
@@ -471,7 +471,7 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 		return 126, err
 	}
 	kill := func(sig string) {
-		k := exec.Command(e.prog(), "exec", "-u", fmt.Sprintf("%d:%d", c.uid, c.gid), c.name, "bash", "-c", killScript, "chaperone-kill", id, sig)
+		k := exec.Command(e.prog(), e.killArgs(c, id, sig)...)
 		k.Env = env
 		k.Run()
 	}
@@ -518,8 +518,8 @@ func (e Engine) watchdog(c *container, id string, env []string) (*os.File, error
 	script := `{ read -r x <&3 || { id=$1; shift; ` +
 		`for f in $(grep -lxz "CHAPERONE_JOB=$id" /proc/[0-9]*/environ 2>/dev/null); do p=${f#/proc/}; kill -KILL "${p%/environ}"; done; ` +
 		`exec "$@"; }; } 3<&3 </dev/null >/dev/null 2>&1 &`
-	cmd := exec.Command("/bin/sh", "-c", script, "chaperone-watchdog", id,
-		e.prog(), "exec", "-u", fmt.Sprintf("%d:%d", c.uid, c.gid), c.name, "bash", "-c", killScript, "chaperone-kill", id, "KILL")
+	args := append([]string{"-c", script, "chaperone-watchdog", id, e.prog()}, e.killArgs(c, id, "KILL")...)
+	cmd := exec.Command("/bin/sh", args...)
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -612,6 +612,7 @@ func union(a, b []string) []string {
 // this one is instant.
 func hostKill(id string, sig syscall.Signal) {
 	want := []byte("CHAPERONE_JOB=" + id + "\x00")
+	later := append([]byte{0}, want...) // any variable but the first
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
@@ -619,7 +620,7 @@ func hostKill(id string, sig syscall.Signal) {
 			continue
 		}
 		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && (bytes.Contains(b, append([]byte{0}, want...)) || bytes.HasPrefix(b, want)) {
+		if err == nil && (bytes.Contains(b, later) || bytes.HasPrefix(b, want)) {
 			syscall.Kill(pid, sig)
 		}
 	}

@@ -33,25 +33,11 @@ func (h Host) Run(ctx context.Context, j *Job) (int, error) {
 	cmd.Args[0] = "bash"
 	cmd.Dir = j.Dir
 	cmd.Env = j.Env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = pick(j.StdinFile, j.Stdin), pickW(j.StdoutFile, j.Stdout), pickW(j.StderrFile, j.Stderr)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(j)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	return ExitStatus(err)
-}
-
-func pick(f *os.File, r interface{ Read([]byte) (int, error) }) interface{ Read([]byte) (int, error) } {
-	if f != nil {
-		return f
-	}
-	return r
-}
-
-func pickW(f *os.File, w interface{ Write([]byte) (int, error) }) interface{ Write([]byte) (int, error) } {
-	if f != nil {
-		return f
-	}
-	return w
 }
 
 // ExitStatus turns the error of exec.Cmd.Run into a shell exit status:

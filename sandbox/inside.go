@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // MarkerPath is where every sandboxed backend mounts its marker file,
@@ -74,14 +75,20 @@ func RealBash() (string, error) {
 // writeMarker makes the host-side marker file under dir (once) and returns
 // its path.
 func writeMarker(dir string) (string, error) {
-	p := filepath.Join(dir, "marker")
-	if b, err := os.ReadFile(p); err == nil && string(b) == markerText {
+	return stateFile(dir, "marker", markerText, 0o444)
+}
+
+// stateFile makes the file name in dir hold text, unless it already does,
+// and returns its path.
+func stateFile(dir, name, text string, mode os.FileMode) (string, error) {
+	p := filepath.Join(dir, name)
+	if b, err := os.ReadFile(p); err == nil && string(b) == text {
 		return p, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("sandbox state folder: %w", err)
 	}
-	if err := atomicfile.WriteFile(p, []byte(markerText), 0o444, nil); err != nil {
+	if err := atomicfile.WriteFile(p, []byte(text), mode, nil); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -50,3 +50,24 @@ type Job struct {
 	// themselves.
 	Inputs []string
 }
+
+// env is the job's environment: Env, or os.Environ() when nil.
+func (j *Job) env() []string {
+	if j.Env == nil {
+		return os.Environ()
+	}
+	return j.Env
+}
+
+// dirs returns the job's working directory and project root, with their
+// defaults (the current directory; ProjectRoot of the working directory).
+func (j *Job) dirs() (dir, project string) {
+	dir, project = j.Dir, j.Project
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	if project == "" {
+		project = ProjectRoot(dir)
+	}
+	return dir, project
+}

@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 )
 
 // Up makes the project's container exist and run, as the first command
@@ -31,9 +31,6 @@ func (e Engine) Up(ctx context.Context, project string, env []string, build bool
 	if build {
 		image, err := e.build(ctx, c, env, progress)
 		if err != nil {
-			return "", err
-		}
-		if err := os.MkdirAll(c.dir, 0o700); err != nil {
 			return "", err
 		}
 		if err := atomicfile.WriteFile(filepath.Join(c.dir, "image"), []byte(image+"\n"), 0o600, nil); err != nil {
@@ -120,13 +117,11 @@ func buildSource(project string) (file, context, image string, err error) {
 
 // jsoncComment matches strings (kept) and // or /* */ comments (dropped),
 // and trailing commas.
-var jsoncComment = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`"(?:[^"\\]|\\.)*"|//[^\n]*|/\*(?s:.*?)\*/|,(\s*[}\]])`)
-})
+var jsoncComment = lazyre.New(`"(?:[^"\\]|\\.)*"|//[^\n]*|/\*(?s:.*?)\*/|,(\s*[}\]])`)
 
 // stripJSONC turns JSON with comments and trailing commas into JSON.
 func stripJSONC(b []byte) []byte {
-	return jsoncComment().ReplaceAllFunc(b, func(m []byte) []byte {
+	return jsoncComment.Regexp().ReplaceAllFunc(b, func(m []byte) []byte {
 		switch {
 		case m[0] == '"':
 			return m

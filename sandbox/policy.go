@@ -5,11 +5,11 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
-	"sync"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 )
 
 // Policy is what every sandboxed backend enforces, taken from the user's
@@ -130,12 +130,7 @@ func (p Policy) Env(env []string, withPath bool) []string {
 }
 
 func (p Policy) allows(name string) bool {
-	for _, n := range p.SandboxConfig.Env {
-		if n == name {
-			return true
-		}
-	}
-	if allowEnv[name] || strings.HasPrefix(name, "GIT_CONFIG_") {
+	if slices.Contains(p.SandboxConfig.Env, name) || allowEnv[name] || strings.HasPrefix(name, "GIT_CONFIG_") {
 		return true
 	}
 	if secretName(strings.ToUpper(name)) {
@@ -221,9 +216,9 @@ func stateDir(env []string) string {
 // `pwd -P >| FILE`, Gemini CLI sets `_bgpids_file=FILE`; Claude Code
 // sources its snapshot first.
 var (
-	claudeCwd   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`pwd -P >\| ('[^']*'|"[^"]*"|[^\s;&|]+)\s*$`) })
-	geminiBgpid = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)_bgpids_file=('[^']*'|"[^"]*"|[^\s;&|]+)`) })
-	claudeSnap  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^source ('[^']*'|"[^"]*"|[^\s;&|]+)`) })
+	claudeCwd   = lazyre.New(`pwd -P >\| ('[^']*'|"[^"]*"|[^\s;&|]+)\s*$`)
+	geminiBgpid = lazyre.New(`(?m)_bgpids_file=('[^']*'|"[^"]*"|[^\s;&|]+)`)
+	claudeSnap  = lazyre.New(`^source ('[^']*'|"[^"]*"|[^\s;&|]+)`)
 )
 
 func unquote(s string) string {
@@ -239,17 +234,17 @@ func agentFiles(j *Job) (outputs, inputs []string) {
 	outputs = append(outputs, j.Outputs...)
 	inputs = append(inputs, j.Inputs...)
 	if strings.Contains(j.Script, "pwd -P >|") {
-		if m := claudeCwd().FindStringSubmatch(j.Script); m != nil {
+		if m := claudeCwd.FindStringSubmatch(j.Script); m != nil {
 			outputs = append(outputs, unquote(m[1]))
 		}
 	}
 	if strings.Contains(j.Script, "_bgpids_file=") {
-		if m := geminiBgpid().FindStringSubmatch(j.Script); m != nil {
+		if m := geminiBgpid.FindStringSubmatch(j.Script); m != nil {
 			outputs = append(outputs, unquote(m[1]))
 		}
 	}
 	if strings.HasPrefix(j.Script, "source ") {
-		if m := claudeSnap().FindStringSubmatch(j.Script); m != nil {
+		if m := claudeSnap.FindStringSubmatch(j.Script); m != nil {
 			inputs = append(inputs, filepath.Dir(unquote(m[1])))
 		}
 	}

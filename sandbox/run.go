@@ -28,23 +28,16 @@ func isTerminal(f *os.File) bool {
 func wantsTTY(j *Job) bool { return isTerminal(j.StdinFile) && isTerminal(j.StdoutFile) }
 
 // stdio returns the job's stdin, stdout and stderr, preferring the files.
-func stdio(j *Job) (io.Reader, io.Writer, io.Writer) {
-	var in io.Reader
-	var out, errw io.Writer
+func stdio(j *Job) (in io.Reader, out, errw io.Writer) {
+	in, out, errw = j.Stdin, j.Stdout, j.Stderr
 	if j.StdinFile != nil {
 		in = j.StdinFile
-	} else if j.Stdin != nil {
-		in = j.Stdin
 	}
 	if j.StdoutFile != nil {
 		out = j.StdoutFile
-	} else if j.Stdout != nil {
-		out = j.Stdout
 	}
 	if j.StderrFile != nil {
 		errw = j.StderrFile
-	} else if j.Stderr != nil {
-		errw = j.Stderr
 	}
 	return in, out, errw
 }
