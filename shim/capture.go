@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,6 +145,12 @@ func (c *capture) pipe(job *sandbox.Job, out, errf *os.File) {
 		}()
 		return pw
 	}
+	// A reader that goes away (`chaperone -c … | head -1`) must not kill
+	// chaperone with SIGPIPE before the record is written: with SIGPIPE
+	// caught, the write fails, the copy stops and closes its pipe, and the
+	// command gets its SIGPIPE there, as it would have from the agent's.
+	// (Caught, not ignored: an ignored signal would stay ignored in bash.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	shared := errf != nil && sameFile(out, errf)
 	w := tee(out)
 	if w == out { // no pipe could be made: hand the files over as they are
