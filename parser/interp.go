@@ -1,9 +1,9 @@
 package parser
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 )
 

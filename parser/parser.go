@@ -316,18 +316,6 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 	}
 }
 
-func sameVia(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func stdinOf(stdin string, pipeFrom int) string {
 	if stdin != "" {
 		return stdin

@@ -1,9 +1,10 @@
 package parser
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
+	"slices"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -27,6 +28,38 @@ func bashLike(name string) bool {
 
 // IsShell reports whether name (a base name) is a shell interpreter.
 func IsShell(name string) bool { return shells[name] }
+
+// commandOpt looks into the shell string that the first of opts found in
+// rest gives the wrapper (su -c CMD, flock --command CMD); it reports
+// whether there was one.
+func (s *scope) commandOpt(idx int, label string, rest []models.Word, opts ...string) bool {
+	for i, a := range rest {
+		if i+1 < len(rest) && slices.Contains(opts, a.Lit) {
+			s.shellString(idx, label, rest[i+1])
+			return true
+		}
+	}
+	return false
+}
+
+// afterDashes returns the words after the first "--" in rest, or nil.
+func afterDashes(rest []models.Word) []models.Word {
+	for i, a := range rest {
+		if a.Lit == "--" {
+			return rest[i+1:]
+		}
+	}
+	return nil
+}
+
+// dropOperand drops the wrapper's own operand (a duration, lock file,
+// new root …) that stands before the command it runs.
+func dropOperand(argv []models.Word) []models.Word {
+	if len(argv) == 0 {
+		return argv
+	}
+	return argv[1:]
+}
 
 // unwrap looks inside the wrapper at Commands[idx], if it is one, and adds
 // the command it runs.
@@ -68,12 +101,7 @@ func (s *scope) unwrap(idx int) {
 		inner, _ := skipOpts(rest, "nqd", []string{"--interval", "--differences"})
 		s.joined(idx, "watch", inner)
 	case "su", "runuser":
-		for i, a := range rest {
-			if (a.Lit == "-c" || a.Lit == "--command" || a.Lit == "--session-command") && i+1 < len(rest) {
-				s.shellString(idx, name+" -c", rest[i+1])
-				return
-			}
-		}
+		s.commandOpt(idx, name+" -c", rest, "-c", "--command", "--session-command")
 	case "ssh", "autossh":
 		s.ssh(idx, name, rest)
 	case "docker", "podman", "kubectl", "oc", "nerdctl", "lxc", "incus":
@@ -334,9 +362,7 @@ func (s *scope) generic(idx int, name string, rest []models.Word) {
 		s.inner(idx, name, inner)
 	case "timeout":
 		inner, _ := skipOpts(rest, "sk", []string{"--signal", "--kill-after"})
-		if len(inner) > 0 {
-			inner = inner[1:]
-		}
+		inner = dropOperand(inner) // the duration
 		s.inner(idx, name, inner)
 	case "stdbuf":
 		inner, _ := skipOpts(rest, "ioe", []string{"--input", "--output", "--error"})
@@ -346,27 +372,18 @@ func (s *scope) generic(idx int, name string, rest []models.Word) {
 		s.inner(idx, name, inner)
 	case "chrt":
 		inner, _ := skipOpts(rest, "T", nil)
-		if len(inner) > 0 {
-			inner = inner[1:]
-		}
+		inner = dropOperand(inner) // the priority
 		s.inner(idx, name, inner)
 	case "taskset":
 		inner, _ := skipOpts(rest, "", nil)
-		if len(inner) > 0 {
-			inner = inner[1:] // the mask or cpu list
-		}
+		inner = dropOperand(inner) // the mask or cpu list
 		s.inner(idx, name, inner)
 	case "flock", "setlock":
-		for i, a := range rest {
-			if (a.Lit == "-c" || a.Lit == "--command") && i+1 < len(rest) {
-				s.shellString(idx, name+" -c", rest[i+1])
-				return
-			}
+		if s.commandOpt(idx, name+" -c", rest, "-c", "--command") {
+			return
 		}
 		inner, _ := skipOpts(rest, "wEx", []string{"--timeout", "--conflict-exit-code"})
-		if len(inner) > 0 {
-			inner = inner[1:] // the lock file
-		}
+		inner = dropOperand(inner) // the lock file
 		s.inner(idx, name, inner)
 	case "cpulimit":
 		inner, _ := skipOpts(rest, "lpe", []string{"--limit", "--pid", "--exe"})
@@ -381,9 +398,7 @@ func (s *scope) generic(idx int, name string, rest []models.Word) {
 		"xvfb-run", "numactl", "runcon", "setarch", "entr", "gosu", "su-exec", "setpriv", "sg":
 		inner, _ := skipOpts(rest, "fqu", nil)
 		if name == "faketime" || name == "gosu" || name == "su-exec" || name == "setarch" || name == "sg" {
-			if len(inner) > 0 {
-				inner = inner[1:] // the time, user or architecture
-			}
+			inner = dropOperand(inner) // the time, user or architecture
 		}
 		s.inner(idx, name, inner)
 	case "systemd-run":
@@ -394,9 +409,7 @@ func (s *scope) generic(idx int, name string, rest []models.Word) {
 		s.inner(idx, name, inner)
 	case "chroot":
 		inner, _ := skipOpts(rest, "", []string{"--userspec", "--groups"})
-		if len(inner) > 0 {
-			inner = inner[1:] // the new root
-		}
+		inner = dropOperand(inner) // the new root
 		s.inner(idx, name, inner)
 	case "nsenter":
 		inner, _ := skipOpts(rest, "tSG", []string{"--target", "--setuid", "--setgid"})
@@ -406,21 +419,13 @@ func (s *scope) generic(idx int, name string, rest []models.Word) {
 			s.inner(idx, name, rest)
 		}
 	case "script":
-		for i, a := range rest {
-			if (a.Lit == "-c" || a.Lit == "--command") && i+1 < len(rest) {
-				s.shellString(idx, "script -c", rest[i+1])
-				return
-			}
-		}
+		s.commandOpt(idx, "script -c", rest, "-c", "--command")
 	case "sshpass":
 		inner, _ := skipOpts(rest, "pfdP", nil)
 		s.inner(idx, name, inner)
 	case "capsh":
-		for i, a := range rest {
-			if a.Lit == "--" && i+1 < len(rest) {
-				s.shell(idx, "capsh", rest[i+1:])
-				return
-			}
+		if inner := afterDashes(rest); len(inner) > 0 {
+			s.shell(idx, "capsh", inner)
 		}
 	case "start-stop-daemon":
 		for i, a := range rest {
@@ -548,12 +553,7 @@ func (s *scope) containerExec(idx int, name string, rest []models.Word) {
 		if sub != "exec" && sub != "debug" {
 			return
 		}
-		for i, a := range rest {
-			if a.Lit == "--" {
-				s.inner(idx, name+" "+sub, rest[i+1:])
-				return
-			}
-		}
+		s.inner(idx, name+" "+sub, afterDashes(rest))
 	case "docker", "podman", "nerdctl":
 		var opts string
 		var long []string
@@ -573,12 +573,7 @@ func (s *scope) containerExec(idx int, name string, rest []models.Word) {
 		if sub != "exec" {
 			return
 		}
-		for i, a := range rest {
-			if a.Lit == "--" {
-				s.inner(idx, name+" exec", rest[i+1:])
-				return
-			}
-		}
+		s.inner(idx, name+" exec", afterDashes(rest))
 	}
 }
 

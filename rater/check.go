@@ -1,9 +1,9 @@
 package rater
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -36,7 +36,6 @@ type cmd struct {
 	idx  int
 	name string   // base name of the program
 	args []string // literal values of argv[1:]
-	k    *check
 }
 
 func (c *cmd) span() string {
@@ -48,8 +47,13 @@ func (c *cmd) span() string {
 
 // has reports whether any argument equals one of opts, or starts with
 // "opt=" for a long option.
-func (c *cmd) has(opts ...string) bool {
-	for _, a := range c.args {
+func (c *cmd) has(opts ...string) bool { return hasOption(c.args, opts...) }
+
+// hasOption reports whether any of args equals one of opts, or starts
+// with "opt=" for a long option. Unlike has (tools.go), "-o=…" does not
+// match a short option.
+func hasOption(args []string, opts ...string) bool {
+	for _, a := range args {
 		for _, o := range opts {
 			if a == o || strings.HasPrefix(o, "--") && strings.HasPrefix(a, o+"=") {
 				return true
@@ -127,24 +131,19 @@ func (c *cmd) sub(withValue ...string) (string, []string) {
 	return p[0], p[1:]
 }
 
-// rate judges every command of the facts; it reports whether all of them
-// were known to some rule.
-func (k *check) rate() bool {
-	known := true
+// rate judges every command of the facts.
+func (k *check) rate() {
 	for i := range k.facts.Commands {
-		if !k.command(i) {
-			known = false
-		}
+		k.command(i)
 	}
 	k.cur = -1
-	return known
 }
 
-// command judges one command; false means no rule knew the program.
-func (k *check) command(i int) bool {
+// command judges one command.
+func (k *check) command(i int) {
 	m := &k.facts.Commands[i]
 	k.cur = i
-	c := &cmd{Command: m, idx: i, name: m.Name(), k: k}
+	c := &cmd{Command: m, idx: i, name: m.Name()}
 	if len(m.Argv) > 1 {
 		c.args = make([]string, len(m.Argv)-1)
 		for j, w := range m.Argv[1:] {
@@ -152,22 +151,17 @@ func (k *check) command(i int) bool {
 		}
 	}
 	k.generic(c)
-	if len(m.Argv) == 0 {
-		return true // a bare assignment or redirection
-	}
-	if m.Argv[0].Dynamic {
-		if len(m.Argv[0].Subst) > 0 {
-			// The program's name is the output of another command.
-			k.hit(ruleOpaqueHidden, c.span())
-			return true
-		}
+	switch {
+	case len(m.Argv) == 0:
+		// A bare assignment or redirection.
+	case m.Argv[0].Dynamic && len(m.Argv[0].Subst) > 0:
+		// The program's name is the output of another command.
+		k.hit(ruleOpaqueHidden, c.span())
+	case m.Argv[0].Dynamic:
 		k.hit(ruleOpaque, c.span())
-		return true
+	case !k.runsSubst(c):
+		k.program(c)
 	}
-	if k.runsSubst(c) {
-		return true
-	}
-	return k.program(c)
 }
 
 // generic applies the rules that look at every word of every command:
@@ -226,11 +220,8 @@ func (k *check) generic(c *cmd) {
 			continue
 		}
 		switch r.Op {
-		case "<", "<>", "<&", "<<<":
-			if r.Op == "<" || r.Op == "<>" {
-				k.secretWord(c, t)
-			}
-		case "<<", "<<-":
+		case "<", "<>":
+			k.secretWord(c, t)
 		case ">&", ">", ">>", ">|", "&>", "&>>", "w":
 			if r.Op == ">&" && isFd(t) {
 				continue
@@ -482,7 +473,7 @@ func (k *check) write(c *cmd, w models.Word, appendOnly bool) {
 	}
 	switch pl {
 	case placeSystem, placeOther:
-		if strings.HasPrefix(n, "/var/log/") || strings.HasPrefix(n, "/var/log") {
+		if strings.HasPrefix(n, "/var/log") {
 			k.hit(ruleEvadeLogs, c.span())
 		}
 		k.hit(ruleWriteSystem, c.span())
@@ -582,7 +573,7 @@ func runsSomething(v string, w *where) bool {
 // of a command substitution: fetched code is download-and-execute,
 // decoded code is obfuscated; anything else is left to the opaque rule.
 func (k *check) runsSubst(c *cmd) bool {
-	runner := c.name == "eval" || parser.IsShell(c.name) || interpreterLang(c.name) != "" || c.name == "source" || c.name == "."
+	runner := c.name == "eval" || parser.IsShell(c.name) || parser.Interpreter(c.name) != "" || c.name == "source" || c.name == "."
 	if !runner {
 		return false
 	}

@@ -1,10 +1,10 @@
 package rater
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strconv"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -134,7 +134,7 @@ func modeSetuid(m string) bool {
 		return true
 	}
 	if len(m) == 4 && m[0] >= '1' && m[0] <= '7' && isOctal(m) {
-		return m[0] == '2' || m[0] == '4' || m[0] == '6' || m[0] == '3' || m[0] == '5' || m[0] == '7'
+		return m[0] != '1' // 1 alone is the sticky bit; 2 and 4 are setgid and setuid
 	}
 	return false
 }
@@ -310,6 +310,10 @@ func (k *check) itemsTarget(c *cmd, recursive bool) {
 	k.hit(ruleDeleteLocal, c.span())
 }
 
+// varNameChars are the characters of a variable reference after its "$":
+// a name, or a name in braces.
+const varNameChars = "{}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+
 func (k *check) deleteTarget(c *cmd, w models.Word, recursive bool) {
 	a := w.Lit
 	n := k.where.norm(a)
@@ -318,9 +322,9 @@ func (k *check) deleteTarget(c *cmd, w models.Word, recursive bool) {
 	case n == "/" || n == "/*" || n == "~" || n == "~/" || n == "~/*" || trimmed == "" || trimmed == "~" || n == "/." || n == ".*" && recursive:
 		k.hit(ruleDestroyUnbounded, c.span())
 		return
-	case w.Dynamic && strings.HasPrefix(a, "$") && (strings.HasPrefix(strings.TrimLeft(a[1:], "{}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"), "/")):
+	case w.Dynamic && strings.HasPrefix(a, "$") && strings.HasPrefix(strings.TrimLeft(a[1:], varNameChars), "/"):
 		// "$DIR/" or "$DIR/*": if DIR is unset this is the root.
-		rest := strings.TrimLeft(a[1:], "{}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+		rest := strings.TrimLeft(a[1:], varNameChars)
 		if rest == "/" || rest == "/*" || rest == "/." || recursive && strings.Count(rest, "/") <= 1 {
 			k.hit(ruleDestroyUnbounded, c.span())
 			return
@@ -549,7 +553,6 @@ func journalCmd(k *check, c *cmd) bool {
 func logsCmd(k *check, c *cmd) bool {
 	if c.has("-f", "--force") {
 		k.hit(ruleEvadeLogs, c.span())
-		return true
 	}
 	return true
 }
@@ -700,10 +703,7 @@ func curlCmd(k *check, c *cmd) bool {
 	local := allLocal(c)
 	switch {
 	case upload && !local:
-		k.hit(ruleNetUpload, c.span())
-		if k.envProducer(c) {
-			k.hit(ruleEnvExfil, c.span())
-		}
+		k.upload(c)
 	case upload:
 		k.hit(ruleNetFetch, c.span())
 	case local:
@@ -754,6 +754,15 @@ func (k *check) noteDownload(p string) {
 	k.downloaded["./"+strings.TrimPrefix(n, "./")] = true
 }
 
+// upload records that c sends data off the machine, and that what it
+// sends is the environment when it is fed an environment dump.
+func (k *check) upload(c *cmd) {
+	k.hit(ruleNetUpload, c.span())
+	if k.envProducer(c) {
+		k.hit(ruleEnvExfil, c.span())
+	}
+}
+
 // envProducer reports whether c reads an environment dump: from a pipe
 // fed by env/printenv/set, or as an argument "$(env)".
 func (k *check) envProducer(c *cmd) bool {
@@ -796,10 +805,7 @@ func wgetCmd(k *check, c *cmd) bool {
 		return true
 	}
 	if c.has("--post-data", "--post-file", "--body-data", "--body-file", "--method") {
-		k.hit(ruleNetUpload, c.span())
-		if k.envProducer(c) {
-			k.hit(ruleEnvExfil, c.span())
-		}
+		k.upload(c)
 		return true
 	}
 	if !allLocal(c) {
@@ -952,10 +958,7 @@ func remoteShell(k *check, c *cmd) bool {
 func fingerCmd(k *check, c *cmd) bool {
 	for _, w := range c.Argv[1:] {
 		if w.Dynamic || strings.Count(w.Lit, "@") > 0 && len(w.Subst) > 0 {
-			k.hit(ruleNetUpload, c.span())
-			if k.envProducer(c) {
-				k.hit(ruleEnvExfil, c.span())
-			}
+			k.upload(c)
 			return true
 		}
 	}
@@ -966,10 +969,7 @@ func fingerCmd(k *check, c *cmd) bool {
 func whoisCmd(k *check, c *cmd) bool {
 	for _, w := range c.Argv[1:] {
 		if len(w.Subst) > 0 || w.Dynamic {
-			k.hit(ruleNetUpload, c.span())
-			if k.envProducer(c) {
-				k.hit(ruleEnvExfil, c.span())
-			}
+			k.upload(c)
 			return true
 		}
 	}
@@ -1004,6 +1004,16 @@ func remotePath(a string) bool {
 	return true
 }
 
+// anyRemote reports whether any of the paths is on another host.
+func anyRemote(paths []string) bool {
+	for _, p := range paths {
+		if remotePath(p) {
+			return true
+		}
+	}
+	return false
+}
+
 func scpCmd(k *check, c *cmd) bool {
 	if c.has("-S") {
 		k.hit(ruleExecIndirect, c.span())
@@ -1018,22 +1028,16 @@ func (k *check) copyRemote(c *cmd, pos []string) bool {
 		return true
 	}
 	dst := pos[len(pos)-1]
-	srcRemote := false
-	for _, s := range pos[:len(pos)-1] {
-		if remotePath(s) {
-			srcRemote = true
-		}
-	}
 	switch {
 	case remotePath(dst):
 		k.hit(ruleNetCopy, c.span())
-	case srcRemote:
+	case anyRemote(pos[:len(pos)-1]):
 		k.hit(ruleNetFetch, c.span())
 		k.write(c, models.Word{Lit: dst}, false)
 	default:
 		// local copy
 		k.write(c, models.Word{Lit: dst}, false)
-		if c.has("--delete") || c.hasShort("") {
+		if c.has("--delete") {
 			k.hit(ruleDeleteLocal, c.span())
 		}
 	}
@@ -1045,18 +1049,13 @@ func rsyncCmd(k *check, c *cmd) bool {
 		k.hit(ruleExecIndirect, c.span())
 	}
 	pos := c.positional("-e", "--rsh", "--exclude", "--include", "--filter", "-f", "--files-from", "--exclude-from", "--port", "--password-file", "-T", "--temp-dir", "--partial-dir", "--log-file", "--chmod", "--info", "-B", "--block-size", "--bwlimit", "--timeout", "-M", "--remote-option")
-	if len(pos) >= 2 && !remotePath(pos[len(pos)-1]) {
-		anyRemote := false
-		for _, s := range pos[:len(pos)-1] {
-			anyRemote = anyRemote || remotePath(s)
+	if len(pos) >= 2 && !remotePath(pos[len(pos)-1]) && !anyRemote(pos[:len(pos)-1]) {
+		// A local copy.
+		k.write(c, models.Word{Lit: pos[len(pos)-1]}, false)
+		if c.has("--delete", "--delete-before", "--delete-after", "--remove-source-files") {
+			k.hit(ruleDeleteLocal, c.span())
 		}
-		if !anyRemote {
-			k.write(c, models.Word{Lit: pos[len(pos)-1]}, false)
-			if c.has("--delete", "--delete-before", "--delete-after", "--remove-source-files") {
-				k.hit(ruleDeleteLocal, c.span())
-			}
-			return true
-		}
+		return true
 	}
 	return k.copyRemote(c, pos)
 }
@@ -1427,16 +1426,12 @@ func (k *check) feedsFromNetwork(c *cmd) bool {
 	return false
 }
 
+// fetchers are programs whose output may come from the network. git is
+// not one: its output is about the repository.
 var fetchers = set("curl", "wget", "wget2", "fetch", "aria2c", "lwp-request", "lwp-download", "http", "https", "xh", "nc", "ncat",
-	"netcat", "socat", "telnet", "ssh", "scp", "ftp", "tftp", "smbclient", "openssl", "gh", "aws", "gsutil", "s3cmd", "rclone", "git")
+	"netcat", "socat", "telnet", "ssh", "scp", "ftp", "tftp", "smbclient", "openssl", "gh", "aws", "gsutil", "s3cmd", "rclone")
 
-func fetcher(m *models.Command) bool {
-	n := m.Name()
-	if n == "git" {
-		return false
-	}
-	return fetchers[n]
-}
+func fetcher(m *models.Command) bool { return fetchers[m.Name()] }
 
 var decoders = set("base64", "base32", "basenc", "xxd", "uudecode", "openssl", "gunzip", "zcat", "gzip", "bzip2", "xz", "rev",
 	"tr", "printf", "echo", "perl", "python", "python3", "ruby", "node", "unzip", "tar", "zstd", "lz4", "ascii85", "base58", "sed", "awk")

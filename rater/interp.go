@@ -1,14 +1,12 @@
 package rater
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
-
-func interpreterLang(name string) string { return parser.Interpreter(name) }
 
 // Features of inline programs, across languages.
 var (
@@ -27,13 +25,17 @@ var (
 	pathLit    = lazyre.New(`["'](~?/[^"']*|\.\.?/[^"']*|[\w.-]+/[\w./-]*|\.[\w.-]+|[\w-]+\.\w{1,5})["']`)
 )
 
+// interpValueOpts are interpreters' options that take the next word as
+// their value (python -m mod, ruby -r lib, node --require mod …).
+var interpValueOpts = []string{"-m", "-W", "-X", "-I", "-M", "-r", "--require", "--import", "-x", "--loader", "-C"}
+
 // interpreter judges an interpreter: inline code is read for what it
 // does; a script file is a project script; reading stdin from a download
 // is download-and-execute.
 func (k *check) interpreter(c *cmd, lang string) bool {
 	_, code := parser.InlineCode(c.Command)
 	if code == nil {
-		if pos := c.positional("-m", "-W", "-X", "-I", "-M", "-r", "--require", "--import", "-x", "--loader", "-C"); len(pos) == 0 || pos[0] == "-" {
+		if pos := c.positional(interpValueOpts...); len(pos) == 0 || pos[0] == "-" {
 			if _, ok := c.value("-m"); !ok {
 				// python3 - <<'EOF' … EOF, echo 'code' | node
 				if w, ok := parser.StdinCode(k.facts, c.idx); ok {
@@ -131,7 +133,7 @@ func (k *check) interpreter(c *cmd, lang string) bool {
 
 // interpreterFile judges `python script.py`, `node`, `perl -ne print f`.
 func (k *check) interpreterFile(c *cmd, lang string) bool {
-	pos := c.positional("-m", "-W", "-X", "-I", "-M", "-r", "--require", "--import", "-x", "--loader", "-C")
+	pos := c.positional(interpValueOpts...)
 	if lang == "perl" {
 		for _, a := range c.args {
 			if strings.HasPrefix(a, "-n") || strings.HasPrefix(a, "-p") {

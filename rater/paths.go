@@ -80,9 +80,7 @@ func (w *where) placeOf(p string, dynamic bool) place {
 	if p == "" {
 		return placeNone
 	}
-	if strings.HasPrefix(p, "file://") {
-		p = strings.TrimPrefix(p, "file://")
-	}
+	p = strings.TrimPrefix(p, "file://")
 	if w.project != "" && strings.HasPrefix(p, "/") && w.inProject(path.Clean(p)) {
 		return placeProject
 	}
@@ -173,10 +171,8 @@ func isSecret(n string) bool {
 	if strings.HasSuffix(n, ".pub") || strings.HasSuffix(n, "/known_hosts") || n == "~/.ssh/config" {
 		return false
 	}
-	for _, s := range secretPaths {
-		if n == strings.TrimSuffix(s, "/") || strings.HasPrefix(n, s) {
-			return true
-		}
+	if inList(n, secretPaths) {
+		return true
 	}
 	if strings.HasPrefix(n, "/proc/") && (strings.HasSuffix(n, "/environ") || strings.HasSuffix(n, "/mem")) {
 		return true
@@ -216,13 +212,22 @@ var persistFiles = []string{
 
 // isPersist reports whether writing n makes code run later.
 func isPersist(n string) bool {
-	for _, s := range persistFiles {
+	if inList(n, persistFiles) {
+		return true
+	}
+	return strings.Contains(n, ".git/hooks/") || strings.HasSuffix(n, ".git/hooks") || strings.HasSuffix(n, ".git/config") ||
+		strings.HasSuffix(n, "/authorized_keys")
+}
+
+// inList reports whether the normalised path n is an entry of list (a
+// folder written with a trailing "/" counts too) or starts with one.
+func inList(n string, list []string) bool {
+	for _, s := range list {
 		if n == strings.TrimSuffix(s, "/") || strings.HasPrefix(n, s) {
 			return true
 		}
 	}
-	return strings.Contains(n, ".git/hooks/") || strings.HasSuffix(n, ".git/hooks") || strings.HasSuffix(n, ".git/config") ||
-		strings.HasSuffix(n, "/authorized_keys")
+	return false
 }
 
 // isChaperone reports whether n is chaperone's own configuration or its

@@ -1,8 +1,10 @@
 package rater
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strings"
+
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
+	"github.com/chaperone-dev/chaperone/parser"
 )
 
 // quiet are programs that read, search, build, test or change only the
@@ -78,9 +80,9 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// program applies the rules for the program c runs; false means nothing
-// here knows it.
-func (k *check) program(c *cmd) bool {
+// program applies the rules for the program c runs. A program nothing
+// here knows is left undecided (see unfamiliar).
+func (k *check) program(c *cmd) {
 	if strings.Contains(c.Argv[0].Lit, "/") && k.where.placeOf(c.Argv[0].Lit, false) == placeProject {
 		// A script or binary of the project (./run.sh, bin/server,
 		// ./gradlew): the rules cannot see inside it. When it bears the
@@ -89,31 +91,32 @@ func (k *check) program(c *cmd) bool {
 		k.hit(ruleScript, c.span())
 		if f, ok := handlers[c.name]; ok {
 			f(k, c)
-		} else if lang := interpreterLang(c.name); lang != "" {
+		} else if lang := parser.Interpreter(c.name); lang != "" {
 			k.interpreter(c, lang)
 		}
-		return true
+		return
 	}
 	if f, ok := handlers[c.name]; ok {
-		return f(k, c)
+		f(k, c)
+		return
 	}
 	for _, fn := range k.facts.Functions {
 		if fn == c.name && c.Argv[0].Lit == fn {
 			// A function defined in this text: its body is rated.
-			return true
+			return
 		}
 	}
 	if strings.HasPrefix(c.name, "mkfs.") || strings.HasPrefix(c.name, "mkswap") || strings.HasPrefix(c.name, "fsck.") {
-		return device(k, c)
+		device(k, c)
+		return
 	}
-	if lang := interpreterLang(c.name); lang != "" {
-		return k.interpreter(c, lang)
+	if lang := parser.Interpreter(c.name); lang != "" {
+		k.interpreter(c, lang)
+		return
 	}
-	if quiet[c.name] {
-		return true
+	if !quiet[c.name] {
+		k.unfamiliar(c)
 	}
-	k.unfamiliar(c)
-	return false
 }
 
 // escapeText matches argument text that makes a program run a shell or

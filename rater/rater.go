@@ -13,7 +13,6 @@ package rater
 import (
 	"context"
 	"fmt"
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )

@@ -1,9 +1,9 @@
 package rater
 
 import (
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -87,16 +87,7 @@ func gitCmd(k *check, c *cmd) bool {
 		return true
 	}
 	sub, rest := args[0], args[1:]
-	has := func(opts ...string) bool {
-		for _, a := range rest {
-			for _, o := range opts {
-				if a == o || strings.HasPrefix(o, "--") && strings.HasPrefix(a, o+"=") {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	has := func(opts ...string) bool { return hasOption(rest, opts...) }
 	switch sub {
 	case "push":
 		force := has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror", "-d", "--delete", "--prune")
@@ -692,11 +683,8 @@ func npmCmd(k *check, c *cmd) bool {
 	sub, rest := c.sub("-C", "--prefix", "--cwd", "-w", "--workspace", "--filter", "-F", "--registry", "--dir")
 	if sub == "" {
 		// bare `yarn` installs; bare npm prints help
-		if c.name == "yarn" || c.name == "pnpm" && len(c.args) == 0 || c.name == "bun" {
-			if c.name == "yarn" {
-				k.hit(rulePkgInstall, c.span())
-			}
-			return true
+		if c.name == "yarn" {
+			k.hit(rulePkgInstall, c.span())
 		}
 		return true
 	}
@@ -708,10 +696,6 @@ func npmCmd(k *check, c *cmd) bool {
 	case "audit":
 		if len(rest) > 0 && rest[0] == "fix" && !c.has("--dry-run") {
 			k.hit(rulePkgInstall, c.span())
-			return true
-		}
-		if len(rest) > 0 && rest[0] == "signatures" {
-			return true
 		}
 		return true
 	case "exec", "x", "dlx":
@@ -759,7 +743,6 @@ func npmCmd(k *check, c *cmd) bool {
 			// `yarn build` runs a package.json script of that name.
 			if c.name == "bun" && (strings.HasSuffix(sub, ".ts") || strings.HasSuffix(sub, ".js")) {
 				k.hit(ruleScript, c.span())
-				return true
 			}
 			return true
 		}
@@ -770,7 +753,7 @@ func npmCmd(k *check, c *cmd) bool {
 func npxCmd(k *check, c *cmd) bool {
 	pos := c.positional("-p", "--package", "-c", "--call")
 	if len(pos) > 0 && baseName(pos[0]) == "prisma" {
-		return prismaCmd(k, &cmd{Command: c.Command, idx: c.idx, name: "prisma", args: pos[1:], k: k})
+		return prismaCmd(k, &cmd{Command: c.Command, idx: c.idx, name: "prisma", args: pos[1:]})
 	}
 	if len(pos) > 0 {
 		switch baseName(pos[0]) {
@@ -1118,7 +1101,6 @@ func aptCmd(k *check, c *cmd) bool {
 func dpkgCmd(k *check, c *cmd) bool {
 	if c.has("-i", "--install", "-r", "--remove", "-P", "--purge", "--configure", "--unpack", "--set-selections", "--clear-avail", "-x", "--extract", "--force-all") {
 		k.hit(rulePrivSystem, c.span())
-		return true
 	}
 	return true
 }
