@@ -103,6 +103,21 @@ func (l *Log) Dir() string { return l.dir }
 // Close releases the log. Records already appended stay written.
 func (l *Log) Close() error { return l.lock.Close() }
 
+// OutputCap is how many bytes of a command's output are recorded; 0 or
+// less: none.
+func (l *Log) OutputCap() int64 { return l.outputCap }
+
+// Warm does ahead of time the work that the first Append of a process
+// would otherwise pay for: building the JSON encoders of a record and of
+// the head file. Call it while waiting for something else (the sandbox
+// starting).
+func Warm() {
+	marshal(&models.Event{})
+	var h head
+	json.Unmarshal([]byte(`{"file":"","seq":0,"hash":""}`), &h)
+	json.Marshal(h)
+}
+
 // Record appends ev; it is Append under the name the shim's Recorder
 // interface uses.
 func (l *Log) Record(ev *models.Event) error { return l.Append(ev) }

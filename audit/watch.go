@@ -157,7 +157,10 @@ func (w *TreeWatcher) addTree(dir string, created bool, deadline time.Time) erro
 		}
 		rel := w.rel(path)
 		if d.IsDir() {
-			if w.stopping.Load() {
+			// Stop cuts the first walk short; a folder the command made
+			// is still walked while Stop drains the last events, or what
+			// was made in it would be missed.
+			if !created && w.stopping.Load() {
 				return errLimit
 			}
 			if path != dir && w.ignored(rel) {

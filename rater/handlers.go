@@ -13,86 +13,304 @@ import (
 // what this use of the program does.
 type handler func(k *check, c *cmd) bool
 
-var handlers map[string]handler
-
-func init() {
-	handlers = map[string]handler{
-		"sudo": privEsc, "doas": privEsc, "su": privEsc, "pkexec": privEsc, "runuser": privEsc, "run0": privEsc,
-		"sg": privEsc, "newgrp": privEsc, "gosu": privEsc, "su-exec": privEsc, "setpriv": privEsc, "capsh": privEsc,
-		"chroot": namespace, "nsenter": namespace, "unshare": namespace, "mount": mountCmd, "umount": namespace,
-		"pivot_root": namespace, "losetup": namespace, "sshfs": sshfs,
-		"setcap": setuidCmd, "chmod": chmodCmd, "chown": chownCmd, "chgrp": chownCmd, "chattr": chattrCmd, "setfacl": setfaclCmd,
-		"rm": rmCmd, "unlink": rmCmd, "shred": shredCmd, "srm": shredCmd, "wipe": shredCmd,
-		"dd": ddCmd, "mkfs": device, "mke2fs": device, "mkswap": device, "fdisk": device, "sfdisk": device,
-		"parted": device, "gdisk": device, "sgdisk": device, "wipefs": device, "cryptsetup": device, "blkdiscard": device,
-		"hdparm": device, "badblocks": device,
-		"kill": killCmd, "killall": killallCmd, "pkill": killallCmd, "killall5": func(k *check, c *cmd) bool { k.hit(ruleDestroyKillAll, c.span()); return true },
-		"crontab": crontabCmd, "at": atCmd, "batch": atCmd, "atrm": atCmd,
-		"systemctl": systemctlCmd, "service": serviceCmd, "launchctl": systemctlCmd, "update-rc.d": serviceCmd, "chkconfig": serviceCmd,
-		"history": historyCmd, "unset": unsetCmd, "export": exportCmd, "set": setCmd,
-		"iptables": firewall, "ip6tables": firewall, "nft": firewall, "ufw": firewall, "firewall-cmd": firewall,
-		"iptables-restore": firewall, "pfctl": firewall, "ebtables": firewall,
-		"setenforce": selinux, "auditctl": selinux, "aa-disable": selinux, "aa-complain": selinux, "apparmor_parser": selinux, "setsebool": selinux,
-		"journalctl": journalCmd, "logrotate": logsCmd,
-		"useradd": system, "userdel": system, "usermod": system, "groupadd": system, "groupdel": system, "groupmod": system,
-		"adduser": system, "deluser": system, "chpasswd": system, "gpasswd": system, "visudo": system, "vipw": system,
-		"modprobe": system, "insmod": system, "rmmod": system, "depmod": system, "ldconfig": ldconfigCmd,
-		"sysctl": sysctlCmd, "passwd": passwdCmd, "reboot": system, "shutdown": system, "poweroff": system, "halt": system,
-		"init": system, "telinit": system, "swapoff": system, "swapon": system, "hostnamectl": hostnamectlCmd, "timedatectl": timedatectlCmd,
-		"update-alternatives": system, "grub-install": system, "update-grub": system, "sysctl.d": system,
-		"curl": curlCmd, "wget": wgetCmd, "wget2": wgetCmd, "aria2c": fetchCmd, "lwp-download": fetchCmd, "lwp-request": lwpRequest,
-		"http": httpie, "https": httpie, "xh": httpie, "fetch": fetchCmd, "axel": fetchCmd, "ab": fetchCmd,
-		"nc": ncCmd, "ncat": ncCmd, "netcat": ncCmd, "nc.traditional": ncCmd, "nc.openbsd": ncCmd, "socat": socatCmd,
-		"telnet": remoteShell, "rlogin": remoteShell, "rsh": remoteShell, "mosh": remoteShell, "ftp": remoteShell,
-		"tftp": remoteShell, "lftp": remoteShell, "smbclient": remoteShell, "finger": fingerCmd, "whois": whoisCmd,
-		"ssh": sshCmd, "autossh": sshCmd, "scp": scpCmd, "rsync": rsyncCmd, "sftp": remoteShell, "ssh-copy-id": sshCopyID,
-		"ping": pingCmd, "hping3": covert, "nping": covert, "iodine": covert, "dnscat": covert, "dig": digCmd, "nslookup": digCmd,
-		"host": digCmd, "nmap": scan, "masscan": scan, "zmap": scan, "arp-scan": scan, "openssl": opensslCmd, "socket": socketCmd,
-		"tcpdump": tcpdumpCmd, "tshark": tcpdumpCmd, "wireshark": tcpdumpCmd, "ngrok": tunnel, "cloudflared": tunnel,
-		"frpc": tunnel, "chisel": tunnel, "bore": tunnel, "localtunnel": tunnel, "lt": tunnel,
-		"git": gitCmd, "docker": dockerCmd, "podman": dockerCmd, "nerdctl": dockerCmd, "docker-compose": composeCmd,
-		"kubectl": kubectlCmd, "oc": kubectlCmd, "helm": helmCmd, "terraform": terraformCmd, "tofu": terraformCmd,
-		"pulumi": pulumiCmd, "ansible-playbook": ansibleCmd, "ansible": ansibleCmd,
-		"npm": npmCmd, "pnpm": npmCmd, "yarn": npmCmd, "bun": npmCmd, "npx": npxCmd, "pnpx": npxCmd, "bunx": npxCmd,
-		"pip": pipCmd, "pip3": pipCmd, "pipx": pipxCmd, "uv": uvCmd, "poetry": poetryCmd, "pipenv": poetryCmd, "conda": condaCmd,
-		"mamba": condaCmd, "micromamba": condaCmd, "twine": twineCmd, "gem": gemCmd, "bundle": bundleCmd,
-		"go": goCmd, "cargo": cargoCmd, "rustup": rustupCmd, "dotnet": dotnetCmd, "nuget": nugetCmd, "composer": composerCmd,
-		"apt": aptCmd, "apt-get": aptCmd, "aptitude": aptCmd, "yum": aptCmd, "dnf": aptCmd, "zypper": aptCmd, "pacman": aptCmd,
-		"apk": aptCmd, "brew": aptCmd, "snap": aptCmd, "flatpak": aptCmd, "port": aptCmd, "emerge": aptCmd, "nix-env": aptCmd,
-		"dpkg": dpkgCmd, "rpm": rpmCmd, "nvm": nvmCmd, "sdk": nvmCmd, "volta": nvmCmd, "fnm": nvmCmd, "corepack": nvmCmd,
-		"aws": awsCmd, "gsutil": gsutilCmd, "gcloud": gcloudCmd, "az": azCmd, "gh": ghCmd, "glab": ghCmd, "hub": ghCmd,
-		"s3cmd": gsutilCmd, "rclone": rcloneCmd, "heroku": deployCLI, "fly": deployCLI,
-		"flyctl": deployCLI, "firebase": deployCLI, "wrangler": deployCLI, "serverless": deployCLI, "sls": deployCLI, "doctl": deployCLI,
-		"mysql": sqlCmd, "mariadb": sqlCmd, "psql": sqlCmd, "sqlite3": sqlCmd, "redis-cli": redisCmd, "mongo": sqlCmd, "mongosh": sqlCmd,
-		"clickhouse-client": sqlCmd, "cqlsh": sqlCmd, "mysqladmin": sqlAdmin, "dropdb": sqlAdmin, "createdb": sqlCmd, "pg_dump": sqlCmd,
-		"mysqldump": sqlCmd, "pg_restore": sqlCmd, "influx": sqlCmd,
-		"tee": teeCmd, "cp": cpCmd, "mv": mvCmd, "install": installCmd, "ln": lnCmd, "touch": touchCmd, "mkdir": mkdirCmd,
-		"truncate": truncateCmd, "sed": sedCmd, "gsed": sedCmd, "awk": awkCmd, "gawk": awkCmd, "mawk": awkCmd, "nawk": awkCmd,
-		"tar": tarCmd, "unzip": unzipCmd, "zip": zipCmd, "7z": zipCmd, "find": findCmd, "fd": findCmd, "grep": grepCmd,
-		"egrep": grepCmd, "fgrep": grepCmd, "rg": grepCmd, "ag": grepCmd, "xargs": xargsCmd, "env": envCmd, "printenv": envCmd,
-		"eval": evalCmd, "source": sourceCmd, ".": sourceCmd, "exec": quietWrapper, "command": quietWrapper, "builtin": quietWrapper,
-		"nohup": nohupCmd, "setsid": nohupCmd, "disown": nohupCmd, "screen": screenCmd, "tmux": tmuxCmd, "script": scriptCmd,
-		"timeout": quietWrapper, "nice": quietWrapper, "time": quietWrapper, "stdbuf": quietWrapper, "ionice": quietWrapper,
-		"watch": quietWrapper, "flock": quietWrapper, "taskset": quietWrapper, "chrt": quietWrapper, "unbuffer": quietWrapper,
-		"busybox": quietWrapper, "strace": quietWrapper, "ltrace": quietWrapper, "cpulimit": quietWrapper, "softlimit": quietWrapper,
-		"setlock": quietWrapper, "torsocks": quietWrapper, "proxychains": quietWrapper, "proxychains4": quietWrapper,
-		"firejail": quietWrapper, "systemd-run": systemdRun, "start-stop-daemon": systemdRun, "daemonize": nohupCmd,
-		"gdb": gdbCmd, "vi": editorCmd, "vim": editorCmd, "nvim": editorCmd, "view": editorCmd, "ex": editorCmd, "emacs": editorCmd,
-		"less": pagerCmd, "more": pagerCmd, "man": pagerCmd, "make": makeCmd, "gmake": makeCmd,
-		"base64": decoderCmd, "base32": decoderCmd, "xxd": decoderCmd, "uudecode": decoderCmd,
-		"mvn": buildTool, "mvnw": buildTool, "gradle": buildTool, "gradlew": buildTool, "goreleaser": releaseTool, "skaffold": releaseTool,
-		"argocd": releaseTool, "vercel": releaseTool, "netlify": releaseTool, "rails": frameworkCLI, "rake": frameworkCLI, "next": frameworkCLI,
-		"ng": frameworkCLI, "react-scripts": frameworkCLI, "nuxt": frameworkCLI, "astro": frameworkCLI, "vite": frameworkCLI, "remix": frameworkCLI,
-		"deno": denoCmd, "prisma": prismaCmd, "helmfile": helmfileCmd, "kubectx": contextCmd, "kubens": contextCmd,
-		"packer": localInfraCmd, "vagrant": localInfraCmd, "minikube": localInfraCmd, "kind": localInfraCmd, "k3d": localInfraCmd,
-		"act": localInfraCmd, "duckdb": sqlCmd, "mongodump": sqlCmd, "mongorestore": sqlCmd, "supabase": deployCLI, "mise": nvmCmd,
-		"vault": vaultCmd, "xterm": xtermCmd, "op": vaultCmd, "pass": vaultCmd, "security": vaultCmd,
-		"chaperone": chaperoneCmd, "gpg": gpgCmd, "gpg2": gpgCmd, "ztcp": ztcpCmd, "code": codeCmd, "ssh-agent": quietWrapper, "sshpass": quietWrapper,
+// handlerFor returns the handler of the program called name, or nil. A
+// switch, not a map: it costs nothing at start-up, which every command
+// pays.
+func handlerFor(name string) handler {
+	switch name {
+	case "sudo", "doas", "su", "pkexec", "runuser", "run0", "sg", "newgrp", "gosu", "su-exec", "setpriv",
+		"capsh":
+		return privEsc
+	case "chroot", "nsenter", "unshare", "umount", "pivot_root", "losetup":
+		return namespace
+	case "mount":
+		return mountCmd
+	case "sshfs":
+		return sshfs
+	case "setcap":
+		return setuidCmd
+	case "chmod":
+		return chmodCmd
+	case "chown", "chgrp":
+		return chownCmd
+	case "chattr":
+		return chattrCmd
+	case "setfacl":
+		return setfaclCmd
+	case "rm", "unlink":
+		return rmCmd
+	case "shred", "srm", "wipe":
+		return shredCmd
+	case "dd":
+		return ddCmd
+	case "mkfs", "mke2fs", "mkswap", "fdisk", "sfdisk", "parted", "gdisk", "sgdisk", "wipefs", "cryptsetup",
+		"blkdiscard", "hdparm", "badblocks":
+		return device
+	case "kill":
+		return killCmd
+	case "killall", "pkill":
+		return killallCmd
+	case "killall5":
+		return killAll5
+	case "crontab":
+		return crontabCmd
+	case "at", "batch", "atrm":
+		return atCmd
+	case "systemctl", "launchctl":
+		return systemctlCmd
+	case "service", "update-rc.d", "chkconfig":
+		return serviceCmd
+	case "history":
+		return historyCmd
+	case "unset":
+		return unsetCmd
+	case "export":
+		return exportCmd
+	case "set":
+		return setCmd
+	case "iptables", "ip6tables", "nft", "ufw", "firewall-cmd", "iptables-restore", "pfctl", "ebtables":
+		return firewall
+	case "setenforce", "auditctl", "aa-disable", "aa-complain", "apparmor_parser", "setsebool":
+		return selinux
+	case "journalctl":
+		return journalCmd
+	case "logrotate":
+		return logsCmd
+	case "useradd", "userdel", "usermod", "groupadd", "groupdel", "groupmod", "adduser", "deluser", "chpasswd",
+		"gpasswd", "visudo", "vipw", "modprobe", "insmod", "rmmod", "depmod", "reboot", "shutdown", "poweroff",
+		"halt", "init", "telinit", "swapoff", "swapon", "update-alternatives", "grub-install", "update-grub",
+		"sysctl.d":
+		return system
+	case "ldconfig":
+		return ldconfigCmd
+	case "sysctl":
+		return sysctlCmd
+	case "passwd":
+		return passwdCmd
+	case "hostnamectl":
+		return hostnamectlCmd
+	case "timedatectl":
+		return timedatectlCmd
+	case "curl":
+		return curlCmd
+	case "wget", "wget2":
+		return wgetCmd
+	case "aria2c", "lwp-download", "fetch", "axel", "ab":
+		return fetchCmd
+	case "lwp-request":
+		return lwpRequest
+	case "http", "https", "xh":
+		return httpie
+	case "nc", "ncat", "netcat", "nc.traditional", "nc.openbsd":
+		return ncCmd
+	case "socat":
+		return socatCmd
+	case "telnet", "rlogin", "rsh", "mosh", "ftp", "tftp", "lftp", "smbclient", "sftp":
+		return remoteShell
+	case "finger":
+		return fingerCmd
+	case "whois":
+		return whoisCmd
+	case "ssh", "autossh":
+		return sshCmd
+	case "scp":
+		return scpCmd
+	case "rsync":
+		return rsyncCmd
+	case "ssh-copy-id":
+		return sshCopyID
+	case "ping":
+		return pingCmd
+	case "hping3", "nping", "iodine", "dnscat":
+		return covert
+	case "dig", "nslookup", "host":
+		return digCmd
+	case "nmap", "masscan", "zmap", "arp-scan":
+		return scan
+	case "openssl":
+		return opensslCmd
+	case "socket":
+		return socketCmd
+	case "tcpdump", "tshark", "wireshark":
+		return tcpdumpCmd
+	case "ngrok", "cloudflared", "frpc", "chisel", "bore", "localtunnel", "lt":
+		return tunnel
+	case "git":
+		return gitCmd
+	case "docker", "podman", "nerdctl":
+		return dockerCmd
+	case "docker-compose":
+		return composeCmd
+	case "kubectl", "oc":
+		return kubectlCmd
+	case "helm":
+		return helmCmd
+	case "terraform", "tofu":
+		return terraformCmd
+	case "pulumi":
+		return pulumiCmd
+	case "ansible-playbook", "ansible":
+		return ansibleCmd
+	case "npm", "pnpm", "yarn", "bun":
+		return npmCmd
+	case "npx", "pnpx", "bunx":
+		return npxCmd
+	case "pip", "pip3":
+		return pipCmd
+	case "pipx":
+		return pipxCmd
+	case "uv":
+		return uvCmd
+	case "poetry", "pipenv":
+		return poetryCmd
+	case "conda", "mamba", "micromamba":
+		return condaCmd
+	case "twine":
+		return twineCmd
+	case "gem":
+		return gemCmd
+	case "bundle":
+		return bundleCmd
+	case "go":
+		return goCmd
+	case "cargo":
+		return cargoCmd
+	case "rustup":
+		return rustupCmd
+	case "dotnet":
+		return dotnetCmd
+	case "nuget":
+		return nugetCmd
+	case "composer":
+		return composerCmd
+	case "apt", "apt-get", "aptitude", "yum", "dnf", "zypper", "pacman", "apk", "brew", "snap", "flatpak",
+		"port", "emerge", "nix-env":
+		return aptCmd
+	case "dpkg":
+		return dpkgCmd
+	case "rpm":
+		return rpmCmd
+	case "nvm", "sdk", "volta", "fnm", "corepack", "mise":
+		return nvmCmd
+	case "aws":
+		return awsCmd
+	case "gsutil", "s3cmd":
+		return gsutilCmd
+	case "gcloud":
+		return gcloudCmd
+	case "az":
+		return azCmd
+	case "gh", "glab", "hub":
+		return ghCmd
+	case "rclone":
+		return rcloneCmd
+	case "heroku", "fly", "flyctl", "firebase", "wrangler", "serverless", "sls", "doctl", "supabase":
+		return deployCLI
+	case "mysql", "mariadb", "psql", "sqlite3", "mongo", "mongosh", "clickhouse-client", "cqlsh", "createdb",
+		"pg_dump", "mysqldump", "pg_restore", "influx", "duckdb", "mongodump", "mongorestore":
+		return sqlCmd
+	case "redis-cli":
+		return redisCmd
+	case "mysqladmin", "dropdb":
+		return sqlAdmin
+	case "tee":
+		return teeCmd
+	case "cp":
+		return cpCmd
+	case "mv":
+		return mvCmd
+	case "install":
+		return installCmd
+	case "ln":
+		return lnCmd
+	case "touch":
+		return touchCmd
+	case "mkdir":
+		return mkdirCmd
+	case "truncate":
+		return truncateCmd
+	case "sed", "gsed":
+		return sedCmd
+	case "awk", "gawk", "mawk", "nawk":
+		return awkCmd
+	case "tar":
+		return tarCmd
+	case "unzip":
+		return unzipCmd
+	case "zip", "7z":
+		return zipCmd
+	case "find", "fd":
+		return findCmd
+	case "grep", "egrep", "fgrep", "rg", "ag":
+		return grepCmd
+	case "xargs":
+		return xargsCmd
+	case "env", "printenv":
+		return envCmd
+	case "eval":
+		return evalCmd
+	case "source", ".":
+		return sourceCmd
+	case "exec", "command", "builtin", "timeout", "nice", "time", "stdbuf", "ionice", "watch", "flock",
+		"taskset", "chrt", "unbuffer", "busybox", "strace", "ltrace", "cpulimit", "softlimit", "setlock",
+		"torsocks", "proxychains", "proxychains4", "firejail", "ssh-agent", "sshpass":
+		return quietWrapper
+	case "nohup", "setsid", "disown", "daemonize":
+		return nohupCmd
+	case "screen":
+		return screenCmd
+	case "tmux":
+		return tmuxCmd
+	case "script":
+		return scriptCmd
+	case "systemd-run", "start-stop-daemon":
+		return systemdRun
+	case "gdb":
+		return gdbCmd
+	case "vi", "vim", "nvim", "view", "ex", "emacs":
+		return editorCmd
+	case "less", "more", "man":
+		return pagerCmd
+	case "make", "gmake":
+		return makeCmd
+	case "base64", "base32", "xxd", "uudecode":
+		return decoderCmd
+	case "mvn", "mvnw", "gradle", "gradlew":
+		return buildTool
+	case "goreleaser", "skaffold", "argocd", "vercel", "netlify":
+		return releaseTool
+	case "rails", "rake", "next", "ng", "react-scripts", "nuxt", "astro", "vite", "remix":
+		return frameworkCLI
+	case "deno":
+		return denoCmd
+	case "prisma":
+		return prismaCmd
+	case "helmfile":
+		return helmfileCmd
+	case "kubectx", "kubens":
+		return contextCmd
+	case "packer", "vagrant", "minikube", "kind", "k3d", "act":
+		return localInfraCmd
+	case "vault", "op", "pass", "security":
+		return vaultCmd
+	case "xterm":
+		return xtermCmd
+	case "chaperone":
+		return chaperoneCmd
+	case "gpg", "gpg2":
+		return gpgCmd
+	case "ztcp":
+		return ztcpCmd
+	case "code":
+		return codeCmd
+	case "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash", "posh", "rbash",
+		"elvish", "pwsh":
+		return shellCmd
 	}
-	for _, sh := range []string{"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash", "posh", "rbash", "elvish", "pwsh"} {
-		handlers[sh] = shellCmd
-	}
+	return nil
 }
+
+func killAll5(k *check, c *cmd) bool { k.hit(ruleDestroyKillAll, c.span()); return true }
 
 func privEsc(k *check, c *cmd) bool {
 	if c.name == "su" && (c.has("-h", "--help", "-V", "--version")) {

@@ -89,14 +89,14 @@ func (k *check) program(c *cmd) {
 		// name of a program we know (./gradlew, a copied ./python), what
 		// that program would do with these arguments is judged too.
 		k.hit(ruleScript, c.span())
-		if f, ok := handlers[c.name]; ok {
+		if f := handlerFor(c.name); f != nil {
 			f(k, c)
 		} else if lang := parser.Interpreter(c.name); lang != "" {
 			k.interpreter(c, lang)
 		}
 		return
 	}
-	if f, ok := handlers[c.name]; ok {
+	if f := handlerFor(c.name); f != nil {
 		f(k, c)
 		return
 	}

@@ -241,6 +241,7 @@ func TestBackends(t *testing.T) {
 					c.check(t, out, errs, code)
 				})
 			}
+			t.Run("ready before the command", func(t *testing.T) { testReady(t, e) })
 			if eng, ok := e.backend.(sandbox.Engine); ok {
 				t.Run("limits", func(t *testing.T) { testLimits(t, eng, e) })
 			}
@@ -430,5 +431,26 @@ func testLimits(t *testing.T, eng sandbox.Engine, e *env) {
 	// docker says ALL; podman lists the default capabilities it dropped.
 	if !strings.Contains(got, "ALL") && !strings.Contains(got, "CAP_SETUID") {
 		t.Errorf("container settings %q drop no capabilities", got)
+	}
+}
+
+// testReady checks that the job's Ready hook has run, once and to its end,
+// before the command starts (bwrap runs it while the jail is being set up,
+// and holds the command until it returns).
+func testReady(t *testing.T, e *env) {
+	flag := filepath.Join(e.project, "ready.flag")
+	calls := 0
+	var out, errb bytes.Buffer
+	j := &sandbox.Job{Script: "cat ready.flag", Dir: e.project, Env: e.vars, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Ready: func() {
+			calls++
+			time.Sleep(100 * time.Millisecond) // the command must wait for this
+			os.WriteFile(flag, []byte("ready\n"), 0o644)
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code, err := e.backend.Run(ctx, j)
+	if err != nil || code != 0 || out.String() != "ready\n" || calls != 1 {
+		t.Errorf("got %q, code %d, err %v, Ready called %d times (stderr %q); want the flag Ready wrote, read once it returned", out.String(), code, err, calls, errb.String())
 	}
 }

@@ -34,9 +34,21 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	if err != nil {
 		return 126, err
 	}
-	cmd := exec.Command(prog, args...)
+	// bwrap sets the jail up, then waits on the gate (fd 3) before it runs
+	// bash: the job's Ready hook runs meanwhile. The command has been
+	// decided before this; a gate closed without a byte (chaperone gone)
+	// would let bwrap go on, but --die-with-parent ends it then anyway.
+	gr, gate, err := os.Pipe()
+	if err != nil {
+		return 126, err
+	}
+	defer gate.Close()
+	cmd := exec.Command(prog, append([]string{"--block-fd", "3"}, args...)...)
 	cmd.Env = b.Policy.Env(env, true)
-	return child(ctx, cmd, j, tty, false, func() { cmd.Process.Kill() })
+	cmd.ExtraFiles = []*os.File{gr}
+	code, err := child(ctx, cmd, j, tty, false, gate, func() { cmd.Process.Kill() })
+	gr.Close()
+	return code, err
 }
 
 // args builds bwrap's command line for the job.

@@ -483,7 +483,7 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 			kill("KILL")
 		})
 	}
-	code, err := child(ctx, cmd, j, false, tty, cancel)
+	code, err := child(ctx, cmd, j, false, tty, nil, cancel)
 	for _, m := range moves {
 		moveFile(m[0], m[1])
 	}

@@ -36,6 +36,7 @@ func (h Host) Run(ctx context.Context, j *Job) (int, error) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(j)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
+	j.ready()
 	err := cmd.Run()
 	return ExitStatus(err)
 }

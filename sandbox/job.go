@@ -49,6 +49,20 @@ type Job struct {
 	// read-only. Claude Code's and Codex's snapshot folders are added by
 	// themselves.
 	Inputs []string
+	// Ready, when set, is called once before the command starts, and the
+	// command waits for it to return: what must be in place when it runs
+	// (the audit's watch of the tree, its output recording). A backend that
+	// can start the sandbox first and hold the command at its door
+	// (bubblewrap) calls it while the sandbox is being set up, so that the
+	// two overlap. It is not called when the sandbox cannot be started.
+	Ready func()
+}
+
+// ready calls the job's Ready hook, if any.
+func (j *Job) ready() {
+	if j.Ready != nil {
+		j.Ready()
+	}
 }
 
 // env is the job's environment: Env, or os.Environ() when nil.

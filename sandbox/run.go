@@ -42,7 +42,10 @@ func stdio(j *Job) (in io.Reader, out, errw io.Writer) {
 	return in, out, errw
 }
 
-// child runs cmd with the job's stdio and waits for it. When ctx ends,
+// child runs cmd with the job's stdio and waits for it. The job's Ready
+// hook is called before cmd starts; with a gate (the write end of the pipe
+// that cmd waits on before it runs the command, bwrap's --block-fd), cmd is
+// started first and the gate opened after Ready. When ctx ends,
 // cancel is called to stop what runs in the sandbox (and given up to 2 s);
 // then the local process is killed. With tty, cmd gets a new pseudo-terminal
 // (creack/pty) whose size follows the agent's terminal, which is put in raw
@@ -51,7 +54,10 @@ func stdio(j *Job) (in io.Reader, out, errw io.Writer) {
 // With passTTY (the child is given the agent's terminal itself, as the
 // docker CLI is), SIGWINCH is forwarded to it, in case it is not in the
 // terminal's foreground process group.
-func child(ctx context.Context, cmd *exec.Cmd, j *Job, tty, passTTY bool, cancel func()) (int, error) {
+func child(ctx context.Context, cmd *exec.Cmd, j *Job, tty, passTTY bool, gate *os.File, cancel func()) (int, error) {
+	if gate == nil {
+		j.ready()
+	}
 	var wait func() error
 	if tty {
 		w, err := startTTY(cmd, j)
@@ -75,6 +81,15 @@ func child(ctx context.Context, cmd *exec.Cmd, j *Job, tty, passTTY bool, cancel
 					cmd.Process.Signal(syscall.SIGWINCH)
 				}
 			}()
+		}
+	}
+	if gate != nil {
+		j.ready()
+		// Opened only while the command is still wanted; otherwise it
+		// stays shut (EOF would open it) until cmd has been killed.
+		if ctx.Err() == nil {
+			gate.Write([]byte{1})
+			gate.Close()
 		}
 	}
 	var once sync.Once

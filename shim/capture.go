@@ -41,22 +41,31 @@ type capture struct {
 	watch *audit.TreeWatcher
 	note  string
 	stop  []func() // run in order by finish
+
+	// What begin sets up, just before the command runs (the job's Ready
+	// hook; bwrap calls it while the jail is being built).
+	ctx       context.Context
+	log       *audit.Log
+	ev        *models.Event
+	watchDir  string // the tree to watch; "" for none
+	maxDirs   int
+	record    bool          // output is recorded
+	catchPipe bool          // output is copied through pipes of ours
+	once      sync.Once     // begin's work, or finish's when begin never ran
+	ready     chan struct{} // closed once begin is done: c.rec is set
 }
 
-// startCapture prepares job's stdio for recording and starts watching the
-// project tree (unless maxDirs is 0). finish must be called once the
-// command has ended.
+// startCapture prepares job's stdio for recording and sets job.Ready to
+// start watching the project tree (unless maxDirs is 0) and recording the
+// output. finish must be called once the command has ended.
 func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *models.Event, facts *models.Facts, maxDirs int) *capture {
-	c := &capture{}
+	c := &capture{ctx: ctx, log: log, ev: ev, maxDirs: maxDirs, ready: make(chan struct{})}
 	if log == nil {
 		return c
 	}
+	job.Ready = c.begin
 	if job.Project != "" && maxDirs > 0 && !readOnly(facts) {
-		w, err := audit.WatchTree(ctx, job.Project, audit.InBackground(), audit.MaxDirs(maxDirs), audit.LeaveOpen())
-		if err != nil {
-			ev.FilesNote = err.Error()
-		}
-		c.watch = w
+		c.watchDir = job.Project
 	}
 	out, errf := job.StdoutFile, job.StderrFile
 	switch {
@@ -66,12 +75,10 @@ func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *mod
 	case !isRegular(out) && hasBackground(facts):
 		c.note = "output not recorded: the command leaves a job in the background"
 		return c
-	}
-	rec, err := log.NewRecorder(ev)
-	if err != nil || rec == nil {
+	case log.OutputCap() <= 0:
 		return c
 	}
-	c.rec = rec
+	c.record = true
 	if isRegular(out) {
 		c.follow(out)
 		if errf != nil && !sameFile(out, errf) && isRegular(errf) {
@@ -81,6 +88,38 @@ func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *mod
 		c.pipe(job, out, errf)
 	}
 	return c
+}
+
+// begin starts the watch and the recording; the copies of the output wait
+// for it. It also warms up the audit log's encoder, so that the record
+// written after the command costs less.
+func (c *capture) begin() {
+	c.once.Do(func() {
+		defer close(c.ready)
+		if c.watchDir != "" {
+			w, err := audit.WatchTree(c.ctx, c.watchDir, audit.InBackground(), audit.MaxDirs(c.maxDirs), audit.LeaveOpen())
+			if err != nil {
+				c.ev.FilesNote = err.Error()
+			}
+			c.watch = w
+		}
+		if c.catchPipe {
+			// A reader that goes away (`chaperone -c … | head -1`) must
+			// not kill chaperone with SIGPIPE before the record is
+			// written: with SIGPIPE caught, the write fails, the copy
+			// stops and closes its pipe, and the command gets its SIGPIPE
+			// there, as it would have from the agent's. (Caught, not
+			// ignored: an ignored signal would stay ignored in bash.) The
+			// copies start only after this.
+			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+		}
+		if c.record {
+			if rec, err := c.log.NewRecorder(c.ev); err == nil {
+				c.rec = rec
+			}
+		}
+		audit.Warm()
+	})
 }
 
 // follow reads what is appended to the regular file f while the command
@@ -98,7 +137,7 @@ func (c *capture) follow(f *os.File) {
 	done, exited := make(chan struct{}), make(chan struct{})
 	buf := make([]byte, 32<<10)
 	read := func() {
-		for {
+		for c.rec != nil {
 			n, err := r.ReadAt(buf, off)
 			if n > 0 {
 				c.rec.Write(buf[:n])
@@ -111,6 +150,7 @@ func (c *capture) follow(f *os.File) {
 	}
 	go func() {
 		defer close(exited)
+		<-c.ready
 		t := time.NewTicker(followEvery)
 		defer t.Stop()
 		for {
@@ -140,17 +180,13 @@ func (c *capture) pipe(job *sandbox.Job, out, errf *os.File) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-c.ready
 			io.Copy(c.rec.Tee(dst), pr)
 			pr.Close()
 		}()
 		return pw
 	}
-	// A reader that goes away (`chaperone -c … | head -1`) must not kill
-	// chaperone with SIGPIPE before the record is written: with SIGPIPE
-	// caught, the write fails, the copy stops and closes its pipe, and the
-	// command gets its SIGPIPE there, as it would have from the agent's.
-	// (Caught, not ignored: an ignored signal would stay ignored in bash.)
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	c.catchPipe = true
 	shared := errf != nil && sameFile(out, errf)
 	w := tee(out)
 	if w == out { // no pipe could be made: hand the files over as they are
@@ -179,6 +215,7 @@ func (c *capture) pipe(job *sandbox.Job, out, errf *os.File) {
 
 // finish stops recording and fills ev's output and files.
 func (c *capture) finish(ev *models.Event) {
+	c.once.Do(func() { close(c.ready) }) // the command never started
 	for _, f := range c.stop {
 		f()
 	}

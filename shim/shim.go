@@ -95,6 +95,10 @@ type Shim struct {
 	Dir string
 	// Project is the project root; "" means sandbox.ProjectRoot(Dir).
 	Project string
+
+	// signals, when set, is armed before a hold and before the command
+	// runs (see signals.go).
+	signals *signals
 }
 
 // Main runs chaperone as bash with args (args[0] is the program name, as
@@ -122,10 +126,20 @@ func Main(ctx context.Context, args []string) error {
 		}
 	}
 	openStdio()
+	// The first process chaperone starts pays for a check of the kernel's
+	// pidfd support (os/exec forks a throwaway child for it); have it done
+	// meanwhile, off the path to the command.
+	go func() {
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Release()
+		}
+	}()
+	ctx, sig := withSignals(ctx)
 	s, err := configured(ctx)
 	if err != nil {
 		return err
 	}
+	s.signals = sig
 	return s.Run(ctx, argv0, inv)
 }
 
@@ -282,6 +296,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			// deny or critical rule matched (shape.Refusal).
 			v = models.Verdict{Approved: true, By: models.ByRemembered}
 		} else if s.Approver != nil {
+			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
 				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: os.Getpid()}
 			var err error
@@ -310,6 +325,13 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		job.Env = withoutVar(job.Env, PassEnv)
 	}
 	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs)
+	ready := job.Ready
+	job.Ready = func() {
+		s.signals.arm()
+		if ready != nil {
+			ready()
+		}
+	}
 	start := time.Now()
 	code, err := s.Backend.Run(ctx, job)
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000

@@ -25,7 +25,8 @@ var build struct {
 	out  []byte
 }
 
-// chaperoneBin builds cmd/chaperone once into a temp dir.
+// chaperoneBin builds cmd/chaperone and cmd/chaperone-panel once into a
+// temp dir and returns chaperone's path.
 func chaperoneBin(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
@@ -34,9 +35,10 @@ func chaperoneBin(t *testing.T) string {
 			build.err = err
 			return
 		}
+		// chaperone and, beside it, the panel that `chaperone tui` runs.
 		build.exe = filepath.Join(dir, "chaperone")
-		cmd := exec.Command("go", "build", "-o", build.exe, "github.com/chaperone-dev/chaperone/cmd/chaperone")
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		cmd := exec.Command("go", "build", "-o", dir, "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-panel")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
 		build.out, build.err = cmd.CombinedOutput()
 	})
 	if build.err != nil {

@@ -17,10 +17,27 @@ import (
 )
 
 func main() {
+	if isShell(os.Args) {
+		// Started for every command an agent runs: the shim handles the
+		// signals itself, and only once there is something to stop.
+		os.Exit(exitCode(shim.Main(context.Background(), os.Args)))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	err := run(ctx, os.Args)
 	stop()
 	os.Exit(exitCode(err))
+}
+
+// isShell reports whether chaperone runs as bash here rather than as one
+// of its own verbs: installed or linked as bash or sh (or "-bash", a login
+// shell), with no arguments (a script on stdin), or with bash's arguments.
+func isShell(args []string) bool {
+	name := strings.TrimPrefix(filepath.Base(args[0]), "-")
+	if name == "bash" || name == "sh" || len(args) < 2 {
+		return true
+	}
+	_, verb := subcommands[args[1]]
+	return !verb
 }
 
 // subcommands are chaperone's own verbs; anything else is bash's argv.
@@ -39,16 +56,10 @@ var subcommands = map[string]func(ctx context.Context, args []string) error{
 }
 
 func run(ctx context.Context, args []string) error {
-	// Installed or linked as bash or sh (or "-bash", a login shell), it is
-	// that shell; so it is with no arguments (a script on stdin).
-	name := strings.TrimPrefix(filepath.Base(args[0]), "-")
-	if name == "bash" || name == "sh" || len(args) < 2 {
+	if isShell(args) {
 		return shim.Main(ctx, args)
 	}
-	if f, ok := subcommands[args[1]]; ok {
-		return f(ctx, args[2:])
-	}
-	return shim.Main(ctx, args)
+	return subcommands[args[1]](ctx, args[2:])
 }
 
 // exitCode maps an error to the process exit status; the single switch.

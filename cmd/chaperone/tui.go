@@ -9,12 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
-	"github.com/chaperone-dev/chaperone/tui"
 )
 
 // runTUI is `chaperone tui [--split]`: the approval panel.
@@ -44,16 +44,42 @@ func runTUI(ctx context.Context, args []string) error {
 	if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
 		return errors.New("the approval panel needs a terminal: run `chaperone tui` in a terminal beside the agent (inside tmux, `chaperone tui --split` opens one)")
 	}
-	cfg, err := config.Load()
+	if _, err := config.Load(); err != nil {
+		return err
+	}
+	panel, err := panelPath()
 	if err != nil {
 		return err
 	}
-	srv, err := broker.Listen("")
-	if err != nil {
-		return fmt.Errorf("start the panel: %w", err)
+	// The panel takes over this process: the terminal, the signals and
+	// the exit status are its own.
+	return syscall.Exec(panel, []string{"chaperone-panel"}, os.Environ())
+}
+
+// panelName is the approval panel's program, a separate build so that the
+// chaperone started for every command does not carry the terminal UI.
+const panelName = "chaperone-panel"
+
+// panelPath finds the panel's program: beside this executable (where
+// scripts/install puts it), else on PATH.
+func panelPath() (string, error) {
+	exe, err := os.Executable()
+	if err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			p := filepath.Join(filepath.Dir(exe), panelName)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
 	}
-	defer srv.Close()
-	return tui.Run(ctx, srv, tui.Options{ConfigPath: config.UserPath(), ExamplesDir: filepath.Join(config.Dir(), "fewshot"), Socket: srv.Path(), AuditDir: cfg.Audit.AuditDir()})
+	if p, err := exec.LookPath(panelName); err == nil {
+		return p, nil
+	}
+	dir := "the folder of chaperone"
+	if exe != "" {
+		dir = filepath.Dir(exe)
+	}
+	return "", fmt.Errorf("the approval panel's program %s is not installed beside chaperone nor on PATH: build it with `go build -o %s ./cmd/chaperone-panel` (scripts/install builds both)", panelName, filepath.Join(dir, panelName))
 }
 
 // splitPane opens `chaperone tui` in a new tmux pane to the right of the
