@@ -379,6 +379,11 @@ func (w *TreeWatcher) Stop() ([]models.FileChange, int) {
 	return out, w.dropped
 }
 
+// Close releases the watch's inotify descriptor, which Stop leaves open
+// with LeaveOpen. It may take some milliseconds (the kernel waits for its
+// watches to go).
+func (w *TreeWatcher) Close() error { return w.fsw.Close() }
+
 // Note says why the recorded changes may be incomplete ("" when they are
 // not), for Event.FilesNote.
 func (w *TreeWatcher) Note() string {

@@ -24,13 +24,8 @@ func (Bwrap) Name() string { return "bwrap" }
 
 // Run runs the job in a new jail and returns bash's exit status.
 func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
-	prog := b.Path
-	if prog == "" {
-		prog = "bwrap"
-	}
-	env := j.env()
 	tty := wantsTTY(j)
-	args, err := b.args(j, env, tty)
+	prog, args, env, err := b.command(j, tty)
 	if err != nil {
 		return 126, err
 	}
@@ -44,11 +39,41 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	}
 	defer gate.Close()
 	cmd := exec.Command(prog, append([]string{"--block-fd", "3"}, args...)...)
-	cmd.Env = b.Policy.Env(env, true)
+	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{gr}
 	code, err := child(ctx, cmd, j, tty, false, gate, func() { cmd.Process.Kill() })
 	gr.Close()
 	return code, err
+}
+
+// CommandLine is the bwrap command line (program first) that runs the job
+// without a terminal, less the gate Run adds: what a person can run to see
+// the sandbox chaperone makes.
+func (b Bwrap) CommandLine(j *Job) ([]string, error) {
+	prog, args, _, err := b.command(j, false)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{prog}, args...), nil
+}
+
+// command returns the bwrap program, its arguments (after argv[0]) and its
+// environment for the job.
+func (b Bwrap) command(j *Job, tty bool) (prog string, args, env []string, err error) {
+	prog = b.Path
+	if prog == "" {
+		prog = "bwrap"
+	}
+	prog, err = exec.LookPath(prog)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	jobEnv := j.env()
+	args, err = b.args(j, jobEnv, tty)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return prog, args, b.Policy.Env(jobEnv, true), nil
 }
 
 // args builds bwrap's command line for the job.

@@ -49,6 +49,7 @@ type capture struct {
 	ev        *models.Event
 	watchDir  string // the tree to watch; "" for none
 	maxDirs   int
+	server    bool          // in the shell server: leave the process's descriptors alone
 	record    bool          // output is recorded
 	catchPipe bool          // output is copied through pipes of ours
 	once      sync.Once     // begin's work, or finish's when begin never ran
@@ -57,9 +58,10 @@ type capture struct {
 
 // startCapture prepares job's stdio for recording and sets job.Ready to
 // start watching the project tree (unless maxDirs is 0) and recording the
-// output. finish must be called once the command has ended.
-func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *models.Event, facts *models.Facts, maxDirs int) *capture {
-	c := &capture{ctx: ctx, log: log, ev: ev, maxDirs: maxDirs, ready: make(chan struct{})}
+// output. finish must be called once the command has ended. server: the
+// shell server runs it, among other commands.
+func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *models.Event, facts *models.Facts, maxDirs int, server bool) *capture {
+	c := &capture{ctx: ctx, log: log, ev: ev, maxDirs: maxDirs, server: server, ready: make(chan struct{})}
 	if log == nil {
 		return c
 	}
@@ -221,7 +223,13 @@ func (c *capture) finish(ev *models.Event) {
 	}
 	if c.watch != nil {
 		ev.Files, ev.FilesDropped = c.watch.Stop()
-		releaseInotify()
+		if c.server {
+			// The slow close (see releaseInotify) happens after the
+			// answer; the server lives on.
+			go c.watch.Close()
+		} else {
+			releaseInotify()
+		}
 		if n := c.watch.Note(); n != "" {
 			ev.FilesNote = n
 		}

@@ -25,7 +25,7 @@ func runCaptured(t *testing.T, script string, out, errf *os.File) (*models.Event
 	defer log.Close()
 	ev := &models.Event{Command: script}
 	job := &sandbox.Job{Script: script, Dir: t.TempDir(), StdoutFile: out, StderrFile: errf}
-	c := startCapture(context.Background(), log, job, ev, parser.Parse(script), 0)
+	c := startCapture(context.Background(), log, job, ev, parser.Parse(script), 0, false)
 	if _, err := (sandbox.Host{}).Run(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}

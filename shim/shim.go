@@ -11,6 +11,7 @@
 package shim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,6 +96,19 @@ type Shim struct {
 	Dir string
 	// Project is the project root; "" means sandbox.ProjectRoot(Dir).
 	Project string
+	// PID and PPID are the shim's and its parent's (the agent's); 0 means
+	// this process's. The shell server sets chaperone-shell's.
+	PID, PPID int
+	// server: the Shim runs inside the shell server, which must not touch
+	// what belongs to the whole process (see capture.finish).
+	server bool
+	// answer, when set, is given the exit status as soon as the command
+	// has ended, before the audit record is written; Run then returns
+	// answered{}.
+	answer func(code int)
+	// handoff, when set, may run a bubblewrap job by handing it over to
+	// the process that sent it (ok false: it did not, run it here).
+	handoff func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (code int, err error, ok bool)
 
 	// signals, when set, is armed before a hold and before the command
 	// runs (see signals.go).
@@ -135,7 +149,7 @@ func Main(ctx context.Context, args []string) error {
 		}
 	}()
 	ctx, sig := withSignals(ctx)
-	s, err := configured(ctx)
+	s, err := configured(ctx, thisProcess())
 	if err != nil {
 		return err
 	}
@@ -244,7 +258,7 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string) error {
 	home := getenv("HOME")
 	ev := &models.Event{
-		Time: time.Now(), Session: DetectSession(getenv, os.Getppid()), Agent: DetectAgent(getenv),
+		Time: time.Now(), Session: DetectSession(getenv, cmp.Or(s.PPID, os.Getppid())), Agent: DetectAgent(getenv),
 		Project: job.Project, Cwd: job.Dir, Command: text, Backend: s.Backend.Name(),
 	}
 	// A recognised wrapper is rated by its inner command (what the model
@@ -298,7 +312,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		} else if s.Approver != nil {
 			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
-				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: os.Getpid()}
+				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: cmp.Or(s.PID, os.Getpid())}
 			var err error
 			v, err = s.Approver.Ask(ctx, hr)
 			if err != nil && v.Approved {
@@ -324,7 +338,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	} else {
 		job.Env = withoutVar(job.Env, PassEnv)
 	}
-	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs)
+	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs, s.server)
 	ready := job.Ready
 	job.Ready = func() {
 		s.signals.arm()
@@ -333,19 +347,43 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		}
 	}
 	start := time.Now()
-	code, err := s.Backend.Run(ctx, job)
+	code, err := s.runJob(ctx, job)
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
 	capture.finish(ev)
 	ev.Exit = &code
+	var result error
+	switch {
+	case err != nil:
+		result = fmt.Errorf("run with %s backend: %w", s.Backend.Name(), err)
+	case code != 0:
+		result = ExitCode(code)
+	}
+	if s.answer != nil {
+		// In the shell server the agent has its answer before the record
+		// is written (the server goes on to write it).
+		s.answer(Status(result, s.Stderr))
+		result = answered{}
+	}
 	s.record(ev)
-	if err != nil {
-		return fmt.Errorf("run with %s backend: %w", s.Backend.Name(), err)
-	}
-	if code != 0 {
-		return ExitCode(code)
-	}
-	return nil
+	return result
 }
+
+// runJob runs the job with the backend. In the shell server, a bubblewrap
+// job is handed over to chaperone-shell, which executes bwrap in its own
+// place (handoff).
+func (s *Shim) runJob(ctx context.Context, job *sandbox.Job) (int, error) {
+	if b, ok := s.Backend.(sandbox.Bwrap); ok && s.handoff != nil {
+		if code, err, ok := s.handoff(ctx, b, job); ok {
+			return code, err
+		}
+	}
+	return s.Backend.Run(ctx, job)
+}
+
+// answered is what Run returns once Shim.answer has been called.
+type answered struct{}
+
+func (answered) Error() string { return "answered" }
 
 func (s *Shim) record(ev *models.Event) {
 	if s.Model != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -19,21 +20,39 @@ import (
 // over the config's `backend`.
 const BackendEnv = "CHAPERONE_BACKEND"
 
+// origin is where a command comes from: this process, or chaperone-shell
+// through the shell server (server.go).
+type origin struct {
+	dir       string
+	stdio     [3]*os.File
+	environ   []string
+	pid, ppid int
+}
+
+// thisProcess is the origin of a command given to this process.
+func thisProcess() origin {
+	dir, _ := os.Getwd()
+	return origin{dir: dir, stdio: [3]*os.File{os.Stdin, os.Stdout, os.Stderr}, environ: os.Environ(),
+		pid: os.Getpid(), ppid: os.Getppid()}
+}
+
 // configured builds the Shim from the user's configuration. It is the one
 // place where the backend, the rater, the approval panel and the audit log
 // are chosen. A broken config file is an error: policy is never loosened
-// silently.
-func configured(ctx context.Context) (*Shim, error) {
+// silently. Configuration is read from this process's environment, which
+// is the command's (the shell server serves one environment only).
+func configured(ctx context.Context, o origin) (*Shim, error) {
+	stderr := o.stdio[2]
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
 	}
-	dir, _ := os.Getwd()
-	project := sandbox.ProjectRoot(dir)
+	project := sandbox.ProjectRoot(o.dir)
 	if err := mergeProject(cfg, project); err != nil {
 		return nil, err
 	}
-	be, err := SelectBackend(cfg, os.Getenv, os.Environ())
+	getenv := lookupEnv(o.environ)
+	be, err := SelectBackend(cfg, getenv, o.environ)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +63,7 @@ func configured(ctx context.Context) (*Shim, error) {
 	ropts := []rater.Option{rater.WithUserRules(cfg.Rules)}
 	// The model joins only when one is configured; building it costs no I/O.
 	model := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(func(err error) {
-		fmt.Fprintf(os.Stderr, "chaperone: fewshot: %v\n", err)
+		fmt.Fprintf(stderr, "chaperone: fewshot: %v\n", err)
 	}))
 	if model != nil {
 		ropts = append(ropts, rater.WithModel(model))
@@ -54,17 +73,30 @@ func configured(ctx context.Context) (*Shim, error) {
 		Backend:    be,
 		Remembered: cfg.Remember,
 		Approver:   &broker.Client{Timeout: cfg.HoldTimeout.Duration},
-		Stdin:      os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Stdin:      o.stdio[0], Stdout: o.stdio[1], Stderr: stderr,
+		Getenv: getenv, Environ: o.environ, Dir: o.dir, Project: project, PID: o.pid, PPID: o.ppid,
 	}
 	if log, err := OpenAudit(cfg.Audit); err == nil {
 		s.Recorder, s.Log, s.WatchDirs = log, log, cfg.Audit.MaxWatchDirs()
 	} else {
-		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
+		fmt.Fprintf(stderr, "chaperone: audit: %v\n", err)
 	}
 	if model != nil {
 		s.Model = model
 	}
 	return s, nil
+}
+
+// lookupEnv returns a getenv over the environment env (the last of a name
+// wins, as in getenv(3) on a list built by appending).
+func lookupEnv(env []string) func(string) string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return func(k string) string { return m[k] }
 }
 
 // OpenAudit opens the audit log as the [audit] table configures it.

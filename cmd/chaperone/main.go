@@ -53,6 +53,8 @@ var subcommands = map[string]func(ctx context.Context, args []string) error{
 	"fewshot": runFewshot,
 	"trust":   runTrust,
 	"help":    runHelp,
+	// Started by chaperone-shell; see internal/shellsrv.
+	"shell-server": runShellServer,
 }
 
 func run(ctx context.Context, args []string) error {

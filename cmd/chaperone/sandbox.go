@@ -5,24 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/shellsrv"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/sandbox"
 	"github.com/chaperone-dev/chaperone/shim"
 )
 
-const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | exec -- CMD [ARG...]`
+const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | exec [--print] -- CMD [ARG...]`
 
 // runSandbox manages the project's sandbox: up (create it now, --build to
 // build its image from the project's devcontainer.json or Dockerfile),
 // down (remove it), status, and exec (run CMD in it without rating, for a
-// person to look around). The project is the git top level, else the
+// person to look around; --print shows bubblewrap's command line instead). The project is the git top level, else the
 // current directory.
 func runSandbox(ctx context.Context, args []string) error {
 	if len(args) == 0 {
@@ -88,6 +91,10 @@ func runSandbox(ctx context.Context, args []string) error {
 		fmt.Println(s)
 		return nil
 	case "exec":
+		print := len(rest) > 0 && rest[0] == "--print"
+		if print {
+			rest = rest[1:]
+		}
 		if len(rest) > 0 && rest[0] == "--" {
 			rest = rest[1:]
 		}
@@ -96,6 +103,22 @@ func runSandbox(ctx context.Context, args []string) error {
 		}
 		job := &sandbox.Job{Script: `exec "$@"`, Args: append([]string{"chaperone-exec"}, rest...), Dir: dir, Project: project,
 			Env: env, StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr}
+		if print {
+			bw, ok := b.(sandbox.Bwrap)
+			if !ok {
+				return fmt.Errorf("sandbox exec --print shows bubblewrap's command line; the backend here is %s", b.Name())
+			}
+			argv, err := bw.CommandLine(job)
+			if err != nil {
+				return err
+			}
+			for i, a := range argv {
+				q, _ := syntax.Quote(a, syntax.LangBash)
+				argv[i] = q
+			}
+			fmt.Println(strings.Join(argv, " "))
+			return nil
+		}
 		start := time.Now()
 		code, err := b.Run(ctx, job)
 		recordUserExec(cfg, project, dir, b.Name(), rest, start, code)
@@ -119,8 +142,32 @@ func runDoctor(ctx context.Context, args []string) error {
 	}
 	env := os.Environ()
 	writeDoctor(ctx, os.Stdout, cfg, env)
+	doctorShell(os.Stdout, env)
 	doctorModel(os.Stdout)
 	return nil
+}
+
+// doctorShell says whether agents' commands go through chaperone-shell and
+// its warm shell server (see internal/shellsrv), and whether one runs for
+// this environment.
+func doctorShell(w io.Writer, env []string) {
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	sh := filepath.Join(filepath.Dir(self), "chaperone-shell")
+	if fi, err := os.Stat(sh); err != nil || !fi.Mode().IsRegular() {
+		fmt.Fprintf(w, "shell: no chaperone-shell beside %s: every command starts chaperone itself (slower); fix: scripts/install, or go build -o %s ./cmd/chaperone-shell, then chaperone shims DIR\n", self, sh)
+		return
+	}
+	state := "none runs for this environment yet (the next command starts one)"
+	if sock, err := shellsrv.SocketPath(self, env); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
+			state = "one runs for this environment (" + sock + ")"
+		}
+	}
+	fmt.Fprintf(w, "shell: %s hands commands to a warm shell server; %s\n", sh, state)
 }
 
 // writeDoctor writes the sandbox part of `chaperone doctor`.

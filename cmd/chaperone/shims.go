@@ -18,8 +18,10 @@ import (
 )
 
 // runShims writes files named bash and sh in DIR that are chaperone:
-// symbolic links to this executable, or copies with --copy (for a login
-// shell that must not depend on where the build lives).
+// symbolic links to chaperone-shell beside this executable (else to this
+// executable), or copies with --copy (for a login shell that must not
+// depend on where the build lives; chaperone-shell finds chaperone beside
+// itself, so --copy copies chaperone itself).
 func runShims(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("shims", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
@@ -45,20 +47,26 @@ func runShims(ctx context.Context, args []string) error {
 	if self, err = filepath.EvalSymlinks(self); err != nil {
 		return fmt.Errorf("shims: %w", err)
 	}
+	// chaperone-shell, installed beside chaperone, starts faster and hands
+	// each command to a warm chaperone (see cmd/chaperone-shell).
+	target := self
+	if p := filepath.Join(filepath.Dir(self), "chaperone-shell"); isFile(p) && !*copyFiles {
+		target = p
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("shims: %w", err)
 	}
 	for _, name := range []string{"bash", "sh"} {
 		p := filepath.Join(dir, name)
-		if p == self {
-			return fmt.Errorf("shims: %s is this executable; choose another folder", p)
+		if p == self || p == target {
+			return fmt.Errorf("shims: %s is chaperone itself; choose another folder", p)
 		}
 		tmp := filepath.Join(dir, "."+name+".tmp")
 		os.Remove(tmp)
 		if *copyFiles {
-			err = copyFile(self, tmp)
+			err = copyFile(target, tmp)
 		} else {
-			err = os.Symlink(self, tmp)
+			err = os.Symlink(target, tmp)
 		}
 		if err == nil {
 			err = os.Rename(tmp, p)
@@ -156,6 +164,8 @@ Commands:
   chaperone tui                  the approval panel for held commands
   chaperone audit ...            the audit log
   chaperone sandbox ... | doctor | model ... | fewshot ...
+  chaperone shell-server --socket PATH   chaperone kept warm for chaperone-shell
+                                 (started by chaperone-shell on its own)
 
 Risk: low runs silently; medium runs with one line "chaperone: medium: ..."
 on stderr; high is held for a person on the panel, else denied (exit 126).
@@ -164,4 +174,23 @@ on stderr; high is held for a person on the panel, else denied (exit 126).
 func runHelp(ctx context.Context, args []string) error {
 	fmt.Print(helpText)
 	return nil
+}
+
+// runShellServer is `chaperone shell-server --socket PATH [--idle D]`,
+// started by chaperone-shell (see internal/shellsrv).
+func runShellServer(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("shell-server", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	socket := fs.String("socket", "", "the socket to listen on (chaperone-shell names it)")
+	idle := fs.Duration("idle", shim.DefaultIdle, "end after this long without a command")
+	if err := fs.Parse(args); err != nil || *socket == "" || fs.NArg() > 0 {
+		return fmt.Errorf("%w: chaperone shell-server --socket PATH [--idle DURATION]", errUsage)
+	}
+	return shim.Serve(ctx, *socket, *idle)
+}
+
+// isFile reports whether p is a regular file.
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/audit"
+	"github.com/chaperone-dev/chaperone/internal/itest"
+	"github.com/chaperone-dev/chaperone/internal/shellsrv"
+)
+
+// These tests build chaperone and chaperone-shell as scripts/install does,
+// write the shims, and drive the shim as an agent would: the first command
+// starts a shell server, the next ones are served by it.
+
+var build struct {
+	once sync.Once
+	dir  string
+	out  []byte
+	err  error
+}
+
+// binaries builds chaperone and chaperone-shell once into a temp dir and
+// returns it (with the bash link from `chaperone shims`).
+func binaries(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		dir, err := os.MkdirTemp("", "chpshell")
+		if err != nil {
+			build.err = err
+			return
+		}
+		build.dir = dir
+		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-shell")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
+		if build.out, build.err = cmd.CombinedOutput(); build.err != nil {
+			return
+		}
+		build.out, build.err = exec.Command(filepath.Join(dir, "chaperone"), "shims", filepath.Join(dir, "shims")).CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("build: %v\n%s", build.err, build.out)
+	}
+	return build.dir
+}
+
+// world is a user's home, config, state and runtime folders and a project.
+type world struct {
+	t                      *testing.T
+	bin, bash, proj, state string
+	env                    []string
+}
+
+func newWorld(t *testing.T, backend string, extra ...string) *world {
+	t.Helper()
+	if backend == "bwrap" {
+		_, err := exec.LookPath("bwrap")
+		itest.Require(t, "bwrap", err == nil)
+	}
+	bin := binaries(t)
+	root := t.TempDir()
+	w := &world{t: t, bin: bin, bash: filepath.Join(bin, "shims", "bash"), proj: filepath.Join(root, "proj"), state: filepath.Join(root, "state")}
+	for _, d := range []string{w.proj + "/.git/hooks", root + "/home/.ssh", root + "/run"} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(root+"/home/.ssh/id_rsa", []byte("PRIVATE\n"), 0o600)
+	w.env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + root + "/home", "XDG_CONFIG_HOME=" + root + "/config",
+		"XDG_STATE_HOME=" + w.state, "XDG_RUNTIME_DIR=" + root + "/run", "CHAPERONE_BACKEND=" + backend,
+		"CHAPERONE_HOLD_TIMEOUT=50ms", "LANG=C.UTF-8"}, extra...)
+	t.Cleanup(func() {
+		// End this world's server (it would end by itself when idle).
+		if sock, err := shellsrv.SocketPath(filepath.Join(bin, "chaperone"), w.env); err == nil {
+			exec.Command("pkill", "-f", "shell-server --socket "+sock).Run()
+		}
+	})
+	return w
+}
+
+// cmd returns the shim running script in the project.
+func (w *world) cmd(script string) *exec.Cmd {
+	c := exec.Command(w.bash, "-c", script)
+	c.Dir, c.Env = w.proj, w.env
+	return c
+}
+
+// run runs script through the shim with stdin and returns stdout, stderr
+// and the exit status.
+func (w *world) run(script, stdin string) (string, string, int) {
+	w.t.Helper()
+	c := w.cmd(script)
+	var out, errb bytes.Buffer
+	c.Stdin, c.Stdout, c.Stderr = strings.NewReader(stdin), &out, &errb
+	err := c.Run()
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		w.t.Fatalf("run %q: %v", script, err)
+	}
+	return out.String(), errb.String(), c.ProcessState.ExitCode()
+}
+
+// serverUp waits until this world's server answers.
+func (w *world) serverUp() {
+	w.t.Helper()
+	sock, err := shellsrv.SocketPath(filepath.Join(w.bin, "chaperone"), w.env)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: sock})
+		syscall.Close(fd)
+		if err == nil {
+			return
+		}
+	}
+	w.t.Fatalf("no shell server answers on %s after the first command", sock)
+}
+
+// exeWhile starts script (which must run for a while), and returns what
+// the shim's own process is executing meanwhile: chaperone-shell waiting
+// for the server, bwrap handed over by it, or chaperone (no server).
+func (w *world) exeWhile(script string) string {
+	w.t.Helper()
+	c := w.cmd(script)
+	if err := c.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	defer c.Wait()
+	time.Sleep(300 * time.Millisecond)
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return filepath.Base(exe)
+}
+
+func TestServed(t *testing.T) {
+	for _, tc := range []struct{ backend, servedAs string }{{"host", "chaperone-shell"}, {"bwrap", "bwrap"}} {
+		t.Run(tc.backend, func(t *testing.T) {
+			w := newWorld(t, tc.backend)
+			if out, errs, code := w.run("echo first", ""); out != "first\n" || code != 0 {
+				t.Fatalf("first command (no server yet): out %q err %q code %d", out, errs, code)
+			}
+			w.serverUp()
+			if got := w.exeWhile("sleep 1"); got != tc.servedAs {
+				t.Errorf("while a served command runs, the shim's process executes %s, want %s", got, tc.servedAs)
+			}
+			if out, errs, code := w.run("echo out; echo err >&2; exit 3", ""); out != "out\n" || errs != "err\n" || code != 3 {
+				t.Errorf("served: out %q err %q code %d; want out, err, 3", out, errs, code)
+			}
+			if out, _, code := w.run("tr a-z A-Z", "piped input\n"); out != "PIPED INPUT\n" || code != 0 {
+				t.Errorf("served stdin: out %q code %d", out, code)
+			}
+			if out, errs, code := w.run("kill -TERM $$", ""); code != 143 {
+				t.Errorf("served signal exit: code %d, want 143 (out %q err %q)", code, out, errs)
+			}
+			if _, errs, code := w.run("cat ~/.ssh/id_rsa", ""); code != 126 || !strings.Contains(errs, "chaperone: denied") {
+				t.Errorf("served held command: code %d err %q; want 126 and the denial", code, errs)
+			}
+			if _, errs, code := w.run("ls", ""); code != 0 || strings.Contains(errs, "chaperone") {
+				t.Errorf("served low command speaks: %q (code %d)", errs, code)
+			}
+			// Only the command's stdio reaches it, not what the agent
+			// happened to leave open.
+			c := w.cmd("ls /proc/self/fd")
+			extra, err := os.Open(os.DevNull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer extra.Close()
+			c.ExtraFiles = []*os.File{extra, extra, extra}
+			out, err := c.Output()
+			if err != nil || strings.Fields(string(out))[len(strings.Fields(string(out)))-1] != "3" {
+				t.Errorf("served command sees descriptors %q (err %v), want 0 1 2 and ls's own 3", out, err)
+			}
+			// Every served command is in the audit log, with its status.
+			want := map[string]int{"echo first": 0, "echo out; echo err >&2; exit 3": 3, "tr a-z A-Z": 0, "kill -TERM $$": 143}
+			deadline := time.Now().Add(3 * time.Second)
+			for {
+				evs, _ := audit.ReadAll(filepath.Join(w.state, "chaperone", "audit"))
+				missing := []string{}
+				for cmd, code := range want {
+					found := false
+					for _, ev := range evs {
+						if ev.Command == cmd && ev.Exit != nil && *ev.Exit == code {
+							found = true
+						}
+					}
+					if !found {
+						missing = append(missing, cmd)
+					}
+				}
+				if len(missing) == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("audit log lacks %q with their exit status", missing)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if r, err := audit.Verify(filepath.Join(w.state, "chaperone", "audit")); err != nil {
+				t.Errorf("audit verify: %v (%+v)", err, r)
+			}
+		})
+	}
+}
+
+// TestServedKill kills the agent's whole process group while a served
+// command runs (what Claude Code does on a timeout): the command must end
+// within 2 s, although the shell server lives on.
+func TestServedKill(t *testing.T) {
+	for _, backend := range []string{"host", "bwrap"} {
+		t.Run(backend, func(t *testing.T) {
+			w := newWorld(t, backend)
+			w.run("true", "")
+			w.serverUp()
+			c := w.cmd("while :; do date +%s%N > beat; sleep 0.05; done")
+			c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			beat := filepath.Join(w.proj, "beat")
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(beat); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+					t.Fatal("the loop never started")
+				}
+			}
+			syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+			c.Wait()
+			time.Sleep(2 * time.Second)
+			before, _ := os.ReadFile(beat)
+			time.Sleep(300 * time.Millisecond)
+			if after, _ := os.ReadFile(beat); !bytes.Equal(before, after) {
+				t.Errorf("the command still runs 2 s after its shim was killed")
+			}
+		})
+	}
+}
+
+// TestNoServer: CHAPERONE_NO_SERVER=1 runs every command in chaperone
+// itself, and starts no server.
+func TestNoServer(t *testing.T) {
+	w := newWorld(t, "host", "CHAPERONE_NO_SERVER=1")
+	for range 2 {
+		if out, _, code := w.run("echo hi", ""); out != "hi\n" || code != 0 {
+			t.Fatalf("got %q code %d", out, code)
+		}
+	}
+	if got := w.exeWhile("sleep 1"); got != "chaperone" {
+		t.Errorf("the shim's process executes %s, want chaperone itself", got)
+	}
+	sock, _ := shellsrv.SocketPath(filepath.Join(w.bin, "chaperone"), w.env)
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("a server socket exists: %s", sock)
+	}
+}
+
+// TestServerIdle: the server ends, and removes its socket, once idle.
+func TestServerIdle(t *testing.T) {
+	w := newWorld(t, "host")
+	chaperone := filepath.Join(w.bin, "chaperone")
+	sock, err := shellsrv.SocketPath(chaperone, w.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(chaperone, "shell-server", "--socket", sock, "--idle", "300ms")
+	srv.Env = w.env
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.serverUp()
+	if out, _, code := w.run("echo served", ""); out != "served\n" || code != 0 {
+		t.Errorf("got %q code %d", out, code)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("server ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		srv.Process.Kill()
+		t.Fatal("the server still runs 5 s into a 300 ms idle time")
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("the socket is left behind: %s", sock)
+	}
+}
+
+// TestServerRefusesSandboxedPeer: a process in another mount and user
+// namespace (a sandbox that could see the socket) gets no command run by
+// the server, on the host. (Turned away, chaperone-shell runs chaperone
+// itself, in that sandbox, with what the sandbox allows: here the project
+// is read-only in it, so only the server could have written there.)
+func TestServerRefusesSandboxedPeer(t *testing.T) {
+	w := newWorld(t, "host")
+	w.run("true", "")
+	w.serverUp()
+	_, err := exec.LookPath("bwrap")
+	itest.Require(t, "bwrap", err == nil)
+	marker := filepath.Join(w.proj, "ran")
+	c := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--bind", "/", "/", "--ro-bind", w.proj, w.proj,
+		"--dev", "/dev", "--proc", "/proc", w.bash, "-c", "touch "+marker)
+	c.Dir, c.Env = w.proj, w.env
+	out, _ := c.CombinedOutput()
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the server ran a command sent from another namespace (output %q)", out)
+	}
+	if out, _, code := w.run("echo still served", ""); out != "still served\n" || code != 0 {
+		t.Errorf("after the refusal: %q, code %d", out, code)
+	}
+}
