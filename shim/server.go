@@ -193,21 +193,20 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 			answer(shellsrv.Exit + strconv.Itoa(code))
 		})
 	}
-	handoff := func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (int, error, bool) {
+	handoff := func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (int, error) {
 		if !bwrapHandsOver() || isTerminal(job.StdinFile) && isTerminal(job.StdoutFile) {
-			return 0, nil, false
+			return 0, errNoHandoff
 		}
 		h, err := b.Handoff(job)
 		if err != nil {
-			return 126, err, true
+			return 126, err
 		}
 		handedOver.Store(true)
 		if err := sendExec(conn, h); err != nil {
 			h.Abort()
-			return 126, fmt.Errorf("hand the sandbox over: %w", err), true
+			return 126, fmt.Errorf("hand the sandbox over: %w", err)
 		}
-		code, err := h.Wait(ctx)
-		return code, err, true
+		return h.Wait(ctx)
 	}
 	srv.run(ctx, req, inv, files, int(cred.Pid), exit, handoff)
 }
@@ -216,7 +215,7 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 // its exit status (as soon as it is known: the audit record is written
 // after).
 func (srv *server) run(ctx context.Context, req *shellsrv.Request, inv *Invocation, files [3]*os.File, pid int, exit func(int),
-	handoff func(context.Context, sandbox.Bwrap, *sandbox.Job) (int, error, bool)) {
+	handoff func(context.Context, sandbox.Bwrap, *sandbox.Job) (int, error)) {
 	s, err := configured(ctx, origin{dir: req.Dir, stdio: files, environ: req.Env, pid: pid, ppid: req.PPID})
 	if err != nil {
 		exit(Status(err, files[2]))

@@ -107,8 +107,8 @@ type Shim struct {
 	// answered{}.
 	answer func(code int)
 	// handoff, when set, may run a bubblewrap job by handing it over to
-	// the process that sent it (ok false: it did not, run it here).
-	handoff func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (code int, err error, ok bool)
+	// the process that sent it; errNoHandoff: it did not, run it here.
+	handoff func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (code int, err error)
 
 	// signals, when set, is armed before a hold and before the command
 	// runs (see signals.go).
@@ -373,12 +373,16 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 // place (handoff).
 func (s *Shim) runJob(ctx context.Context, job *sandbox.Job) (int, error) {
 	if b, ok := s.Backend.(sandbox.Bwrap); ok && s.handoff != nil {
-		if code, err, ok := s.handoff(ctx, b, job); ok {
+		if code, err := s.handoff(ctx, b, job); !errors.Is(err, errNoHandoff) {
 			return code, err
 		}
 	}
 	return s.Backend.Run(ctx, job)
 }
+
+// errNoHandoff is what Shim.handoff returns for a job it leaves to the
+// backend.
+var errNoHandoff = errors.New("no handoff")
 
 // answered is what Run returns once Shim.answer has been called.
 type answered struct{}

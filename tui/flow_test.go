@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,8 @@ func chaperoneBin(t *testing.T) string {
 		}
 		// chaperone and, beside it, the panel that `chaperone tui` runs.
 		build.exe = filepath.Join(dir, "chaperone")
-		cmd := exec.Command("go", "build", "-o", dir, "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-panel")
+		cmd := exec.Command("go", "build", "-o", dir, "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-panel",
+			"github.com/chaperone-dev/chaperone/cmd/chaperone-shell")
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
 		build.out, build.err = cmd.CombinedOutput()
 	})
@@ -89,7 +91,13 @@ type shimRun struct {
 // shell runs `chaperone -c script` as an agent would, with extra env.
 func (f *flowT) shell(script string, env ...string) *shimRun {
 	f.t.Helper()
-	r := &shimRun{cmd: exec.Command(f.exe, "-c", script), done: make(chan struct{})}
+	return f.start(exec.Command(f.exe, "-c", script), env...)
+}
+
+// start starts cmd (a shim) in the project with the flow's env and extra env.
+func (f *flowT) start(cmd *exec.Cmd, env ...string) *shimRun {
+	f.t.Helper()
+	r := &shimRun{cmd: cmd, done: make(chan struct{})}
 	r.cmd.Dir = f.proj
 	r.cmd.Env = append(append([]string{}, f.env...), env...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
@@ -271,4 +279,48 @@ func TestFlowSplit(t *testing.T) {
 		t.Fatalf("panes %q, want 2", panes)
 	}
 	f.waitFor("approval panel opened in tmux pane "+panes[1], 5*time.Second)
+}
+
+// TestFlowThroughShellServer: a command held through chaperone-shell (the
+// shim agents run), whose warm shell server asks the panel, is shown with
+// the shim's own PID, runs on y and is refused on n.
+func TestFlowThroughShellServer(t *testing.T) {
+	f := newFlow(t, true)
+	shims := filepath.Join(f.dir, "shims")
+	if out, err := exec.Command(f.exe, "shims", shims).CombinedOutput(); err != nil {
+		t.Fatalf("shims: %v %s", err, out)
+	}
+	bash := filepath.Join(shims, "bash")
+	f.start(exec.Command(bash, "-c", "true")).wait(t, 10*time.Second) // starts the server
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		socks, _ := filepath.Glob(filepath.Join(f.dir, "run", "chaperone", "shell-*.sock"))
+		if len(socks) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no shell server started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	r := f.start(exec.Command(bash, "-c", "cat ~/.ssh/id_rsa"))
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	f.waitFor("pid "+strconv.Itoa(r.cmd.Process.Pid)+" (through chaperone", 2*time.Second)
+	settle()
+	f.keys("y")
+	r.wait(t, 10*time.Second)
+	if r.code != 0 || r.stdout.String() != "FAKE-RSA-KEY\n" {
+		t.Fatalf("y: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	f.waitFor("nothing held", 2*time.Second)
+	r = f.start(exec.Command(bash, "-c", "cat ~/.ssh/id_ed25519"))
+	f.waitFor("cat ~/.ssh/id_ed25519", 10*time.Second)
+	settle()
+	f.keys("n")
+	r.wait(t, 10*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") {
+		t.Fatalf("n: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	exec.Command("pkill", "-f", "shell-server --socket "+filepath.Join(f.dir, "run")).Run()
 }

@@ -160,8 +160,8 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	if r.Session != "" {
 		who += "  session " + r.Session
 	}
-	if pid := it.PeerPID; pid != 0 {
-		who += "  pid " + strconv.Itoa(pid)
+	if pid := pidText(it); pid != "" {
+		who += "  pid " + pid
 	}
 	b.WriteString(indent + styleDim.Render(clip(sanitize(who), inner)) + "\n")
 	for _, f := range r.Rating.Findings {
@@ -237,7 +237,7 @@ func (m Model) details(it *item, width int) string {
 	}
 	w("risk %s (source %s)%s", r.Rating.Risk.Effective(), orDash(r.Rating.Source), yes(r.Rating.Opaque, ", opaque"))
 	w("project %s  cwd %s", orDash(r.Project), orDash(r.Cwd))
-	w("agent %s  session %s  pid %d  id %s", orDash(r.Agent), orDash(r.Session), it.PeerPID, r.ID)
+	w("agent %s  session %s  pid %s  id %s", orDash(r.Agent), orDash(r.Session), orDash(pidText(it)), r.ID)
 	b.WriteString(styleTitle.Render("Findings") + "\n")
 	for _, f := range r.Rating.Findings {
 		w("  %s [%s] %s", f.Rule, f.Risk.Effective(), f.Reason)
@@ -417,4 +417,17 @@ func yes(b bool, s string) string {
 		return s
 	}
 	return ""
+}
+
+// pidText is the held command's process: the kernel's word for who asked
+// (PeerPID), and the shim's own PID when another process asked for it (the
+// shell server, for chaperone-shell).
+func pidText(it *item) string {
+	switch {
+	case it.PeerPID == 0:
+		return ""
+	case it.Req.PID != 0 && it.Req.PID != it.PeerPID:
+		return strconv.Itoa(it.Req.PID) + " (through chaperone " + strconv.Itoa(it.PeerPID) + ")"
+	}
+	return strconv.Itoa(it.PeerPID)
 }
