@@ -41,9 +41,7 @@ func TestMain(m *testing.M) {
 		os.Exit(askMain(os.Getenv(envAsk)))
 	}
 	code := m.Run()
-	if build.exe != "" {
-		os.RemoveAll(filepath.Dir(build.exe))
-	}
+	itest.RemovePrograms()
 	os.Exit(code)
 }
 

@@ -7,46 +7,23 @@ package tui
 import (
 	"bytes"
 	"errors"
+	"github.com/chaperone-dev/chaperone/internal/itest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chaperone-dev/chaperone/broker"
 )
 
-var build struct {
-	once sync.Once
-	exe  string
-	err  error
-	out  []byte
-}
-
-// chaperoneBin builds cmd/chaperone and cmd/chaperone-panel once into a
-// temp dir and returns chaperone's path.
+// chaperoneBin returns the path of chaperone built, with chaperone-panel
+// (which `chaperone tui` runs) and chaperone-shell beside it.
 func chaperoneBin(t *testing.T) string {
 	t.Helper()
-	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "chpbin")
-		if err != nil {
-			build.err = err
-			return
-		}
-		// chaperone and, beside it, the panel that `chaperone tui` runs.
-		build.exe = filepath.Join(dir, "chaperone")
-		cmd := exec.Command("go", "build", "-o", dir, "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-panel",
-			"github.com/chaperone-dev/chaperone/cmd/chaperone-shell")
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-		build.out, build.err = cmd.CombinedOutput()
-	})
-	if build.err != nil {
-		t.Fatalf("build chaperone: %v\n%s", build.err, build.out)
-	}
-	return build.exe
+	return filepath.Join(itest.Programs(t), "chaperone")
 }
 
 // flowT is a tmux with `chaperone tui` in its pane and a fake HOME with

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,35 +20,24 @@ import (
 // write the shims, and drive the shim as an agent would: the first command
 // starts a shell server, the next ones are served by it.
 
-var build struct {
-	once sync.Once
-	dir  string
-	out  []byte
-	err  error
+func TestMain(m *testing.M) {
+	code := m.Run()
+	itest.RemovePrograms()
+	os.Exit(code)
 }
 
-// binaries builds chaperone and chaperone-shell once into a temp dir and
-// returns it (with the bash link from `chaperone shims`).
+// binaries returns the folder of chaperone's programs built (as
+// scripts/install does), with the bash link from `chaperone shims` in
+// shims/.
 func binaries(t *testing.T) string {
 	t.Helper()
-	build.once.Do(func() {
-		dir, err := os.MkdirTemp("", "chpshell")
-		if err != nil {
-			build.err = err
-			return
+	dir := itest.Programs(t)
+	if _, err := os.Stat(filepath.Join(dir, "shims", "bash")); err != nil {
+		if out, err := exec.Command(filepath.Join(dir, "chaperone"), "shims", filepath.Join(dir, "shims")).CombinedOutput(); err != nil {
+			t.Fatalf("shims: %v\n%s", err, out)
 		}
-		build.dir = dir
-		cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/chaperone-dev/chaperone/cmd/chaperone", "github.com/chaperone-dev/chaperone/cmd/chaperone-shell")
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "CGO_ENABLED=0")
-		if build.out, build.err = cmd.CombinedOutput(); build.err != nil {
-			return
-		}
-		build.out, build.err = exec.Command(filepath.Join(dir, "chaperone"), "shims", filepath.Join(dir, "shims")).CombinedOutput()
-	})
-	if build.err != nil {
-		t.Fatalf("build: %v\n%s", build.err, build.out)
 	}
-	return build.dir
+	return dir
 }
 
 // world is a user's home, config, state and runtime folders and a project.
