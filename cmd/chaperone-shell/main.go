@@ -82,7 +82,7 @@ func ask(chaperone string) (code int, ok bool) {
 		return 0, false
 	}
 	req := (&shellsrv.Request{Argv: os.Args, Dir: dir, PPID: os.Getppid(), Env: env}).Encode()
-	if err := syscall.Sendmsg(fd, req, syscall.UnixRights(0, 1, 2), nil, 0); err != nil {
+	if err := syscall.Sendmsg(fd, req, syscall.UnixRights(0, 1, 2), nil, syscall.MSG_NOSIGNAL); err != nil {
 		return 0, false
 	}
 	reply, x, fds, err := readAnswer(fd)
