@@ -5,7 +5,6 @@ package rundir
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,7 +39,7 @@ var ErrNotPrivate = errors.New("socket directory is not private")
 // Make creates dir (0700) when missing and checks that it is private.
 func Make(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create socket directory: %w", err)
+		return &os.PathError{Op: "create socket directory", Path: dir, Err: err}
 	}
 	return Check(dir)
 }
@@ -55,11 +54,19 @@ func Check(dir string) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case fi.Mode()&fs.ModeSymlink != 0, !fi.IsDir():
-		return fmt.Errorf("%s: %w: not a plain directory", dir, ErrNotPrivate)
+		return &notPrivate{dir, "not a plain directory"}
 	case !ok || int(st.Uid) != os.Getuid():
-		return fmt.Errorf("%s: %w: owned by another user", dir, ErrNotPrivate)
+		return &notPrivate{dir, "owned by another user"}
 	case fi.Mode().Perm()&0o077 != 0:
-		return fmt.Errorf("%s: %w: mode %v, want 0700 (fix: chmod 700 %s)", dir, ErrNotPrivate, fi.Mode().Perm(), dir)
+		return &notPrivate{dir, "mode " + fi.Mode().Perm().String() + ", want 0700 (fix: chmod 700 " + dir + ")"}
 	}
 	return nil
 }
+
+// notPrivate is ErrNotPrivate for one folder, with the reason. (Not fmt:
+// chaperone-shell imports this package and starts for every command.)
+type notPrivate struct{ dir, why string }
+
+func (e *notPrivate) Error() string { return e.dir + ": " + ErrNotPrivate.Error() + ": " + e.why }
+
+func (e *notPrivate) Unwrap() error { return ErrNotPrivate }

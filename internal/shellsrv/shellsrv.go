@@ -27,7 +27,6 @@
 package shellsrv
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -154,7 +153,8 @@ func (w *writer) list(l []string) {
 }
 
 func (w *writer) done() []byte {
-	binary.BigEndian.PutUint32(w.b, uint32(len(w.b)-4))
+	n := len(w.b) - 4
+	w.b[0], w.b[1], w.b[2], w.b[3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return w.b
 }
 
@@ -204,7 +204,7 @@ func Length(head []byte) (int, error) {
 	if len(head) < 4 {
 		return 0, ErrBadRequest
 	}
-	n := int(binary.BigEndian.Uint32(head))
+	n := int(head[0])<<24 | int(head[1])<<16 | int(head[2])<<8 | int(head[3])
 	if n > MaxRequest {
 		return 0, ErrBadRequest
 	}
