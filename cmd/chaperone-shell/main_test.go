@@ -116,22 +116,30 @@ func (w *world) serverUp() {
 	w.t.Fatalf("no shell server answers on %s after the first command", sock)
 }
 
-// exeWhile starts script (which must run for a while), and returns what
-// the shim's own process is executing meanwhile: chaperone-shell waiting
-// for the server, bwrap handed over by it, or chaperone (no server).
-func (w *world) exeWhile(script string) string {
+// exeWhile starts script (which must run for a second), and returns what
+// the shim's own process is executing meanwhile, once it is want or at the
+// end of the second: chaperone-shell waiting for the server, bwrap handed
+// over by it, or chaperone (no server).
+func (w *world) exeWhile(script, want string) string {
 	w.t.Helper()
 	c := w.cmd(script)
 	if err := c.Start(); err != nil {
 		w.t.Fatal(err)
 	}
 	defer c.Wait()
+	// Not at once: chaperone-shell is what runs at first in every case.
 	time.Sleep(300 * time.Millisecond)
-	exe, err := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe")
-	if err != nil {
-		w.t.Fatal(err)
+	exe := ""
+	for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		l, err := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe")
+		if err != nil {
+			break
+		}
+		if exe = filepath.Base(l); exe == want {
+			break
+		}
 	}
-	return filepath.Base(exe)
+	return exe
 }
 
 func TestServed(t *testing.T) {
@@ -142,7 +150,7 @@ func TestServed(t *testing.T) {
 				t.Fatalf("first command (no server yet): out %q err %q code %d", out, errs, code)
 			}
 			w.serverUp()
-			if got := w.exeWhile("sleep 1"); got != tc.servedAs {
+			if got := w.exeWhile("sleep 1", tc.servedAs); got != tc.servedAs {
 				t.Errorf("while a served command runs, the shim's process executes %s, want %s", got, tc.servedAs)
 			}
 			if out, errs, code := w.run("echo out; echo err >&2; exit 3", ""); out != "out\n" || errs != "err\n" || code != 3 {
@@ -250,7 +258,7 @@ func TestNoServer(t *testing.T) {
 			t.Fatalf("got %q code %d", out, code)
 		}
 	}
-	if got := w.exeWhile("sleep 1"); got != "chaperone" {
+	if got := w.exeWhile("sleep 1", "chaperone"); got != "chaperone" {
 		t.Errorf("the shim's process executes %s, want chaperone itself", got)
 	}
 	sock, _ := shellsrv.SocketPath(filepath.Join(w.bin, "chaperone"), w.env)
