@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chaperone-dev/chaperone/internal/rundir"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -84,7 +85,7 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 	if _, err := os.Lstat(p); err != nil {
 		return nil, err
 	}
-	if err := checkDir(filepath.Dir(p)); err != nil {
+	if err := rundir.Check(filepath.Dir(p)); err != nil {
 		return nil, err
 	}
 	d := net.Dialer{Timeout: timeout}

@@ -31,9 +31,3 @@ func socketPaths() []string {
 // ErrNotPrivate is returned when the socket directory could be reached by
 // another user (wrong owner, group/other permissions, or a symlink).
 var ErrNotPrivate = rundir.ErrNotPrivate
-
-// makeDir creates dir (0700) when missing and checks that it is private.
-func makeDir(dir string) error { return rundir.Make(dir) }
-
-// checkDir checks that dir is private (see rundir.Check).
-func checkDir(dir string) error { return rundir.Check(dir) }

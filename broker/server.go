@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chaperone-dev/chaperone/models"
+
+	"github.com/chaperone-dev/chaperone/internal/rundir"
 )
 
 // ErrPanelRunning is returned by Listen when another panel owns the socket.
@@ -52,7 +54,7 @@ func Listen(path string) (*Server, error) {
 		path = SocketPath()
 	}
 	dir := filepath.Dir(path)
-	if err := makeDir(dir); err != nil {
+	if err := rundir.Make(dir); err != nil {
 		return nil, err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "broker.lock"), os.O_CREATE|os.O_RDWR, 0o600)

@@ -160,7 +160,7 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 	}()
 	answer := func(s string) { conn.Write([]byte(s + "\n")) }
 	inv, perr := Parse(req.Argv[1:])
-	_, pass := lookupEnvOK(req.Env, PassEnv)
+	pass := lookupEnv(req.Env)(PassEnv) != "" // an empty pass is no pass
 	if (perr == nil && inv.Mode == ModeInfo) || pass || !shellsrv.SameEnv(req.Env, os.Environ()) {
 		// What chaperone must do in the sender's process (become bash),
 		// or an environment this server is not for.
@@ -354,14 +354,4 @@ func readRequest(conn *net.UnixConn) (*shellsrv.Request, [3]*os.File, error) {
 		return fail(err)
 	}
 	return req, files, nil
-}
-
-// lookupEnvOK finds name in env.
-func lookupEnvOK(env []string, name string) (string, bool) {
-	for _, kv := range env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
-			return v, true
-		}
-	}
-	return "", false
 }

@@ -140,14 +140,6 @@ func Main(ctx context.Context, args []string) error {
 		}
 	}
 	openStdio()
-	// The first process chaperone starts pays for a check of the kernel's
-	// pidfd support (os/exec forks a throwaway child for it); have it done
-	// meanwhile, off the path to the command.
-	go func() {
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			p.Release()
-		}
-	}()
 	ctx, sig := withSignals(ctx)
 	s, err := configured(ctx, thisProcess())
 	if err != nil {

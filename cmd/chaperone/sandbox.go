@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -155,8 +154,8 @@ func doctorShell(w io.Writer, env []string) {
 	if err != nil {
 		return
 	}
-	sh := filepath.Join(filepath.Dir(self), "chaperone-shell")
-	if fi, err := os.Stat(sh); err != nil || !fi.Mode().IsRegular() {
+	sh, ok := beside("chaperone-shell")
+	if !ok {
 		fmt.Fprintf(w, "shell: no chaperone-shell beside %s: every command starts chaperone itself (slower); fix: scripts/install, or go build -o %s ./cmd/chaperone-shell, then chaperone shims DIR\n", self, sh)
 		return
 	}

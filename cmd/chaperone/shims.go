@@ -50,7 +50,7 @@ func runShims(ctx context.Context, args []string) error {
 	// chaperone-shell, installed beside chaperone, starts faster and hands
 	// each command to a warm chaperone (see cmd/chaperone-shell).
 	target := self
-	if p := filepath.Join(filepath.Dir(self), "chaperone-shell"); isFile(p) && !*copyFiles {
+	if p, ok := beside("chaperone-shell"); ok && !*copyFiles {
 		target = p
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -187,6 +187,21 @@ func runShellServer(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: chaperone shell-server --socket PATH [--idle DURATION]", errUsage)
 	}
 	return shim.Serve(ctx, *socket, *idle)
+}
+
+// beside returns where chaperone's program name is in this executable's
+// folder (symbolic links resolved), and whether it is there: where
+// scripts/install puts chaperone-shell and chaperone-panel.
+func beside(name string) (string, bool) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", false
+	}
+	if s, err := filepath.EvalSymlinks(self); err == nil {
+		self = s
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	return p, isFile(p)
 }
 
 // isFile reports whether p is a regular file.

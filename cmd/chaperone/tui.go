@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -63,23 +62,17 @@ const panelName = "chaperone-panel"
 // panelPath finds the panel's program: beside this executable (where
 // scripts/install puts it), else on PATH.
 func panelPath() (string, error) {
-	exe, err := os.Executable()
-	if err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			p := filepath.Join(filepath.Dir(exe), panelName)
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
+	here, ok := beside(panelName)
+	if ok {
+		return here, nil
 	}
 	if p, err := exec.LookPath(panelName); err == nil {
 		return p, nil
 	}
-	dir := "the folder of chaperone"
-	if exe != "" {
-		dir = filepath.Dir(exe)
+	if here == "" {
+		here = panelName
 	}
-	return "", fmt.Errorf("the approval panel's program %s is not installed beside chaperone nor on PATH: build it with `go build -o %s ./cmd/chaperone-panel` (scripts/install builds both)", panelName, filepath.Join(dir, panelName))
+	return "", fmt.Errorf("the approval panel's program %s is not installed beside chaperone nor on PATH: build it with `go build -o %s ./cmd/chaperone-panel` (scripts/install builds both)", panelName, here)
 }
 
 // splitPane opens `chaperone tui` in a new tmux pane to the right of the
