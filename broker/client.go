@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chaperone-dev/chaperone/internal/peercred"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
 	"github.com/chaperone-dev/chaperone/models"
 )
@@ -80,7 +82,9 @@ func dial(paths []string, timeout time.Duration) (*net.UnixConn, error) {
 }
 
 // dialPath connects to the panel at p, checking the socket directory and
-// that the panel runs as our user.
+// that the panel is a process of our user in our own namespaces: a
+// sandboxed process that could put a socket where a shim looks must not
+// be able to answer its holds.
 func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 	if _, err := os.Lstat(p); err != nil {
 		return nil, err
@@ -94,9 +98,9 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 		return nil, err
 	}
 	uc := nc.(*net.UnixConn)
-	if _, uid, err := peer(uc); err != nil || uid != os.Getuid() {
+	if _, err := peercred.Check(uc); err != nil {
 		uc.Close()
-		return nil, fmt.Errorf("broker socket %s is served by another user", p)
+		return nil, fmt.Errorf("broker socket %s is not served by this user's panel on this host: %w", p, err)
 	}
 	return uc, nil
 }
@@ -109,9 +113,16 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 // models.ByNoPanel (none was reachable), with a Reason for the person.
 // The error is non-nil only when ctx ends first (the shim is being
 // stopped); the verdict is then a denial too.
+//
+// req.Home, req.ClaudeConfigDir and req.CodexHome, when empty, are taken
+// from this process's environment, which is the command's (the shim's; a
+// shell server serves only its own environment).
 func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdict, error) {
 	timeout := HoldTimeout(c.timeout())
 	now := time.Now()
+	req.Home = cmp.Or(req.Home, os.Getenv("HOME"))
+	req.ClaudeConfigDir = cmp.Or(req.ClaudeConfigDir, os.Getenv("CLAUDE_CONFIG_DIR"))
+	req.CodexHome = cmp.Or(req.CodexHome, os.Getenv("CODEX_HOME"))
 	if req.ID == "" {
 		req.ID = newID()
 	}

@@ -1,10 +1,7 @@
 package broker
 
 import (
-	"fmt"
-	"net"
-
-	"golang.org/x/sys/unix"
+	"encoding/json"
 
 	"github.com/chaperone-dev/chaperone/models"
 )
@@ -27,21 +24,20 @@ type Message struct {
 // maxLine bounds one protocol line (facts of a long script can be large).
 const maxLine = 8 << 20
 
-// peer returns the process id and user id at the other end of c.
-func peer(c *net.UnixConn) (pid, uid int, err error) {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return 0, 0, err
-	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return 0, 0, err
-	}
-	if credErr != nil {
-		return 0, 0, fmt.Errorf("peer credentials: %w", credErr)
-	}
-	return int(cred.Pid), int(cred.Uid), nil
+// heldWire is a hold as the panel reads it. What the shim claims about its
+// command (inner command, rating, facts) is kept raw: it is never shown or
+// remembered, and a claim that does not decode is no claim, so a hold with
+// a garbled claim is still shown (rated by the broker itself).
+type heldWire struct {
+	models.HoldRequest
+	Inner  json.RawMessage `json:"inner,omitempty"`
+	Rating json.RawMessage `json:"rating,omitempty"`
+	Facts  json.RawMessage `json:"facts,omitempty"`
+}
+
+// inMessage is a Message as the panel reads it.
+type inMessage struct {
+	Type  string        `json:"type"`
+	Hold  *heldWire     `json:"hold,omitempty"`
+	Event *models.Event `json:"event,omitempty"`
 }

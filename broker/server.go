@@ -15,9 +15,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chaperone-dev/chaperone/models"
-
+	"github.com/chaperone-dev/chaperone/internal/peercred"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
+	"github.com/chaperone-dev/chaperone/models"
 )
 
 // ErrPanelRunning is returned by Listen when another panel owns the socket.
@@ -26,10 +26,11 @@ var ErrPanelRunning = errors.New("another approval panel is already running")
 // Server is the panel's end of the socket. Create it with Listen, run it
 // with Serve. It is safe for concurrent use.
 type Server struct {
-	path string
-	ln   *net.UnixListener
-	lock *os.File
-	next atomic.Uint64
+	path   string
+	ln     *net.UnixListener
+	lock   *os.File
+	next   atomic.Uint64
+	engine EngineFunc
 }
 
 // Handlers receive what shims send. Each is called from the goroutine of
@@ -49,7 +50,7 @@ type Handlers struct {
 // Listen takes the broker socket at path (SocketPath() when empty). Only
 // one panel may listen at a time: a second gets ErrPanelRunning. A stale
 // socket left by a dead panel is replaced.
-func Listen(path string) (*Server, error) {
+func Listen(path string, opts ...Option) (*Server, error) {
 	if path == "" {
 		path = SocketPath()
 	}
@@ -86,7 +87,11 @@ func Listen(path string) (*Server, error) {
 		return nil, fmt.Errorf("chmod broker socket: %w", err)
 	}
 	ln.SetUnlinkOnClose(true)
-	return &Server{path: path, ln: ln, lock: lock}, nil
+	s := &Server{path: path, ln: ln, lock: lock, engine: defaultEngine}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Path returns the socket's path.
@@ -125,23 +130,26 @@ func (s *Server) Serve(ctx context.Context, h Handlers) error {
 			defer wg.Done()
 			done := context.AfterFunc(ctx, func() { c.Close() })
 			defer done()
-			s.serveConn(c, h)
+			s.serveConn(ctx, c, h)
 		}()
 	}
 }
 
-// serveConn reads one connection's messages.
-func (s *Server) serveConn(c *net.UnixConn, h Handlers) {
+// serveConn reads one connection's messages. Only a process of this user
+// in the panel's own mount, PID and user namespaces is heard: anything
+// else (a sandboxed command that can reach the socket file) is hung up on
+// without a word, and the panel never sees it.
+func (s *Server) serveConn(ctx context.Context, c *net.UnixConn, h Handlers) {
 	defer c.Close()
-	pid, uid, err := peer(c)
-	if err != nil || uid != os.Getuid() {
+	cred, err := peercred.Check(c)
+	if err != nil {
 		return
 	}
 	sc := bufio.NewScanner(c)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var hold *Hold
 	for sc.Scan() {
-		var m Message
+		var m inMessage
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return
 		}
@@ -151,10 +159,12 @@ func (s *Server) serveConn(c *net.UnixConn, h Handlers) {
 				h.OnRan(*m.Event)
 			}
 		case m.Type == TypeHold && m.Hold != nil && hold == nil:
+			req, claim := s.judge(ctx, m.Hold)
 			hold = &Hold{
 				ID:       "h" + strconv.FormatUint(s.next.Add(1), 10),
-				Req:      *m.Hold,
-				PeerPID:  pid,
+				Req:      req,
+				Claim:    claim,
+				PeerPID:  cred.PID,
 				Received: time.Now(),
 				conn:     c,
 			}
@@ -183,8 +193,16 @@ type Hold struct {
 	// ID is unique among the holds of one Server (the shim's own Req.ID
 	// is not trusted to be).
 	ID string
-	// Req is what the shim sent.
+	// Req is what the shim sent, except Inner, Rating and Facts: those are
+	// the broker's own, derived from Req.Command with the engine (the
+	// user's rules and the trusted project's), the same code the shim
+	// rates with. What the panel shows and what `A` remembers come from
+	// them; what the shim claimed is never used, beyond Claim.
 	Req models.HoldRequest
+	// Claim is set when the shim claimed a higher risk than the broker's
+	// own rating: the command is held all the same, and the claim is shown
+	// as the shim's.
+	Claim *Claim
 	// PeerPID is the shim's process id, from the kernel (SO_PEERCRED).
 	PeerPID int
 	// Received is when the panel got the request.

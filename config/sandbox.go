@@ -34,13 +34,18 @@ type SandboxConfig struct {
 	// Mounts are extra host paths shown read-only in the sandbox, at the
 	// same path, or "HOST:SANDBOX" to place them elsewhere.
 	Mounts []string `toml:"mounts"`
+	// Protect lists more paths, relative to the project, that host tools
+	// run and that are read-only in the sandbox, like .envrc or .vscode/
+	// (see sandbox.HostExec for the built-in list). A project file may add
+	// to it.
+	Protect []string `toml:"protect"`
 	// WritableRoot makes the container's root filesystem writable.
 	WritableRoot bool `toml:"writable_root"`
 }
 
 // Project returns the user's sandbox settings with what a trusted project
-// file may contribute: more Env names, and its Image when the user named
-// none. Everything else in p is ignored.
+// file may contribute: more Env names, more Protect paths, and its Image
+// when the user named none. Everything else in p is ignored.
 func (s SandboxConfig) Project(p SandboxConfig) SandboxConfig {
 	out := s
 	out.Env = append(append([]string{}, s.Env...), p.Env...)
@@ -48,5 +53,6 @@ func (s SandboxConfig) Project(p SandboxConfig) SandboxConfig {
 		out.Image = p.Image
 	}
 	out.Mounts = append([]string{}, s.Mounts...)
+	out.Protect = append(append([]string{}, s.Protect...), p.Protect...)
 	return out
 }

@@ -43,6 +43,12 @@ type Event struct {
 	Files []FileChange `json:"files,omitempty"`
 	// FilesDropped counts changes left out of Files by its cap.
 	FilesDropped int `json:"files_dropped,omitempty"`
+	// Quarantined are the names at the project's top that host tools run
+	// (.envrc, .vscode, …) which the command created or relinked without
+	// the person's approval; chaperone moved them out of the project, to
+	// QuarantineDir.
+	Quarantined   []string `json:"quarantined,omitempty"`
+	QuarantineDir string   `json:"quarantine_dir,omitempty"`
 	// FilesNote says why Files is incomplete or missing, when it is
 	// ("watch limit reached: 2000 dirs", "inotify unavailable: …").
 	FilesNote string `json:"files_note,omitempty"`

@@ -16,11 +16,23 @@ type HoldRequest struct {
 	// to shape.Match.
 	Project string `json:"project,omitempty"`
 	Cwd     string `json:"cwd,omitempty"`
+	// Command is the text the shim runs (bash -c's script).
 	Command string `json:"command"`
-	Inner   string `json:"inner,omitempty"`
-	Rating  Rating `json:"rating"`
-	Facts   *Facts `json:"facts,omitempty"`
-	PID     int    `json:"pid,omitempty"`
+	// Home, ClaudeConfigDir and CodexHome are $HOME, $CLAUDE_CONFIG_DIR
+	// and $CODEX_HOME of the command's environment: what the panel needs
+	// to recognise an agent's wrapper in Command and rate it as the shim
+	// did. The broker client fills them from its own environment when
+	// empty.
+	Home            string `json:"home,omitempty"`
+	ClaudeConfigDir string `json:"claude_config_dir,omitempty"`
+	CodexHome       string `json:"codex_home,omitempty"`
+	// Inner, Rating and Facts are what the shim made of Command. The
+	// panel never trusts them: its broker derives its own from Command
+	// (see broker.Hold).
+	Inner  string `json:"inner,omitempty"`
+	Rating Rating `json:"rating"`
+	Facts  *Facts `json:"facts,omitempty"`
+	PID    int    `json:"pid,omitempty"`
 	// Deadline is when the shim stops waiting and denies the command
 	// (set by the broker client from the hold timeout).
 	Deadline time.Time `json:"deadline,omitempty"`

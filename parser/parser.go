@@ -5,6 +5,11 @@
 // find -exec, ssh …) and interpreter one-liners (python -c, awk system()).
 // It never runs anything. What it cannot resolve statically is marked
 // opaque.
+//
+// It also recognises the wrappers coding agents put around the command
+// their model asked for (Unwrap, wrapper.go, startup.go) and which agent
+// started a process (DetectAgent), so that the shim and the approval panel
+// find the same inner command in the same text.
 package parser
 
 import (

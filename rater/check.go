@@ -461,6 +461,9 @@ func (k *check) write(c *cmd, w models.Word, appendOnly bool) {
 		}
 		k.hit(rulePersistFile, c.span())
 		return
+	case models.HostExecPath(n):
+		k.hit(rulePersistProject, c.span())
+		return
 	case strings.HasSuffix(n, "_history") || strings.HasSuffix(n, "/.history"):
 		k.hit(ruleEvadeHistory, c.span())
 		return

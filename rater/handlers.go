@@ -575,6 +575,8 @@ func (k *check) deleteTarget(c *cmd, w models.Word, recursive bool) {
 	default:
 		if strings.Contains(n, ".git/hooks") {
 			k.hit(rulePersistGit, c.span())
+		} else if models.HostExecPath(n) {
+			k.hit(rulePersistProject, c.span())
 		}
 		k.hit(ruleDeleteLocal, c.span())
 	}
@@ -1958,11 +1960,26 @@ func (c *cmd) destination(withValue ...string) (models.Word, bool) {
 	return models.Word{Lit: last}, true
 }
 
+// intoFolder hits persist.project when a copy or move puts a source named
+// like what host tools run (.envrc, .vscode, …) into the folder d.
+func (k *check) intoFolder(c *cmd, d models.Word, sources []string) {
+	if _, isT := c.value("-t", "--target-directory"); !isT && d.Lit != "." && !strings.HasSuffix(d.Lit, "/") {
+		return
+	}
+	for _, src := range sources {
+		if models.HostExecPath(baseName(strings.TrimSuffix(src, "/"))) {
+			k.hit(rulePersistProject, c.span())
+			return
+		}
+	}
+}
+
 func cpCmd(k *check, c *cmd) bool {
 	if d, ok := c.destination("-t", "--target-directory", "-S", "--suffix", "--preserve", "--reflink", "--sparse", "--backup"); ok {
 		// Copies and moves inside the project are ordinary work; whether
 		// the target existed is not known here.
 		k.write(c, d, true)
+		k.intoFolder(c, d, c.positional("-t", "--target-directory", "-S", "--suffix"))
 		if k.where.placeOf(d.Lit, d.Dynamic) == placeTemp {
 			// copying a program or secret to temp is staging
 			for _, p := range c.positional("-t", "--target-directory", "-S", "--suffix") {
@@ -1983,12 +2000,18 @@ func mvCmd(k *check, c *cmd) bool {
 	d, ok := c.destination("-t", "--target-directory", "-S", "--suffix", "--backup")
 	if ok {
 		k.write(c, d, true)
+		k.intoFolder(c, d, pos)
 	}
-	// Moving a file away from a system or home path deletes it there.
+	// Moving a file away from a system or home path deletes it there;
+	// moving .git or what host tools run swaps what they run.
 	for _, p := range pos[:max(0, len(pos)-1)] {
 		switch k.where.placeOf(p, false) {
 		case placeSystem, placeOther, placeHome:
 			k.deleteTarget(c, models.Word{Lit: p}, false)
+		default:
+			if models.HostExecPath(k.where.norm(p)) {
+				k.hit(rulePersistProject, c.span())
+			}
 		}
 	}
 	return true
@@ -2066,7 +2089,7 @@ func sedCmd(k *check, c *cmd) bool {
 		}
 		for _, p := range pos {
 			pl := k.where.placeOf(p, false)
-			if pl != placeProject {
+			if pl != placeProject || models.HostExecPath(k.where.norm(p)) {
 				k.write(c, models.Word{Lit: p}, false)
 			}
 		}

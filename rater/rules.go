@@ -58,6 +58,7 @@ var (
 	rulePersistCron    = Rule{"persist.cron", models.High, "schedules commands (cron, at)"}
 	rulePersistFile    = Rule{"persist.file", models.High, "changes a file that makes code run later (shell rc, authorized_keys, services, loader)"}
 	rulePersistGit     = Rule{"persist.git", models.High, "installs a git hook or git config that runs a program"}
+	rulePersistProject = Rule{"persist.project", models.High, "changes what host tools run from the project (.git metadata, .envrc, agent or editor settings)"}
 	rulePersistService = Rule{"persist.service", models.High, "installs or enables a service"}
 	rulePersistPreload = Rule{"persist.preload", models.High, "sets LD_PRELOAD or similar loader variables"}
 
@@ -115,7 +116,7 @@ func Rules() []Rule {
 		ruleNetCovert, ruleNetScan, ruleExecDownload, ruleExecShell, ruleExecIndirect, ruleExecObfuscated, ruleExecStaged, ruleExecTemp,
 		ruleExecLibrary, ruleShellReverse, ruleDestroyUnbounded, ruleDestroyOutside, ruleDestroyDevice, ruleDestroyPerms,
 		ruleDestroyKillAll, ruleDestroyForkBomb, ruleDestroyDocker, rulePrivSudo, rulePrivSetuid, rulePrivContainer,
-		rulePrivNamespace, rulePrivSystem, rulePersistCron, rulePersistFile, rulePersistGit, rulePersistService,
+		rulePrivNamespace, rulePrivSystem, rulePersistCron, rulePersistFile, rulePersistGit, rulePersistProject, rulePersistService,
 		rulePersistPreload, ruleEvadeHistory, ruleEvadeFirewall, ruleEvadeSELinux, ruleEvadeLogs, ruleWriteSystem,
 		ruleWriteHome, rulePublish, rulePushForce, ruleDeployInfra, ruleDeployCloud, ruleSQLDestroy, ruleChaperone,
 		ruleParseError, ruleCodeDanger, ruleOpaqueHidden, rulePkgInstall, ruleNetFetch, ruleDeleteLocal, ruleGitRewrite,

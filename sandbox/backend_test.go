@@ -130,8 +130,16 @@ func newEnv(t *testing.T, kind string) *env {
 // run runs script in dir (relative to the project) with pipes.
 func (e *env) run(t *testing.T, script, stdin string) (string, string, int) {
 	t.Helper()
+	return e.runJob(t, &sandbox.Job{Script: script, Stdin: strings.NewReader(stdin)})
+}
+
+// runJob runs j (with the env's folder and variables) and returns its
+// stdout, stderr and status.
+func (e *env) runJob(t *testing.T, j *sandbox.Job) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	j := &sandbox.Job{Script: script, Dir: e.project, Env: e.vars, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb}
+	script := j.Script
+	j.Dir, j.Env, j.Stdout, j.Stderr = e.project, e.vars, &out, &errb
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	code, err := e.backend.Run(ctx, j)
@@ -322,7 +330,8 @@ func testClaude(t *testing.T, e *env) {
 	os.WriteFile(snap, []byte("snapfn() { echo snapshot-sourced; }\n"), 0o644)
 	cwdFile := e.tmp + "/claude-1a2b-cwd"
 	script := "source " + snap + ` 2>/dev/null || true && \builtin shopt -u extglob 2>/dev/null || true && eval 'snapfn; cd sub' < /dev/null && pwd -P >| ` + cwdFile
-	out, errs, code := e.run(t, script, "")
+	// The files the shim found in the wrapper (shim's Unwrap).
+	out, errs, code := e.runJob(t, &sandbox.Job{Script: script, Outputs: []string{cwdFile}, Inputs: []string{snap}})
 	if out != "snapshot-sourced\n" || code != 0 {
 		t.Errorf("got %q, %q, code %d", out, errs, code)
 	}
@@ -335,7 +344,7 @@ func testGemini(t *testing.T, e *env) {
 	os.MkdirAll(e.tmp+"/gemini-shell-xyz", 0o700)
 	bg := e.tmp + "/gemini-shell-xyz/bgpids.tmp"
 	script := "shopt -u promptvars nullglob extglob nocaseglob dotglob; _bgpids_file=" + bg + "\n(\n  trap 'jobs -p > \"$_bgpids_file\"' EXIT\necho gemini-ok; sleep 0.2 &\n)\n__code=$?\nexit $__code"
-	out, errs, code := e.run(t, script, "")
+	out, errs, code := e.runJob(t, &sandbox.Job{Script: script, Outputs: []string{bg}})
 	if out != "gemini-ok\n" || code != 0 {
 		t.Errorf("got %q, %q, code %d", out, errs, code)
 	}

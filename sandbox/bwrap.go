@@ -76,9 +76,14 @@ func (b Bwrap) command(j *Job, tty bool) (prog string, args, env []string, err e
 	return prog, args, b.Policy.Env(jobEnv, true), nil
 }
 
-// args builds bwrap's command line for the job.
+// args builds bwrap's command line for the job. The mounts come from the
+// policy alone: the project, the user's config, and the agent files that
+// pass agentFile; never from the command text.
 func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
-	dir, project := j.dirs()
+	dir, project, err := j.dirs()
+	if err != nil {
+		return nil, err
+	}
 	marker, err := writeMarker(stateDir(env))
 	if err != nil {
 		return nil, err
@@ -94,38 +99,43 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
 		a = append(a, "--new-session")
 	}
 	a = append(a, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run")
-	home := lookup(env, "HOME")
-	if home != "" && home != "/" && !within(home, project) {
+	blank := []string{"/tmp", "/run"} // folders that are empty inside
+	if home := lookup(env, "HOME"); filepath.IsAbs(home) && home != "/" {
 		a = append(a, "--tmpfs", home)
+		blank = append(blank, filepath.Clean(home))
 	}
-	if t := lookup(env, "TMPDIR"); t != "" && filepath.IsAbs(t) && !within(t, project) && !within(project, t) {
+	if t := lookup(env, "TMPDIR"); filepath.IsAbs(t) && !within(t, project) && !within(project, t) {
 		if _, err := os.Stat(t); err == nil {
 			a = append(a, "--tmpfs", t)
-		}
-	}
-	// The tree read-write, then what must stay read-only inside it.
-	a = append(a, "--bind", project, project)
-	for _, p := range protectedPaths(project) {
-		a = append(a, "--ro-bind", p, p)
-	}
-	outputs, inputs := agentFiles(j)
-	for _, p := range append(snapshotDirs(env), inputs...) {
-		if !within(p, project) {
-			a = append(a, "--ro-bind-try", p, p)
-		}
-	}
-	for _, p := range outputs {
-		if within(p, project) {
-			continue
-		}
-		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o600); err == nil {
-			f.Close()
-			a = append(a, "--bind", p, p)
+			blank = append(blank, filepath.Clean(t))
 		}
 	}
 	for _, m := range b.Policy.Mounts {
 		src, dst := splitMount(m)
 		a = append(a, "--ro-bind-try", src, dst)
+	}
+	// chaperone's own folders, wherever they are: blank.
+	for _, d := range b.Policy.hidden(env, blank) {
+		a = append(a, "--tmpfs", d)
+	}
+	// The tree read-write; .git pinned in place; what host tools run,
+	// read-only.
+	a = append(a, "--bind", project, project)
+	g := Protect(project, b.Policy.Protect, j.OpenGuarded)
+	for _, p := range g.Pinned {
+		a = append(a, "--bind", p, p)
+	}
+	for _, p := range g.ReadOnly {
+		a = append(a, "--ro-bind", p, p)
+	}
+	outputs, inputs := agentFiles(j)
+	for _, p := range inputs {
+		a = append(a, "--ro-bind", p, p)
+	}
+	for _, p := range outputs {
+		if createOutput(p) {
+			a = append(a, "--bind", p, p)
+		}
 	}
 	if sh, exe := shellPath(j); sh != "" {
 		a = append(a, "--ro-bind", exe, sh)
@@ -148,26 +158,6 @@ func bashArgv(bash string, j *Job) []string {
 		return append(a, "bash")
 	}
 	return append(a, j.Args...)
-}
-
-// protectedPaths are the files in the tree that stay read-only in the
-// sandbox: .git/hooks (made if missing, so none can be planted),
-// .git/config, and chaperone's project config.
-func protectedPaths(project string) []string {
-	var out []string
-	git := filepath.Join(project, ".git")
-	if st, err := os.Stat(git); err == nil && st.IsDir() {
-		hooks := filepath.Join(git, "hooks")
-		os.Mkdir(hooks, 0o755)
-		out = append(out, hooks)
-		if _, err := os.Stat(filepath.Join(git, "config")); err == nil {
-			out = append(out, filepath.Join(git, "config"))
-		}
-	}
-	if _, err := os.Stat(filepath.Join(project, ".chaperone.toml")); err == nil {
-		out = append(out, filepath.Join(project, ".chaperone.toml"))
-	}
-	return out
 }
 
 // splitMount splits a config mount "HOST[:SANDBOX]".

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,7 +36,10 @@ var Names = []string{"docker", "podman", "bwrap", "host"}
 // CHAPERONE_IMAGE…). It runs no program, so it is cheap enough for every
 // command (tens of microseconds; a connect to the docker socket).
 func Choose(name string, cfg config.SandboxConfig, env []string) (Backend, error) {
-	p := Policy{cfg}
+	return choose(name, Policy{SandboxConfig: cfg}, env)
+}
+
+func choose(name string, p Policy, env []string) (Backend, error) {
 	switch name {
 	case "docker", "podman":
 		return Engine{Kind: name, Policy: p}, nil
@@ -58,6 +62,55 @@ func Choose(name string, cfg config.SandboxConfig, env []string) (Backend, error
 	}
 	return nil, fmt.Errorf("%w: install one (Debian/Ubuntu: sudo apt-get install bubblewrap, or docker.io, or podman), "+
 		"or run commands unconfined on purpose with backend = \"host\" in %s", ErrNoBackend, config.UserPath())
+}
+
+// BackendEnv names the environment variable that may pick a sandbox
+// backend for one run (CHAPERONE_BACKEND=bwrap). It never picks the host.
+const BackendEnv = "CHAPERONE_BACKEND"
+
+// ErrHostFromEnv is returned by Select when the environment asks for the
+// host backend: the environment is the agent's (an agent that can edit its
+// own settings could set it), so running unconfined is only ever the user's
+// config file's choice.
+var ErrHostFromEnv = errors.New(BackendEnv + "=host is refused: commands run unconfined on the host only when the user's config file says so")
+
+// Chosen says how Select picked a backend.
+type Chosen int
+
+// How a backend was picked.
+const (
+	ChosenFirst  Chosen = iota // the first that works (nothing named one)
+	ChosenEnv                  // $CHAPERONE_BACKEND
+	ChosenConfig               // backend = "…" in the user's config file
+)
+
+// Select is the one place that resolves the backend: the shim, the shell
+// server, `doctor` and `sandbox …` all call it. $CHAPERONE_BACKEND (in env)
+// may pick among the sandboxes; "host" there is refused (ErrHostFromEnv,
+// naming the config key). Else cfg.Backend, which only the user's own
+// config file sets (a project's .chaperone.toml cannot). Else the first
+// sandbox that works (Choose).
+func Select(cfg *config.Config, env []string) (Backend, Chosen, error) {
+	p := Policy{SandboxConfig: cfg.Sandbox, AuditDir: cfg.Audit.Dir}
+	if name := lookup(env, BackendEnv); name != "" {
+		if name == "host" {
+			path := cmp.Or(cfg.Path, config.UserPath())
+			return nil, ChosenEnv, fmt.Errorf("%w (set backend = \"host\" in %s, or unset %s)", ErrHostFromEnv, path, BackendEnv)
+		}
+		b, err := choose(name, p, env)
+		if err != nil {
+			return nil, ChosenEnv, fmt.Errorf("%s: %w", BackendEnv, err)
+		}
+		return b, ChosenEnv, nil
+	}
+	b, err := choose(cfg.Backend, p, env)
+	if cfg.Backend != "" {
+		if err != nil {
+			err = fmt.Errorf("%s: %w", cmp.Or(cfg.Path, config.UserPath()), err)
+		}
+		return b, ChosenConfig, err
+	}
+	return b, ChosenFirst, err
 }
 
 // dockerAnswers reports whether a docker daemon accepts connections on its
@@ -90,7 +143,7 @@ type Check struct {
 // Diagnose tries every backend for real (slow: it runs the engines) and
 // says which work, why the others do not, and how to fix each.
 func Diagnose(ctx context.Context, cfg config.SandboxConfig, env []string) []Check {
-	p := Policy{cfg}
+	p := Policy{SandboxConfig: cfg}
 	var out []Check
 	for _, kind := range []string{"docker", "podman"} {
 		out = append(out, diagnoseEngine(ctx, kind, p, env))

@@ -81,7 +81,10 @@ const (
 
 // container works out the project's container for job j.
 func (e Engine) container(j *Job, env []string) (*container, error) {
-	_, project := j.dirs()
+	_, project, err := j.dirs()
+	if err != nil {
+		return nil, err
+	}
 	name := ContainerName(project)
 	state := stateDir(env)
 	c := &container{name: name, project: project, dir: filepath.Join(state, name), uid: os.Getuid(), gid: os.Getgid()}
@@ -119,14 +122,30 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 	if p.Runtime != "" {
 		a = append(a, "--runtime", p.Runtime)
 	}
+	// The tree read-write; .git pinned in place; what host tools run,
+	// read-only (the engine orders mounts by their depth).
 	a = append(a, "-v", project+":"+project)
-	for _, pp := range protectedPaths(project) {
+	g := Protect(project, p.Protect, false)
+	for _, pp := range g.Pinned {
+		a = append(a, "-v", pp+":"+pp)
+	}
+	for _, pp := range g.ReadOnly {
 		a = append(a, "-v", pp+":"+pp+":ro")
 	}
+	var shown [][2]string // user mounts: host folder, where it is inside
 	for _, m := range p.Mounts {
 		src, dst := splitMount(m)
 		if _, err := os.Stat(src); err == nil {
 			a = append(a, "-v", src+":"+dst+":ro")
+			shown = append(shown, [2]string{filepath.Clean(src), filepath.Clean(dst)})
+		}
+	}
+	// chaperone's own folders that a user mount would show: blank.
+	for _, d := range p.own(env) {
+		for _, m := range shown {
+			if within(d, m[0]) {
+				a = append(a, "--tmpfs", filepath.Join(m[1], strings.TrimPrefix(d, m[0]))+":rw,nosuid,nodev,mode=0700")
+			}
 		}
 	}
 	a = append(a, "-v", marker+":"+MarkerPath+":ro", "-v", c.outs+":"+outMount, "-w", project, c.image)
@@ -134,13 +153,11 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 	c.spec = hex.EncodeToString(sum[:8])
 	c.args = a
 
-	// Mounts a job may need beyond those: agent snapshots, inputs, the
-	// shell path. A container that has them all is reused as it is.
+	// Mounts a job may need beyond those: agent snapshots, the shell
+	// path. A container that has them all is reused as it is.
 	_, inputs := agentFiles(j)
-	for _, pp := range clean(append(snapshotDirs(env), inputs...)) {
-		if !within(pp, project) {
-			c.extras = append(c.extras, pp+":"+pp+":ro")
-		}
+	for _, pp := range inputs {
+		c.extras = append(c.extras, pp+":"+pp+":ro")
 	}
 	if sh, _ := shellPath(j); sh != "" {
 		script, err := bashShim(state)

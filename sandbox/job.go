@@ -3,6 +3,9 @@ package sandbox
 import (
 	"io"
 	"os"
+	"path/filepath"
+
+	"github.com/chaperone-dev/chaperone/config"
 )
 
 // Job is one command to run: a bash script plus how bash is started.
@@ -21,8 +24,9 @@ type Job struct {
 	// Env is the environment as given to chaperone; backends filter it
 	// through the allow-list (see Policy.Env). Nil means os.Environ().
 	Env []string
-	// Project is the project root (git top level, else cwd). Empty means
-	// ProjectRoot(Dir).
+	// Project is the project root: a git top level or a folder the person
+	// trusted (see FindProject). Empty means FindProject(Dir). Backends
+	// refuse a project that CheckProject refuses.
 	Project string
 	Stdin   io.Reader
 	Stdout  io.Writer
@@ -49,6 +53,10 @@ type Job struct {
 	// read-only. Claude Code's and Codex's snapshot folders are added by
 	// themselves.
 	Inputs []string
+	// OpenGuarded is set when the person approved this command's write to
+	// the files host tools run (see Protect): for this command only, they
+	// are writable; .git stays pinned in place.
+	OpenGuarded bool
 	// Ready, when set, is called once before the command starts, and the
 	// command waits for it to return: what must be in place when it runs
 	// (the audit's watch of the tree, its output recording). A backend that
@@ -74,14 +82,26 @@ func (j *Job) env() []string {
 }
 
 // dirs returns the job's working directory and project root, with their
-// defaults (the current directory; ProjectRoot of the working directory).
-func (j *Job) dirs() (dir, project string) {
+// defaults (the current directory; FindProject of the working directory),
+// or the reason the project cannot be one (a *NotProjectError).
+func (j *Job) dirs() (dir, project string, err error) {
 	dir, project = j.Dir, j.Project
 	if dir == "" {
 		dir, _ = os.Getwd()
 	}
+	env := j.env()
+	own := OwnDirs(env)
 	if project == "" {
-		project = ProjectRoot(dir)
+		trusted, err := config.TrustedProjects()
+		if err != nil {
+			return "", "", err
+		}
+		project, err = FindProject(dir, env, trusted, own)
+		return dir, project, err
 	}
-	return dir, project
+	project = filepath.Clean(project)
+	if !within(filepath.Clean(dir), project) {
+		return "", "", &NotProjectError{Dir: dir, Root: project, Why: "the folder is outside the project"}
+	}
+	return dir, project, CheckProject(project, env, own)
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/config"
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 )
 
 // Policy is what every sandboxed backend enforces, taken from the user's
@@ -17,6 +16,35 @@ import (
 // strict default.
 type Policy struct {
 	config.SandboxConfig
+	// AuditDir is the audit folder when the user's config moves it out of
+	// chaperone's state folder: hidden in the sandbox like the others.
+	AuditDir string
+}
+
+// own is chaperone's own folders in env, hidden in every sandbox.
+func (p Policy) own(env []string) []string { return OwnDirs(env, p.AuditDir) }
+
+// hidden returns chaperone's own folders in env that a sandbox would show
+// and so must cover with an empty one: those not inside blank (folders
+// already empty inside). They are made when missing (0700), so that they
+// can be covered even if chaperone makes them while the command runs.
+func (p Policy) hidden(env, blank []string) []string {
+	var out []string
+own:
+	for _, d := range p.own(env) {
+		for _, b := range blank {
+			if within(d, b) {
+				continue own
+			}
+		}
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			if _, err := os.Stat(d); err != nil {
+				continue // cannot exist: nothing to see
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // defaultImage is used when neither the config nor CHAPERONE_IMAGE names one.
@@ -159,23 +187,6 @@ func lookup(env []string, name string) string {
 	return ""
 }
 
-// ProjectRoot returns the project of dir: the nearest folder upwards that
-// holds .git (the git top level), else dir itself. It reads only the file
-// system, so it is cheap enough for every command.
-func ProjectRoot(dir string) string {
-	dir = filepath.Clean(dir)
-	for d := dir; ; {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return dir
-		}
-		d = parent
-	}
-}
-
 // ContainerName is the name of the project's long-lived container:
 // "chaperone-<folder>-<12 hex digits of the path's SHA-256>".
 func ContainerName(project string) string {
@@ -212,45 +223,6 @@ func stateDir(env []string) string {
 	return filepath.Join(home, ".local", "state", "chaperone", "sandbox")
 }
 
-// Agent wrapper forms (see the agents README): Claude Code ends with
-// `pwd -P >| FILE`, Gemini CLI sets `_bgpids_file=FILE`; Claude Code
-// sources its snapshot first.
-var (
-	claudeCwd   = lazyre.New(`pwd -P >\| ('[^']*'|"[^"]*"|[^\s;&|]+)\s*$`)
-	geminiBgpid = lazyre.New(`(?m)_bgpids_file=('[^']*'|"[^"]*"|[^\s;&|]+)`)
-	claudeSnap  = lazyre.New(`^source ('[^']*'|"[^"]*"|[^\s;&|]+)`)
-)
-
-func unquote(s string) string {
-	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
-		return s[1 : len(s)-1]
-	}
-	return s
-}
-
-// agentFiles returns the job's outputs and inputs: those listed in the
-// job and those its agent wrapper names.
-func agentFiles(j *Job) (outputs, inputs []string) {
-	outputs = append(outputs, j.Outputs...)
-	inputs = append(inputs, j.Inputs...)
-	if strings.Contains(j.Script, "pwd -P >|") {
-		if m := claudeCwd.FindStringSubmatch(j.Script); m != nil {
-			outputs = append(outputs, unquote(m[1]))
-		}
-	}
-	if strings.Contains(j.Script, "_bgpids_file=") {
-		if m := geminiBgpid.FindStringSubmatch(j.Script); m != nil {
-			outputs = append(outputs, unquote(m[1]))
-		}
-	}
-	if strings.HasPrefix(j.Script, "source ") {
-		if m := claudeSnap.FindStringSubmatch(j.Script); m != nil {
-			inputs = append(inputs, filepath.Dir(unquote(m[1])))
-		}
-	}
-	return clean(outputs), clean(inputs)
-}
-
 // clean keeps absolute paths, cleaned, without duplicates.
 func clean(paths []string) []string {
 	var out []string
@@ -271,30 +243,4 @@ func clean(paths []string) []string {
 // within reports whether path is dir or inside it.
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
-}
-
-// snapshotDirs are the agents' snapshot folders on the host:
-// ~/.claude/shell-snapshots and $CODEX_HOME/shell_snapshots, for the agents
-// whose folder exists.
-func snapshotDirs(env []string) []string {
-	home := lookup(env, "HOME")
-	codex := lookup(env, "CODEX_HOME")
-	if codex == "" && home != "" {
-		codex = filepath.Join(home, ".codex")
-	}
-	var out []string
-	for _, d := range []string{filepath.Join(home, ".claude", "shell-snapshots"), filepath.Join(codex, "shell_snapshots")} {
-		if home == "" && !filepath.IsAbs(d) {
-			continue
-		}
-		// Made when the agent's own folder exists, so that a container made
-		// before the agent's first snapshot already shows it.
-		if st, err := os.Stat(filepath.Dir(d)); err == nil && st.IsDir() {
-			os.Mkdir(d, 0o700)
-		}
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			out = append(out, d)
-		}
-	}
-	return out
 }

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/chaperone-dev/chaperone/internal/peercred"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
 	"github.com/chaperone-dev/chaperone/internal/shellsrv"
 	"github.com/chaperone-dev/chaperone/sandbox"
@@ -69,7 +70,7 @@ func Serve(ctx context.Context, path string, idle time.Duration) error {
 		l.Close()
 		return fmt.Errorf("shell-server: %w", err)
 	}
-	srv := &server{ns: namespaces(os.Getpid()), last: time.Now()}
+	srv := &server{last: time.Now()}
 	go srv.closeWhenIdle(ctx, l, idle)
 	for {
 		conn, err := l.AcceptUnix()
@@ -97,7 +98,6 @@ func Serve(ctx context.Context, path string, idle time.Duration) error {
 
 // server is the state of a running shell server.
 type server struct {
-	ns     string // this process's namespaces
 	mu     sync.Mutex
 	active int
 	last   time.Time
@@ -145,8 +145,8 @@ func (srv *server) closeWhenIdle(ctx context.Context, l *net.UnixListener, idle 
 // command is stopped when the sender goes away (killed by its agent).
 func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 	defer conn.Close()
-	cred, err := peer(conn)
-	if err != nil || int(cred.Uid) != os.Getuid() || namespaces(int(cred.Pid)) != srv.ns {
+	cred, err := peercred.Check(conn)
+	if err != nil {
 		return
 	}
 	req, files, err := readRequest(conn)
@@ -208,7 +208,7 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 		}
 		return h.Wait(ctx)
 	}
-	srv.run(ctx, req, inv, files, int(cred.Pid), exit, handoff)
+	srv.run(ctx, req, inv, files, cred.PID, exit, handoff)
 }
 
 // run rates and runs the request's command as Main would, and gives exit
@@ -264,36 +264,6 @@ func Status(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "chaperone:", err)
 	return 1
-}
-
-// peer returns the credentials of the process at the other end of conn.
-func peer(conn *net.UnixConn) (*unix.Ucred, error) {
-	raw, err := conn.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	var cred *unix.Ucred
-	var cerr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return nil, err
-	}
-	return cred, cerr
-}
-
-// namespaces names the mount, PID and user namespaces of process pid ("" when
-// they cannot be read).
-func namespaces(pid int) string {
-	var b strings.Builder
-	for _, ns := range []string{"mnt", "pid", "user"} {
-		l, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + ns)
-		if err != nil {
-			return ""
-		}
-		b.WriteString(l)
-	}
-	return b.String()
 }
 
 // readRequest reads one request and the three descriptors that come with

@@ -26,7 +26,9 @@ import (
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/cloexec"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/parser"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 	"github.com/chaperone-dev/chaperone/shape"
@@ -80,6 +82,9 @@ type Shim struct {
 	// touches (see capture.go); WatchDirs caps the directories watched.
 	Log       *audit.Log
 	WatchDirs int
+	// Protect are more project paths that host tools run (user config
+	// [sandbox] protect), guarded like sandbox.HostExec.
+	Protect []string
 	// Remembered are the approvals the person asked the panel to remember
 	// by command shape (user config [[remember]]); see package shape.
 	Remembered []config.Remembered
@@ -140,6 +145,8 @@ func Main(ctx context.Context, args []string) error {
 		}
 	}
 	openStdio()
+	// What the agent left open beyond stdio never reaches the sandbox.
+	cloexec.From(3)
 	ctx, sig := withSignals(ctx)
 	s, err := configured(ctx, thisProcess())
 	if err != nil {
@@ -199,7 +206,12 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 	}
 	job.Project = s.Project
 	if job.Project == "" {
-		job.Project = sandbox.ProjectRoot(dir)
+		p, err := findProject(dir, env, &config.Config{})
+		if err != nil && s.Backend.Name() != "host" {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+			return ExitCode(DeniedStatus)
+		}
+		job.Project = cmp.Or(p, dir)
 	}
 	// A single operand that is no file, given to chaperone by its own name,
 	// is a command: Claude Code's CLAUDE_CODE_SHELL_PREFIX form.
@@ -238,7 +250,7 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 	}
 	var w *Wrapper
 	if inv.Mode == ModeCommand {
-		if wr, ok := Unwrap(inv.Script, DetectAgent(getenv), PlacesFromEnv(getenv)); ok {
+		if wr, ok := parser.Unwrap(inv.Script, parser.DetectAgent(getenv), parser.PlacesFromEnv(getenv)); ok {
 			w = wr
 		}
 	}
@@ -319,6 +331,9 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			return ExitCode(DeniedStatus)
 		}
 		ev.Decision = models.Approved
+		// A person who approved a write to what host tools run gets it
+		// for this command (a remembered shape does not).
+		job.OpenGuarded = v.By == models.ByPerson && writesGuarded(rating)
 	}
 
 	if w != nil && w.Kind == "codex-exec" {
@@ -338,9 +353,16 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			ready()
 		}
 	}
+	// What the sandbox cannot stop by a mount (a guarded name created or
+	// relinked) is looked at after the command.
+	var watch *sandbox.Watch
+	if s.Backend.Name() != "host" && !job.OpenGuarded {
+		watch = sandbox.WatchTop(job.Project, s.Protect)
+	}
 	start := time.Now()
 	code, err := s.runJob(ctx, job)
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
+	s.sweep(watch, ev, getenv)
 	capture.finish(ev)
 	ev.Exit = &code
 	var result error
@@ -358,6 +380,31 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	}
 	s.record(ev)
 	return result
+}
+
+// writesGuarded reports whether the rating found a write to what host
+// tools run from the project (persist.project, persist.git).
+func writesGuarded(r models.Rating) bool {
+	for _, f := range r.Findings {
+		if f.Rule == "persist.project" || f.Rule == "persist.git" {
+			return true
+		}
+	}
+	return false
+}
+
+// sweep moves out of the project what the command created among the names
+// host tools run (sandbox.Watch), says so on stderr, and notes it in ev.
+func (s *Shim) sweep(w *sandbox.Watch, ev *models.Event, getenv func(string) string) {
+	moved, dest, err := w.Sweep(filepath.Join(config.DirsFrom(getenv).State, "quarantine"))
+	if len(moved) > 0 {
+		ev.Quarantined, ev.QuarantineDir = moved, dest
+		fmt.Fprintf(s.Stderr, "chaperone: moved %s out of the project to %s: host tools run it, so writing it needs your approval in the panel\n",
+			strings.Join(moved, ", "), dest)
+	}
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+	}
 }
 
 // runJob runs the job with the backend. In the shell server, a bubblewrap

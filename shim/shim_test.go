@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/parser"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
@@ -56,8 +57,12 @@ func newShim(t *testing.T, r models.Rating, ap Approver) (*Shim, *fakeBackend, *
 	}
 	be, rec := &fakeBackend{}, &memRecorder{}
 	env := map[string]string{"HOME": "/home/x"}
+	proj := filepath.Join(t.TempDir(), "proj")
+	if err := os.MkdirAll(filepath.Join(proj, ".git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	return &Shim{Rater: &fixedRater{rating: r}, Backend: be, Approver: ap, Recorder: rec, Stderr: errf,
-		Getenv: func(k string) string { return env[k] }, Environ: []string{"A=1", PassEnv + "=x"}, Dir: "/"}, be, rec, errf
+		Getenv: func(k string) string { return env[k] }, Environ: []string{"A=1", "HOME=/home/x", PassEnv + "=x"}, Dir: proj}, be, rec, errf
 }
 
 func stderrOf(t *testing.T, f *os.File) string {
@@ -127,6 +132,12 @@ func TestRunDecisions(t *testing.T) {
 	}
 }
 
+// geminiForm is Gemini CLI's wrapper around cmd (parser.Unwrap's
+// "gemini-trap").
+func geminiForm(cmd string) string {
+	return "shopt -u promptvars nullglob extglob nocaseglob dotglob; _bgpids_file=/tmp/g/bgpids.tmp\n(\n  trap 'jobs -p > \"$_bgpids_file\"' EXIT\n" + cmd + "\n)\n__code=$?\nexit $__code"
+}
+
 func TestRunRatesInnerCommand(t *testing.T) {
 	s, be, rec, _ := newShim(t, models.Rating{Risk: models.Low}, nil)
 	env := map[string]string{"GEMINI_CLI": "1"}
@@ -140,7 +151,7 @@ func TestRunRatesInnerCommand(t *testing.T) {
 	if len(be.jobs) != 1 || be.jobs[0].Script != script {
 		t.Error("the wrapper itself must run")
 	}
-	if rec.evs[0].Command != script || rec.evs[0].Inner != "echo inner" || rec.evs[0].Agent != AgentGemini {
+	if rec.evs[0].Command != script || rec.evs[0].Inner != "echo inner" || rec.evs[0].Agent != parser.AgentGemini {
 		t.Errorf("event %+v", rec.evs[0])
 	}
 }
@@ -163,5 +174,83 @@ func TestRunHoldsWhenTheWholeWrapperIsRiskier(t *testing.T) {
 	err := s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: geminiForm("echo inner")})
 	if err != ExitCode(DeniedStatus) || len(be.jobs) != 0 || !strings.Contains(stderrOf(t, errf), "the wrapper itself") {
 		t.Errorf("err %v, jobs %d, stderr %q: the riskier whole string must decide", err, len(be.jobs), stderrOf(t, errf))
+	}
+}
+
+// TestRunRefusesNoProject: from a folder that is no project (no git
+// repository, nothing trusted; here a bare temp folder) a sandboxed backend
+// runs nothing, and chaperone says how to proceed.
+func TestRunRefusesNoProject(t *testing.T) {
+	s, be, _, errf := newShim(t, models.Rating{Risk: models.Low}, nil)
+	s.Dir = t.TempDir()
+	s.Environ = append(s.Environ, "XDG_STATE_HOME="+t.TempDir())
+	err := s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: "touch ran"})
+	if code, ok := err.(ExitCode); !ok || code != DeniedStatus {
+		t.Fatalf("Run = %v, want exit %d", err, DeniedStatus)
+	}
+	if len(be.jobs) != 0 {
+		t.Error("the command ran")
+	}
+	if got := stderrOf(t, errf); !strings.HasPrefix(got, "chaperone: not running in") || !strings.Contains(got, "git init") || strings.Count(got, "\n") != 1 {
+		t.Errorf("stderr %q", got)
+	}
+}
+
+// sweepingBackend plays a command that creates what host tools run.
+type sweepingBackend struct {
+	fakeBackend
+	create string
+}
+
+func (b *sweepingBackend) Run(ctx context.Context, j *sandbox.Job) (int, error) {
+	b.jobs = append(b.jobs, j)
+	if !j.OpenGuarded {
+		os.MkdirAll(filepath.Join(j.Project, filepath.Dir(b.create)), 0o700)
+		os.WriteFile(filepath.Join(j.Project, b.create), []byte("{}"), 0o600)
+	}
+	return 0, nil
+}
+
+// TestRunSweepsCreatedHostFiles: what host tools run, created by a command
+// that was not approved to write it, is moved out of the project; a
+// person's approval of such a write opens it for that command only.
+func TestRunSweepsCreatedHostFiles(t *testing.T) {
+	s, _, rec, errf := newShim(t, models.Rating{Risk: models.Low}, nil)
+	be := &sweepingBackend{create: ".vscode/tasks.json"}
+	s.Backend = be
+	state := t.TempDir()
+	s.Environ = append(s.Environ, "XDG_STATE_HOME="+state)
+	env := map[string]string{"HOME": "/home/x", "XDG_STATE_HOME": state}
+	s.Getenv = func(k string) string { return env[k] }
+	if err := s.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: "make setup"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(be.jobs[0].Project, ".vscode")); err == nil {
+		t.Error(".vscode was left in the project")
+	}
+	ev := rec.evs[0]
+	if len(ev.Quarantined) != 1 || ev.Quarantined[0] != ".vscode" || !strings.HasPrefix(ev.QuarantineDir, filepath.Join(state, "chaperone", "quarantine")) {
+		t.Errorf("audit: %q in %q", ev.Quarantined, ev.QuarantineDir)
+	}
+	if b, err := os.ReadFile(filepath.Join(ev.QuarantineDir, ".vscode", "tasks.json")); err != nil || string(b) != "{}" {
+		t.Errorf("quarantined content %q, %v", b, err)
+	}
+	if got := stderrOf(t, errf); !strings.Contains(got, "chaperone: moved .vscode out of the project") {
+		t.Errorf("stderr %q", got)
+	}
+
+	// Approved by a person, for a finding on such a write: open.
+	guarded := models.Rating{Risk: models.High, Findings: []models.Finding{{Rule: "persist.project", Risk: models.High}}}
+	for _, tt := range []struct {
+		by   string
+		open bool
+	}{{models.ByPerson, true}, {models.ByRemembered, false}} {
+		s2, _, _, _ := newShim(t, guarded, &fakeApprover{v: models.Verdict{Approved: true, By: tt.by}})
+		be2 := &fakeBackend{}
+		s2.Backend = be2
+		s2.Run(context.Background(), "bash", &Invocation{Mode: ModeCommand, Script: "echo x > .envrc"})
+		if len(be2.jobs) != 1 || be2.jobs[0].OpenGuarded != tt.open {
+			t.Errorf("approved by %s: open = %v, want %v", tt.by, len(be2.jobs) == 1 && be2.jobs[0].OpenGuarded, tt.open)
+		}
 	}
 }

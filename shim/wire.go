@@ -2,7 +2,6 @@ package shim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,13 +11,10 @@ import (
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
-
-// BackendEnv names the environment variable that chooses the backend,
-// over the config's `backend`.
-const BackendEnv = "CHAPERONE_BACKEND"
 
 // origin is where a command comes from: this process, or chaperone-shell
 // through the shell server (server.go).
@@ -47,30 +43,37 @@ func configured(ctx context.Context, o origin) (*Shim, error) {
 	if err != nil {
 		return nil, err
 	}
-	project := sandbox.ProjectRoot(o.dir)
-	if err := mergeProject(cfg, project); err != nil {
-		return nil, err
-	}
-	getenv := lookupEnv(o.environ)
-	be, err := SelectBackend(cfg, getenv, o.environ)
-	if err != nil {
-		return nil, err
-	}
-	// A broken user rule is an error here, before anything runs.
-	if err := rater.CheckRules(cfg.Rules); err != nil {
-		return nil, fmt.Errorf("%s: %w", config.UserPath(), err)
-	}
-	ropts := []rater.Option{rater.WithUserRules(cfg.Rules)}
+	// The project: a git top level or a trusted folder, never HOME or /
+	// (sandbox.FindProject). None: no project file joins the config, and
+	// only the host backend runs anything.
+	project, perr := findProject(o.dir, o.environ, cfg)
 	// The model joins only when one is configured; building it costs no I/O.
 	model := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(func(err error) {
 		fmt.Fprintf(stderr, "chaperone: fewshot: %v\n", err)
 	}))
-	if model != nil {
-		ropts = append(ropts, rater.WithModel(model))
+	// The engine adds what the trusted project contributes to cfg (the
+	// backend below sees its sandbox settings); a broken rule is an error
+	// here, before anything runs.
+	eng, err := engine.New(cfg, project, engine.WithModel(model))
+	if err != nil {
+		return nil, err
+	}
+	getenv := lookupEnv(o.environ)
+	be, _, err := sandbox.Select(cfg, o.environ)
+	if err != nil {
+		return nil, fmt.Errorf("choose backend: %w", err)
+	}
+	if perr != nil {
+		if be.Name() != "host" {
+			fmt.Fprintf(stderr, "chaperone: %v\n", perr)
+			return nil, ExitCode(DeniedStatus)
+		}
+		project = o.dir // unconfined anyway: no sandbox to keep a project in
 	}
 	s := &Shim{
-		Rater:      rater.New(ropts...),
+		Rater:      eng,
 		Backend:    be,
+		Protect:    cfg.Sandbox.Protect,
 		Remembered: cfg.Remember,
 		Approver:   &broker.Client{Timeout: cfg.HoldTimeout.Duration},
 		Stdin:      o.stdio[0], Stdout: o.stdio[1], Stderr: stderr,
@@ -85,6 +88,16 @@ func configured(ctx context.Context, o origin) (*Shim, error) {
 		s.Model = model
 	}
 	return s, nil
+}
+
+// findProject is sandbox.FindProject with the trusted folders and
+// chaperone's own folders (the audit folder too when the config moves it).
+func findProject(dir string, env []string, cfg *config.Config) (string, error) {
+	trusted, err := config.TrustedProjects()
+	if err != nil {
+		return "", err
+	}
+	return sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
 }
 
 // lookupEnv returns a getenv over the environment env (the last of a name
@@ -102,43 +115,6 @@ func lookupEnv(env []string) func(string) string {
 // OpenAudit opens the audit log as the [audit] table configures it.
 func OpenAudit(c config.AuditConfig) (*audit.Log, error) {
 	return audit.Open(c.AuditDir(), audit.WithRetention(c.Retention()), audit.WithOutputCap(c.OutputCap()), audit.WithFsync(c.Fsync))
-}
-
-// mergeProject adds what the project's .chaperone.toml may contribute, when
-// the user has trusted its current content (`chaperone trust`): more rules,
-// more environment names and an image for the sandbox. An untrusted or
-// changed file is ignored (chaperone doctor says so); a broken trusted one
-// is an error.
-func mergeProject(cfg *config.Config, project string) error {
-	proj, err := config.LoadProject(project)
-	switch {
-	case errors.Is(err, config.ErrUntrusted):
-		return nil
-	case err != nil:
-		return err
-	case proj == nil:
-		return nil
-	}
-	cfg.Rules.Allow = append(cfg.Rules.Allow, proj.Rules.Allow...)
-	cfg.Rules.Deny = append(cfg.Rules.Deny, proj.Rules.Deny...)
-	cfg.Rules.Rate = append(cfg.Rules.Rate, proj.Rules.Rate...)
-	cfg.Sandbox = cfg.Sandbox.Project(proj.Sandbox)
-	return nil
-}
-
-// SelectBackend chooses the backend: $CHAPERONE_BACKEND, else the config's
-// `backend`, else the first sandbox that works (sandbox.Choose; the host
-// only when named).
-func SelectBackend(cfg *config.Config, getenv func(string) string, env []string) (Backend, error) {
-	name := getenv(BackendEnv)
-	if name == "" {
-		name = cfg.Backend
-	}
-	be, err := sandbox.Choose(name, cfg.Sandbox, env)
-	if err != nil {
-		return nil, fmt.Errorf("choose backend: %w", err)
-	}
-	return be, nil
 }
 
 // fdOpen reports whether fd is an open descriptor.

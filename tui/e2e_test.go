@@ -21,6 +21,7 @@ import (
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/internal/itest"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/shape"
@@ -272,7 +273,8 @@ func TestE2EApproveDenyNote(t *testing.T) {
 			shown := x.waitFor(cmd, 5*time.Second)
 			latencies.show = append(latencies.show, shown.Sub(t0))
 			s := x.screen()
-			for _, want := range []string{"secrets.read: reads a private key outside the project", "HIGH", "agent claude-code"} {
+			// The reason is the panel's own (its rules'), not the one sent.
+			for _, want := range []string{"secrets.read: reads credentials or secrets outside the project", "HIGH", "agent claude-code"} {
 				if !strings.Contains(s, want) {
 					t.Errorf("pane lacks %q:\n%s", want, s)
 				}
@@ -325,6 +327,65 @@ func TestE2ERemember(t *testing.T) {
 	other.Project = "/elsewhere"
 	if shape.Match(cfg.Remember, other.Project, other.Facts, other.Rating) {
 		t.Fatal("remembered for another project too")
+	}
+}
+
+// TestE2EForgedHold is the finding's attack on the real panel: a client
+// whose hold claims `git status`, low, with the facts of `git status`,
+// while its command reads a private key. The panel shows the command and
+// its own high rating; `A` remembers the shape of the command that runs,
+// so afterwards the shim lets another key read through and `git status`
+// is not what was approved.
+func TestE2EForgedHold(t *testing.T) {
+	x := newTmux(t)
+	x.startPanel()
+	req := request("cat ~/.ssh/id_rsa")
+	req.Inner = "git status"
+	req.Rating = models.Rating{Risk: models.Low, Source: models.SourceRules}
+	req.Facts = &models.Facts{Commands: []models.Command{{Argv: []models.Word{{Lit: "git"}, {Lit: "status"}}, PipeFrom: -1}}}
+	got := goAsk(x.client(20*time.Second), req)
+	x.waitFor("cat ~/.ssh/id_rsa", 5*time.Second)
+	s := x.screen()
+	if strings.Contains(s, "git status") || !strings.Contains(s, "HIGH") ||
+		!strings.Contains(s, "secrets.read: reads credentials or secrets outside the project") {
+		t.Fatalf("pane does not show the panel's own view of the command:\n%s", s)
+	}
+	settle()
+	x.keys("A")
+	if a := wait(t, got); !a.v.Approved || !a.v.Remembered {
+		t.Fatalf("verdict %+v", a.v)
+	}
+	x.waitFor("remembered cat for /home/u/proj", 2*time.Second)
+
+	text, err := os.ReadFile(config.UserPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.LoadFile(config.UserPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Remembered{Project: "/home/u/proj", Shape: []string{"cat"}, Rules: []string{"secrets.read"}}
+	if len(cfg.Remember) != 1 || !slices.Equal(cfg.Remember[0].Shape, want.Shape) || !slices.Equal(cfg.Remember[0].Rules, want.Rules) ||
+		cfg.Remember[0].Project != want.Project || strings.Contains(string(text), "git status") {
+		t.Fatalf("saved config:\n%s\nwant only %+v", text, want)
+	}
+	// What the shim then decides, rating as it does (engine) and matching
+	// what was remembered (shape.Match).
+	eng, err := engine.New(cfg, req.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := func(cmd string) (models.Risk, bool) {
+		j := eng.Judge(context.Background(), engine.Command{Text: cmd, Cwd: req.Project, Project: req.Project,
+			Getenv: func(k string) string { return map[string]string{"HOME": "/home/u"}[k] }})
+		return j.Rating.Risk, shape.Match(cfg.Remember, req.Project, j.Facts, j.Rating)
+	}
+	if risk, ok := covered("cat ~/.ssh/id_ed25519"); risk != models.High || !ok {
+		t.Errorf("cat ~/.ssh/id_ed25519: %v, covered %v; want high and covered by A on cat ~/.ssh/id_rsa", risk, ok)
+	}
+	if _, ok := covered("git status"); ok {
+		t.Error("git status is covered by the remembered approval")
 	}
 }
 

@@ -47,7 +47,16 @@ func newFlow(t *testing.T, panel bool) *flowT {
 	}
 	os.WriteFile(filepath.Join(f.home, ".ssh", "id_rsa"), []byte("FAKE-RSA-KEY\n"), 0o600)
 	os.WriteFile(filepath.Join(f.home, ".ssh", "id_ed25519"), []byte("FAKE-ED-KEY\n"), 0o600)
-	x.env = append(x.env, "HOME="+f.home, "XDG_STATE_HOME="+filepath.Join(x.dir, "state"), "CHAPERONE_BACKEND=host")
+	x.env = append(x.env, "HOME="+f.home, "XDG_STATE_HOME="+filepath.Join(x.dir, "state"))
+	// The host backend comes only from the user's config file, never from
+	// the environment ($XDG_CONFIG_HOME is $dir/config, see newTmux).
+	conf := filepath.Join(x.dir, "config", "chaperone", "config.toml")
+	if err := os.MkdirAll(filepath.Dir(conf), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("backend = \"host\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if panel {
 		x.run("respawn-pane", "-k", "-t", panelPane, "-c", f.proj, exe, "tui")
 		x.waitListening("chaperone tui did not start")

@@ -20,6 +20,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/chaperone-dev/chaperone/broker"
+	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/fewshot"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/shape"
@@ -28,8 +29,13 @@ import (
 // HeldMsg is a held command arriving from a shim.
 type HeldMsg struct {
 	// ID is unique among the panel's requests (broker.Hold.ID).
-	ID  string
+	ID string
+	// Req is the request with the broker's own inner command, rating and
+	// facts (broker.Hold.Req): what is shown and what `A` remembers.
 	Req models.HoldRequest
+	// Claim is the shim's claim of a higher risk than Req.Rating, shown
+	// as the shim's (broker.Hold.Claim); nil when it claimed no more.
+	Claim *broker.Claim
 	// PeerPID is the shim's process id as the kernel reports it.
 	PeerPID  int
 	Received time.Time
@@ -327,7 +333,7 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "cannot remember shapes: no user config file"
 			return m, nil
 		}
-		rem, err := shape.For(it.Req.Project, it.Req.Facts, it.Req.Rating)
+		rem, err := remembers(it.Req)
 		if err != nil {
 			m.status = "cannot remember this one (" + err.Error() + "); y approves it once"
 			return m, nil
@@ -377,6 +383,16 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// remembers is what `A` remembers for r: the shape of the broker's own
+// facts and rating (shape.For). A command the panel's rules do not rate
+// high (only the shim claimed it) has nothing to remember.
+func remembers(r models.HoldRequest) (config.Remembered, error) {
+	if risk := r.Rating.Risk.Effective(); risk < models.High {
+		return config.Remembered{}, fmt.Errorf("%w: the panel's own rules rate it %s; only the shim claims more", shape.ErrNoShape, risk)
+	}
+	return shape.For(r.Project, r.Facts, r.Rating)
+}
+
 // exampleOf turns a person's decision into a few-shot example: approved
 // means acceptable here (low), denied means high, with the person's note or
 // the rules' reason as the reason.
@@ -392,5 +408,5 @@ func exampleOf(r models.HoldRequest, v models.Verdict) fewshot.Example {
 }
 
 // display is the command a person should judge: the inner command of an
-// agent wrapper when there is one.
-func display(r models.HoldRequest) string { return cmp.Or(r.Inner, r.Command) }
+// agent wrapper when there is one (as the broker recognised it).
+func display(r models.HoldRequest) string { return cmp.Or(r.Inner, r.Command, "(an empty command)") }

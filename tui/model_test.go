@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
 )
@@ -300,6 +301,44 @@ func TestRememberRefusedForDenyRule(t *testing.T) {
 	}
 	if _, err := os.Stat(cfg); err == nil {
 		t.Error("config written")
+	}
+}
+
+// TestShimClaimShownNotRemembered: a held command that the broker's own
+// rules rate below high (only the shim claimed high) shows the broker's
+// rating and, apart and labelled, the shim's claim; A remembers nothing.
+func TestShimClaimShownNotRemembered(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	p := newPanel(t, Options{ConfigPath: cfg})
+	req := models.HoldRequest{Command: "ls -la", Project: "/home/u/proj",
+		Rating: models.Rating{Risk: models.Medium, Source: models.SourceRules},
+		Facts:  &models.Facts{Commands: []models.Command{{Argv: []models.Word{{Lit: "ls"}, {Lit: "-la"}}, PipeFrom: -1}}}}
+	p.send(HeldMsg{ID: "h1", Req: req, Claim: &broker.Claim{Risk: models.High, Reason: "the model thinks so\x1b[2J"},
+		Received: p.clock.t, Answer: func(v models.Verdict) error { p.verdicts["h1"] = append(p.verdicts["h1"], v); return nil }})
+	s := p.screen()
+	for _, want := range []string{"1. MEDIUM", "ls -la", "HIGH the shim's claim, not the panel's rating: the model thinks so\\x1b[2J"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("pane lacks %q:\n%s", want, s)
+		}
+	}
+	p.press("A")
+	if len(p.verdicts["h1"]) != 0 {
+		t.Fatalf("A on a command only the shim rates high answered: %+v", p.verdicts["h1"])
+	}
+	if !strings.Contains(p.screen(), "the panel's own rules rate it medium") {
+		t.Errorf("no explanation:\n%s", p.screen())
+	}
+	if _, err := os.Stat(cfg); err == nil {
+		t.Error("config written")
+	}
+	p.press("enter")
+	if s := p.screen(); !strings.Contains(s, "the shim claims high (not the panel's rating, not remembered): the model thinks so") ||
+		!strings.Contains(s, "A: no rememberable shape: the panel's own rules rate it medium") {
+		t.Errorf("details:\n%s", s)
+	}
+	p.press("esc", "y")
+	if v := p.verdicts["h1"]; len(v) != 1 || !v[0].Approved || v[0].Remembered {
+		t.Errorf("y: verdicts %+v", v)
 	}
 }
 

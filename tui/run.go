@@ -46,7 +46,7 @@ func Run(ctx context.Context, srv *broker.Server, opts Options, popts ...tea.Pro
 		defer wg.Done()
 		serveErr = srv.Serve(ctx, broker.Handlers{
 			OnHold: func(h *broker.Hold) {
-				p.Send(HeldMsg{ID: h.ID, Req: h.Req, PeerPID: h.PeerPID, Received: h.Received, Answer: h.Answer})
+				p.Send(HeldMsg{ID: h.ID, Req: h.Req, Claim: h.Claim, PeerPID: h.PeerPID, Received: h.Received, Answer: h.Answer})
 			},
 			OnGone: func(id string) { p.Send(GoneMsg{ID: id}) },
 			OnRan:  func(ev models.Event) { p.Send(RanMsg{Event: ev}) },

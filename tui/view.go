@@ -15,7 +15,6 @@ import (
 
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/models"
-	"github.com/chaperone-dev/chaperone/shape"
 )
 
 var (
@@ -180,6 +179,16 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	if r.Rating.Opaque {
 		b.WriteString(indent + "• " + styleRule.Render("opaque") + ": part of the command cannot be read before it runs\n")
 	}
+	if c := it.Claim; c != nil {
+		claim := fmt.Sprintf("%s %s: %s", riskLabel(c.Risk), styleRule.Render("the shim's claim, not the panel's rating"), sanitize(c.Reason))
+		for j, l := range strings.Split(lipgloss.Wrap(claim, inner-2, " "), "\n") {
+			p := "• "
+			if j > 0 {
+				p = "  "
+			}
+			b.WriteString(indent + p + l + "\n")
+		}
+	}
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -248,7 +257,10 @@ func (m Model) details(it *item, width int) string {
 	if a := r.Rating.Model; a != nil {
 		w("  model %s: %s %s%s", a.Model, a.Risk, a.Reason, yes(a.Error != "", " (error: "+a.Error+")"))
 	}
-	if rem, err := shape.For(r.Project, r.Facts, r.Rating); err != nil {
+	if c := it.Claim; c != nil {
+		w("  the shim claims %s (not the panel's rating, not remembered): %s", c.Risk.Effective(), c.Reason)
+	}
+	if rem, err := remembers(r); err != nil {
 		w("A: %v", err)
 	} else {
 		w("A would remember for %s: %s (rules %s)", rem.Project, strings.Join(rem.Shape, " ; "), strings.Join(rem.Rules, ", "))
@@ -257,7 +269,7 @@ func (m Model) details(it *item, width int) string {
 	f := r.Facts
 	switch {
 	case f == nil:
-		w("  (no facts sent)")
+		w("  (nothing parsed)")
 	default:
 		if f.ParseError != "" {
 			w("  parse error: %s", f.ParseError)

@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The broker rates every held command itself, with the engine built
+	// from the user's config as it is at that hold (broker.WithEngine's
+	// default) and the trusted project's rules; the panel shows that.
 	srv, err := broker.Listen("")
 	if err != nil {
 		return fmt.Errorf("start the panel: %w", err)

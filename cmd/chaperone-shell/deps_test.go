@@ -20,6 +20,7 @@ func TestDeps(t *testing.T) {
 	}
 	ours := map[string]bool{
 		"github.com/chaperone-dev/chaperone/cmd/chaperone-shell": true,
+		"github.com/chaperone-dev/chaperone/internal/cloexec":    true,
 		"github.com/chaperone-dev/chaperone/internal/inside":     true,
 		"github.com/chaperone-dev/chaperone/internal/rundir":     true,
 		"github.com/chaperone-dev/chaperone/internal/shellsrv":   true,

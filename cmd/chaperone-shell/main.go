@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/chaperone-dev/chaperone/internal/cloexec"
 	"github.com/chaperone-dev/chaperone/internal/inside"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
 	"github.com/chaperone-dev/chaperone/internal/shellsrv"
@@ -181,27 +182,8 @@ func handOver(x *shellsrv.Exec, fds []int) {
 	}
 	// Nothing else of the agent's reaches the sandbox: what bwrap does not
 	// get it cannot pass on.
-	closeFrom(len(high))
+	cloexec.From(len(high))
 	fail(syscall.Exec(x.Path, x.Argv, x.Env), 126)
-}
-
-// closeFrom closes every descriptor from lowest up, but the close-on-exec
-// ones (they go at exec anyway), with close_range(2) when the kernel has it.
-func closeFrom(lowest int) {
-	const sysCloseRange = 436
-	const closeRangeCloexec = 1 << 2
-	if _, _, errno := syscall.Syscall(sysCloseRange, uintptr(lowest), ^uintptr(0), closeRangeCloexec); errno == 0 {
-		return
-	}
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= lowest {
-			syscall.CloseOnExec(fd)
-		}
-	}
 }
 
 // dupAbove duplicates fd to a close-on-exec descriptor numbered min or more.

@@ -62,8 +62,16 @@ func newWorld(t *testing.T, backend string, extra ...string) *world {
 		}
 	}
 	os.WriteFile(root+"/home/.ssh/id_rsa", []byte("PRIVATE\n"), 0o600)
+	// The backend from the user's config (the only place that may name the
+	// host).
+	if err := os.MkdirAll(root+"/config/chaperone", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(root+"/config/chaperone/config.toml", []byte("backend = \""+backend+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	w.env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + root + "/home", "XDG_CONFIG_HOME=" + root + "/config",
-		"XDG_STATE_HOME=" + w.state, "XDG_RUNTIME_DIR=" + root + "/run", "CHAPERONE_BACKEND=" + backend,
+		"XDG_STATE_HOME=" + w.state, "XDG_RUNTIME_DIR=" + root + "/run",
 		"CHAPERONE_HOLD_TIMEOUT=50ms", "LANG=C.UTF-8"}, extra...)
 	t.Cleanup(func() {
 		// End this world's server (it would end by itself when idle).

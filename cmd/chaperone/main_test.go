@@ -41,15 +41,20 @@ func TestScript(t *testing.T) {
 				{"XDG_CONFIG_HOME", filepath.Join(work, ".config")},
 				{"XDG_STATE_HOME", filepath.Join(work, ".state")},
 				{"XDG_RUNTIME_DIR", filepath.Join(work, ".run")},
-				{"CHAPERONE_BACKEND", "host"},
 				{"CHAPERONE_HOLD_TIMEOUT", "10ms"},
 			} {
 				env.Setenv(kv[0], kv[1])
 			}
-			for _, d := range []string{"home", ".run"} {
+			for _, d := range []string{"home", ".run", ".config/chaperone"} {
 				if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
 					return err
 				}
+			}
+			// Unconfined unless the script's own config names a sandbox:
+			// only the user's config file may choose the host.
+			cfg := filepath.Join(work, ".config", "chaperone", "config.toml")
+			if _, err := os.Stat(cfg); os.IsNotExist(err) {
+				return os.WriteFile(cfg, []byte("backend = \"host\"\n"), 0o600)
 			}
 			return nil
 		},

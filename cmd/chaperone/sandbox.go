@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ func runSandbox(ctx context.Context, args []string) error {
 		return err
 	}
 	env := os.Environ()
-	b, err := sandbox.Choose(cfg.Backend, cfg.Sandbox, env)
+	b, _, err := sandbox.Select(cfg, env)
 	if err != nil {
 		return err
 	}
@@ -46,7 +47,14 @@ func runSandbox(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	project := sandbox.ProjectRoot(dir)
+	trusted, err := config.TrustedProjects()
+	if err != nil {
+		return err
+	}
+	project, err := sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
+	if err != nil {
+		return err
+	}
 	eng, isEngine := b.(sandbox.Engine)
 	switch verb, rest := args[0], args[1:]; verb {
 	case "up":
@@ -141,9 +149,33 @@ func runDoctor(ctx context.Context, args []string) error {
 	}
 	env := os.Environ()
 	writeDoctor(ctx, os.Stdout, cfg, env)
+	doctorProject(os.Stdout, cfg, env)
 	doctorShell(os.Stdout, env)
 	doctorModel(os.Stdout)
 	return nil
+}
+
+// doctorProject says which project commands run in from here (the folder
+// the sandbox keeps writable), or why none.
+func doctorProject(w io.Writer, cfg *config.Config, env []string) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return
+	}
+	trusted, err := config.TrustedProjects()
+	if err != nil {
+		fmt.Fprintf(w, "project: %v\n", err)
+		return
+	}
+	project, err := sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, "project: none here: %v\n", err)
+	case slices.Contains(trusted, project):
+		fmt.Fprintf(w, "project: %s (a folder you trusted); writable in the sandbox, but for .git metadata and what host tools run\n", project)
+	default:
+		fmt.Fprintf(w, "project: %s (git top level); writable in the sandbox, but for .git metadata and what host tools run\n", project)
+	}
 }
 
 // doctorShell says whether agents' commands go through chaperone-shell and
@@ -183,11 +215,13 @@ func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []str
 			fmt.Fprintf(w, "          fix: %s\n", c.Fix)
 		}
 	}
-	b, err := sandbox.Choose(cfg.Backend, cfg.Sandbox, env)
+	b, by, err := sandbox.Select(cfg, env)
 	switch {
 	case err != nil:
 		fmt.Fprintf(w, "will use: nothing: %v\n", err)
-	case cfg.Backend != "":
+	case by == sandbox.ChosenEnv:
+		fmt.Fprintf(w, "will use: %s (named by %s in the environment)\n", b.Name(), sandbox.BackendEnv)
+	case by == sandbox.ChosenConfig:
 		fmt.Fprintf(w, "will use: %s (named by backend = %q in %s)\n", b.Name(), cfg.Backend, cfg.Path)
 		if b.Name() == "host" {
 			fmt.Fprintln(w, "  warning: commands run unconfined on the host")

@@ -126,9 +126,20 @@ func runRun(ctx context.Context, args []string) error {
 // only while its content stays what the person trusted.
 func runTrust(ctx context.Context, args []string) error {
 	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
-		fmt.Fprintln(os.Stderr, "usage: chaperone trust [PROJECT_DIR]\n\nTrusts the current content of PROJECT_DIR/.chaperone.toml (default: this project).")
+		fmt.Fprintln(os.Stderr, "usage: chaperone trust [DIR]\n\n"+
+			"Trusts DIR (default: this project) as a project folder when it is no git repository,\n"+
+			"and the current content of DIR/.chaperone.toml when there is one.")
 		return errUsage
 	}
+	if sandbox.Inside() {
+		return errors.New("chaperone trust works on the host only; this is inside the sandbox")
+	}
+	env := os.Environ()
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	own := sandbox.OwnDirs(env, cfg.Audit.Dir)
 	dir := ""
 	if len(args) == 1 {
 		dir = args[0]
@@ -137,13 +148,45 @@ func runTrust(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("trust: %w", err)
 		}
-		dir = sandbox.ProjectRoot(wd)
+		trusted, err := config.TrustedProjects()
+		if err != nil {
+			return err
+		}
+		dir, err = sandbox.FindProject(wd, env, trusted, own)
+		if err != nil {
+			dir = wd // not a project yet: this folder is to become one
+		}
 	}
-	path, hash, err := config.Trust(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("trust: no %s in %s", config.ProjectFile, dir)
-	}
+	abs, err := filepath.Abs(dir)
 	if err != nil {
+		return fmt.Errorf("trust: %w", err)
+	}
+	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+		return fmt.Errorf("trust: %s is not a folder", dir)
+	}
+	if err := sandbox.CheckProject(abs, env, own); err != nil {
+		var ne *sandbox.NotProjectError
+		if errors.As(err, &ne) {
+			return fmt.Errorf("trust: %s cannot be a project: %s", abs, ne.Why)
+		}
+		return err
+	}
+	did := false
+	if _, err := os.Lstat(filepath.Join(abs, ".git")); err != nil {
+		real, err := config.TrustProject(abs)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("trusted folder %s as a project: commands run there in the sandbox, with the folder writable\n", real)
+		did = true
+	}
+	path, hash, err := config.Trust(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && did:
+		return nil
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("trust: %s is a git repository (a project already) and has no %s to trust", dir, config.ProjectFile)
+	case err != nil:
 		return err
 	}
 	fmt.Printf("trusted %s (sha256 %s)\n", path, hash[:16])
@@ -160,7 +203,7 @@ Commands:
   chaperone shims [--copy] DIR   write DIR/bash and DIR/sh (chaperone as bash)
   chaperone run -- CMD [ARG...]  rate and run one command, as a prefix
   chaperone rate [--json] [-c CMD]  rate without running
-  chaperone trust [DIR]          trust a project's .chaperone.toml as it is now
+  chaperone trust [DIR]          trust a folder as a project, and its .chaperone.toml as it is now
   chaperone tui                  the approval panel for held commands
   chaperone audit ...            the audit log
   chaperone sandbox ... | doctor | model ... | fewshot ...

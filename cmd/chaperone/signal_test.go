@@ -28,10 +28,15 @@ func TestSignalStopsCommand(t *testing.T) {
 			}
 			root := t.TempDir()
 			proj := filepath.Join(root, "proj")
-			for _, d := range []string{proj, root + "/home", root + "/run", root + "/bin"} {
+			for _, d := range []string{proj + "/.git", root + "/home", root + "/run", root + "/bin", root + "/config/chaperone"} {
 				if err := os.MkdirAll(d, 0o700); err != nil {
 					t.Fatal(err)
 				}
+			}
+			// The backend from the user's config (the only place that may
+			// name the host).
+			if err := os.WriteFile(root+"/config/chaperone/config.toml", []byte("backend = \""+backend+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
 			}
 			self, err := os.Executable()
 			if err != nil {
@@ -44,8 +49,7 @@ func TestSignalStopsCommand(t *testing.T) {
 			cmd := exec.Command(bash, "-c", "echo started; while :; do date +%s%N > beat; sleep 0.05; done")
 			cmd.Dir = proj
 			cmd.Env = []string{"CHAPERONE_TESTSCRIPT=1", "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + root + "/home",
-				"XDG_CONFIG_HOME=" + root + "/config", "XDG_STATE_HOME=" + root + "/state", "XDG_RUNTIME_DIR=" + root + "/run",
-				"CHAPERONE_BACKEND=" + backend}
+				"XDG_CONFIG_HOME=" + root + "/config", "XDG_STATE_HOME=" + root + "/state", "XDG_RUNTIME_DIR=" + root + "/run"}
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package shim
+package parser
 
 import (
 	"crypto/sha256"

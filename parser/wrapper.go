@@ -1,12 +1,12 @@
-package shim
+package parser
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 )
 
 // Wrapper is what an agent put around the command its model asked for.
@@ -254,29 +254,26 @@ func codexExec(f *syntax.File, pl Places) *Wrapper {
 			return nil
 		}
 	}
+	// The snapshot the prelude sources (checked above to be in Codex's
+	// own folder) is what the sandbox must show.
+	syntax.Walk(&syntax.File{Stmts: f.Stmts[:n-1]}, func(n syntax.Node) bool {
+		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) == 2 {
+			if name, ok := lit(c.Args[0]); ok && (name == "." || name == "source") {
+				if p, ok := lit(c.Args[1]); ok {
+					w.Inputs = append(w.Inputs, p)
+				}
+			}
+		}
+		return true
+	})
 	return w
-}
-
-// lazyRegexp compiles on first use, to keep start-up lean.
-type lazyRegexp string
-
-var lazyCache sync.Map
-
-// MatchString reports whether s matches.
-func (l lazyRegexp) MatchString(s string) bool {
-	if re, ok := lazyCache.Load(l); ok {
-		return re.(*regexp.Regexp).MatchString(s)
-	}
-	re := regexp.MustCompile(string(l))
-	lazyCache.Store(l, re)
-	return re.MatchString(s)
 }
 
 var shellNames = map[string]bool{"bash": true, "sh": true, "zsh": true}
 
 // codexEnvName matches the variables Codex saves and restores around its
 // snapshot: its own, proxies and CA bundles.
-var codexEnvName = lazyRegexp(`^(__CODEX_[A-Z0-9_]+|CODEX_[A-Z0-9_]+|[A-Za-z_]*(PROXY|proxy)|[A-Z_]*(CA_CERT|CAINFO|CA_BUNDLE|CAFILE|CERT_FILE|CA_CERTS|CERTIFICATE)|npm_config_cafile|PIP_CERT)$`)
+var codexEnvName = lazyre.New(`^(__CODEX_[A-Z0-9_]+|CODEX_[A-Z0-9_]+|[A-Za-z_]*(PROXY|proxy)|[A-Z_]*(CA_CERT|CAINFO|CA_BUNDLE|CAFILE|CERT_FILE|CA_CERTS|CERTIFICATE)|npm_config_cafile|PIP_CERT)$`)
 
 // codexPrelude accepts only what Codex's prelude is made of: assignments
 // and exports of the variables above (values without command

@@ -1,4 +1,4 @@
-package shim
+package parser
 
 import (
 	"os"
@@ -29,13 +29,15 @@ func TestUnwrapRealForms(t *testing.T) {
 		name, file, agent string
 		pl                Places
 		kind, inner       string
-		outputs           []string
+		outputs, inputs   []string
 	}{
 		{"claude", "claude-cmd.txt", AgentClaude, claudePlaces, "claude-eval", "echo hi",
-			[]string{"/tmp/agent-run.EjuTur/tmp/claude-8f99-cwd"}},
+			[]string{"/tmp/agent-run.EjuTur/tmp/claude-8f99-cwd"},
+			[]string{"/tmp/agent-run.EjuTur/home/.claude/shell-snapshots/snapshot-bash-1795905160741-mros8p.sh"}},
 		{"gemini", "gemini-cmd.txt", AgentGemini, Places{}, "gemini-trap", "echo hi",
-			[]string{"/tmp/agent-run.i4fAix/tmp/gemini-shell-fDrwW8/bgpids.tmp"}},
-		{"codex", "codex-wrapper.txt", AgentCodex, codexPlaces, "codex-exec", "echo hi", nil},
+			[]string{"/tmp/agent-run.i4fAix/tmp/gemini-shell-fDrwW8/bgpids.tmp"}, nil},
+		{"codex", "codex-wrapper.txt", AgentCodex, codexPlaces, "codex-exec", "echo hi", nil,
+			[]string{"/tmp/agent-run.ctkzPs/home/.codex/shell_snapshots/01a2244a-2d98-7eb1-ae0a-ba4c372c46d9.1795905170844895441.sh"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +51,9 @@ func TestUnwrapRealForms(t *testing.T) {
 			}
 			if strings.Join(w.Outputs, ",") != strings.Join(tt.outputs, ",") {
 				t.Errorf("outputs %q, want %q", w.Outputs, tt.outputs)
+			}
+			if strings.Join(w.Inputs, ",") != strings.Join(tt.inputs, ",") {
+				t.Errorf("inputs %q, want %q", w.Inputs, tt.inputs)
 			}
 			if tt.kind == "codex-exec" && strings.Join(w.Exec, "|") != "/tmp/agent-run.ctkzPs/shim/bash|-c|echo hi" {
 				t.Errorf("exec %q", w.Exec)
@@ -226,4 +231,28 @@ func TestUnwrapStartup(t *testing.T) {
 	if w, ok := Unwrap(`set -e; . "/tmp/evil.sh"`, AgentCodex, codexPlaces); ok {
 		t.Errorf("recognised %+v", w)
 	}
+}
+
+// FuzzUnwrap: no panic, and a recognised wrapper's inner command is text
+// of the script (recognition never invents a command).
+func FuzzUnwrap(f *testing.F) {
+	f.Add(claudeForm(snap, "'ls'", "/tmp/claude-1-cwd"), 0)
+	f.Add(geminiForm("ls"), 2)
+	f.Add("eval 'ls'", 3)
+	f.Add("exec '/bin/bash' -c 'ls'", 1)
+	agents := []string{AgentClaude, AgentCodex, AgentGemini, AgentOpenCode, ""}
+	f.Fuzz(func(t *testing.T, script string, a int) {
+		if a < 0 {
+			a = -a
+		}
+		agent := agents[a%len(agents)]
+		w, ok := Unwrap(script, agent, Places{ClaudeDir: "/tmp/agent-run.EjuTur/home/.claude", CodexHome: "/h/.codex"})
+		if !ok {
+			return
+		}
+		if w.Kind != "claude-snapshot" && w.Kind != "codex-check" && w.Kind != "codex-snapshot" &&
+			w.Kind != "eval" && w.Kind != "claude-eval" && w.Kind != "codex-exec" && !strings.Contains(script, w.Inner) {
+			t.Errorf("inner %q is not in the script", w.Inner)
+		}
+	})
 }

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
+)
+
+// projectsPath is the file that lists the folders the person trusted as
+// projects (`chaperone trust DIR` on a folder that is no git repository).
+// It lives in the state folder, which no sandbox can see, so an agent can
+// never trust a folder itself.
+func projectsPath() string { return filepath.Join(StateDir(), "projects.json") }
+
+// projectsFile is the content of projectsPath.
+type projectsFile struct {
+	Projects []string `json:"projects"`
+}
+
+// TrustedProjects returns the folders trusted as projects (absolute,
+// symbolic links resolved when they were trusted). No file: none.
+func TrustedProjects() ([]string, error) {
+	b, err := os.ReadFile(projectsPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trusted projects: %w", err)
+	}
+	var f projectsFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, &Error{Path: projectsPath(), Msg: "not valid JSON: " + err.Error(),
+			Fix: "delete the file and run `chaperone trust DIR` again for each project folder"}
+	}
+	return f.Projects, nil
+}
+
+// TrustProject records dir as a project folder and returns its path as
+// recorded (absolute, symbolic links resolved). Whether dir may be a
+// project at all is the caller's to check (sandbox.CheckProject).
+func TrustProject(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("trust: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("trust: %w", err)
+	}
+	if st, err := os.Stat(real); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("trust: %s is not a folder", dir)
+	}
+	have, err := TrustedProjects()
+	if err != nil {
+		return "", err
+	}
+	if slices.Contains(have, real) {
+		return real, nil
+	}
+	b, _ := json.MarshalIndent(projectsFile{Projects: append(have, real)}, "", "  ")
+	if err := os.MkdirAll(StateDir(), 0o700); err != nil {
+		return "", fmt.Errorf("trust: %w", err)
+	}
+	if err := atomicfile.WriteFile(projectsPath(), append(b, '\n'), 0o600, nil); err != nil {
+		return "", fmt.Errorf("trust: %w", err)
+	}
+	return real, nil
+}

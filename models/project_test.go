@@ -1,0 +1,18 @@
+package models
+
+import "testing"
+
+func TestHostExecPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		".envrc": true, "./.envrc": true, "/w/proj/.claude/settings.json": true, ".vscode/tasks.json": true,
+		"sub/.idea/workspace.xml": true, ".git": true, ".git/config": true, ".git/hooks/pre-commit": true,
+		".git/modules/lib/config": true, ".git/info/attributes": true, ".git/objects/info/alternates": true,
+		"/w/p/.git/": true, "opencode.json": true,
+		".git/HEAD": false, ".git/refs/heads/main": false, ".git/index": false, ".git/objects/ab/cdef": false,
+		"src/main.go": false, ".gitignore": false, ".github/workflows/ci.yml": false, "envrc": false, ".env": false,
+	} {
+		if got := HostExecPath(p); got != want {
+			t.Errorf("HostExecPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
