@@ -11,6 +11,7 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/ollama/ollama v0.6.5
 	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/net v0.46.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.45.0
 	mvdan.cc/sh/v3 v3.14.1

@@ -2,10 +2,13 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/chaperone-dev/chaperone/sandbox/seccomp"
 )
 
 // Bwrap runs each command in a fresh bubblewrap jail: new user, pid, net,
@@ -33,22 +36,29 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	// bash: the job's Ready hook runs meanwhile. The command has been
 	// decided before this; a gate closed without a byte (chaperone gone)
 	// would let bwrap go on, but --die-with-parent ends it then anyway.
+	filter, err := seccomp.File()
+	if err != nil {
+		return 126, fmt.Errorf("seccomp filter: %w", err)
+	}
 	gr, gate, err := os.Pipe()
 	if err != nil {
+		filter.Close()
 		return 126, err
 	}
 	defer gate.Close()
-	cmd := exec.Command(prog, append([]string{"--block-fd", "3"}, args...)...)
+	cmd := exec.Command(prog, append([]string{"--block-fd", "3", "--seccomp", "4"}, args...)...)
 	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{gr}
+	cmd.ExtraFiles = []*os.File{gr, filter}
 	code, err := child(ctx, cmd, j, tty, false, gate, func() { cmd.Process.Kill() })
 	gr.Close()
+	filter.Close()
 	return code, err
 }
 
 // CommandLine is the bwrap command line (program first) that runs the job
-// without a terminal, less the gate Run adds: what a person can run to see
-// the sandbox chaperone makes.
+// without a terminal, less the gate and the seccomp filter Run adds (both
+// are descriptors): what a person can run to see the sandbox chaperone
+// makes.
 func (b Bwrap) CommandLine(j *Job) ([]string, error) {
 	prog, args, _, err := b.command(j, false)
 	if err != nil {

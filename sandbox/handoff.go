@@ -5,20 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/chaperone-dev/chaperone/sandbox/seccomp"
 )
 
 // Handoff is a bubblewrap command for another process to execute in its
 // own place: what chaperone's shell server gives chaperone-shell, so that
 // the program the agent started becomes the sandbox itself (no process of
 // chaperone's waits in between). Path, Argv and Env are for execve; Files
-// are the descriptors the process must have as 0 to 4: the command's stdin,
+// are the descriptors the process must have as 0 to 5: the command's stdin,
 // stdout and stderr, the gate bwrap waits on before it runs bash
-// (--block-fd 3) and the pipe it reports the exit status to
-// (--json-status-fd 4).
+// (--block-fd 3), the pipe it reports the exit status to
+// (--json-status-fd 4) and the seccomp filter (--seccomp 5).
 //
 // Once the files are handed over, call Sent, then Wait. A process that
 // never executes the command closes the gate: bwrap is not running then,
@@ -27,7 +30,7 @@ type Handoff struct {
 	Path  string
 	Argv  []string
 	Env   []string
-	Files [5]*os.File
+	Files [6]*os.File
 
 	job          *Job
 	gate, status *os.File // our ends of the gate and status pipes
@@ -58,17 +61,24 @@ func (b Bwrap) Handoff(j *Job) (*Handoff, error) {
 		gw.Close()
 		return nil, err
 	}
-	in, out, errw := j.StdinFile, j.StdoutFile, j.StderrFile
-	if in == nil || out == nil || errw == nil {
+	filter, err := seccomp.File()
+	if err != nil {
 		gr.Close()
 		gw.Close()
 		sr.Close()
 		sw.Close()
+		return nil, fmt.Errorf("seccomp filter: %w", err)
+	}
+	in, out, errw := j.StdinFile, j.StdoutFile, j.StderrFile
+	if in == nil || out == nil || errw == nil {
+		for _, f := range []*os.File{gr, gw, sr, sw, filter} {
+			f.Close()
+		}
 		return nil, errors.New("handoff: the job's stdio must be files")
 	}
-	argv := append([]string{"bwrap", "--block-fd", "3", "--json-status-fd", "4"}, args...)
-	return &Handoff{Path: prog, Argv: argv, Env: env, Files: [5]*os.File{in, out, errw, gr, sw},
-		job: j, gate: gw, status: sr, theirs: []*os.File{gr, sw}}, nil
+	argv := append([]string{"bwrap", "--block-fd", "3", "--json-status-fd", "4", "--seccomp", "5"}, args...)
+	return &Handoff{Path: prog, Argv: argv, Env: env, Files: [6]*os.File{in, out, errw, gr, sw, filter},
+		job: j, gate: gw, status: sr, theirs: []*os.File{gr, sw, filter}}, nil
 }
 
 // Sent closes this process's copies of the ends that now belong to the

@@ -92,7 +92,7 @@ func bwrapBackend(t *testing.T, e *env) sandbox.Bwrap {
 }
 
 // execute is the other process: it starts path with the handoff's argv,
-// environment and files (as 0 to 4), then the handoff is Sent. It runs in
+// environment and files (as 0 to 5), then the handoff is Sent. It runs in
 // a process group of its own, killed at the end of the test (with whatever
 // bwrap left in it).
 func execute(t *testing.T, h *sandbox.Handoff, path string, argv ...string) *exec.Cmd {
