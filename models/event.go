@@ -37,6 +37,9 @@ type Event struct {
 	Exit      *int     `json:"exit,omitempty"` // nil when the command did not run
 	Duration  float64  `json:"duration_ms,omitempty"`
 	Backend   string   `json:"backend,omitempty"`
+	// Killed lists the processes the sandbox killed because they were
+	// still there when the command ended: "PID (comm) command line" each.
+	Killed []string `json:"killed,omitempty"`
 
 	// Files are the paths changed in the working tree while the command
 	// ran (audit.WatchTree), relative to the watched root.

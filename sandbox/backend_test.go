@@ -34,7 +34,9 @@ func TestMain(m *testing.M) {
 	if name := os.Getenv("CHAPERONE_TEST_SHIM"); name != "" {
 		os.Exit(shimMain(name))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	itest.RemovePrograms()
+	os.Exit(code)
 }
 
 // shimMain runs the script in $CHAPERONE_TEST_SCRIPT through backend name,
@@ -46,6 +48,10 @@ func shimMain(name string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	if eng, ok := b.(sandbox.Engine); ok {
+		eng.Reaper = os.Getenv("CHAPERONE_TEST_REAPER")
+		b = eng
 	}
 	dir, _ := os.Getwd()
 	go func() {
@@ -122,6 +128,11 @@ func newEnv(t *testing.T, kind string) *env {
 	}
 	e.backend = b
 	if eng, ok := b.(sandbox.Engine); ok {
+		// The test binary is not static; the commands' reaper is
+		// chaperone-shell, built as scripts/install does.
+		eng.Reaper = filepath.Join(itest.Programs(t), "chaperone-shell")
+		e.vars = append(e.vars, "CHAPERONE_TEST_REAPER="+eng.Reaper)
+		e.backend = eng
 		t.Cleanup(func() { eng.Down(context.Background(), e.project, e.vars) })
 	}
 	return e

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
+	"github.com/chaperone-dev/chaperone/internal/reaper"
 )
 
 // Engine runs commands in one long-lived container per project, through
@@ -43,6 +44,10 @@ type Engine struct {
 	// Path is the CLI program; empty means Kind on PATH.
 	Path   string
 	Policy Policy
+	// Reaper is the static program mounted in the container as every
+	// command's reaper (chaperone-shell or chaperone; see internal/reaper).
+	// Empty means DefaultReaper.
+	Reaper string
 }
 
 // Name returns the engine's kind.
@@ -148,6 +153,7 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 			}
 		}
 	}
+	a = append(a, e.reaperMount()...) // the program every command runs under (reaper.go)
 	a = append(a, "-v", marker+":"+MarkerPath+":ro", "-v", c.outs+":"+outMount, "-w", project, c.image)
 	sum := sha256.Sum256([]byte(strings.Join(a, "\x00")))
 	c.spec = hex.EncodeToString(sum[:8])
@@ -376,29 +382,14 @@ func lock(path string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// killScript signals every process of one job in the container: those
-// whose environment holds CHAPERONE_JOB=$1. Pure bash, so any image works.
-const killScript = `for p in /proc/[0-9]*; do while IFS= read -r -d '' e; do ` +
-	`if [[ $e == "CHAPERONE_JOB=$1" ]]; then kill -s "$2" "${p#/proc/}"; break; fi; ` +
-	`done < "$p/environ"; done 2>/dev/null; exit 0`
-
-// killArgs is the engine CLI's arguments that send sig to job id's
-// processes in the container (see killScript).
-func (e Engine) killArgs(c *container, id, sig string) []string {
-	return []string{"exec", "-u", c.user(), c.name, "bash", "-c", killScript, "chaperone-kill", id, sig}
-}
-
-// prelude links the job's outputs to the exchange folder, makes TMPDIR,
-// sets the terminal size (docker before API 1.42 sets it only after the
-// command started), runs the command, and writes its status to a file in
-// the exchange folder: proof that it ended, which the engines' exit status
-// is not (podman exec killed by SIGTERM says 0 and leaves the command
-// running). $1 is TMPDIR, $2 ROWSxCOLS or "", $3 the status file, then
-// pairs FILE LINK, "--", argv.
+// prelude runs as the reaper's command: it links the job's outputs to the
+// exchange folder, makes TMPDIR, sets the terminal size (docker before API
+// 1.42 sets it only after the command started), and becomes the command.
+// $1 is TMPDIR, $2 ROWSxCOLS or "", then pairs FILE LINK, "--", argv.
 const prelude = `t=$1; shift; if [ -n "$t" ]; then mkdir -p -- "$t" 2>/dev/null; fi; ` +
-	`if [ -n "$1" ]; then stty rows "${1%x*}" cols "${1#*x}" 2>/dev/null; fi; shift; rc=$1; shift; ` +
+	`if [ -n "$1" ]; then stty rows "${1%x*}" cols "${1#*x}" 2>/dev/null; fi; shift; ` +
 	`while [ "$1" != -- ]; do mkdir -p -- "${1%/*}" 2>/dev/null; ln -sfn -- "$2" "$1"; shift 2; done; shift; ` +
-	`"$@"; s=$?; echo "$s" >"$rc"; exit "$s"`
+	`exec "$@"`
 
 // Run runs the job in the project's container (creating it if needed) and
 // returns bash's exit status. Cancelling ctx, or killing this process in
@@ -431,8 +422,17 @@ func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
 	return code, err
 }
 
-// exec runs one job in the running container.
+// exec runs one job in the running container, under the reaper (see
+// internal/reaper): the command's status comes from the reaper's result
+// file, which the reaper writes once nothing of the command is left, with
+// the list of what it had to kill (reported in j.Killed). Cancelling ctx
+// sends SIGTERM to the reaper, which forwards it and ends everything after
+// reaper.Grace. When the reaper did not report (killed by its own command,
+// say), what is left of the job is killed through the engine.
 func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (int, error) {
+	if _, err := e.reaperProgram(); err != nil {
+		return 126, err
+	}
 	id := jobID()
 	dir := j.Dir
 	if dir == "" {
@@ -443,13 +443,17 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 	if tty {
 		a = append(a, "-t")
 	}
-	a = append(a, "-u", c.user(), "-w", dir, "-e", "CHAPERONE_JOB="+id)
+	a = append(a, "-u", c.user(), "-w", dir)
 	pass := e.Policy.Env(env, false)
 	for _, kv := range pass {
 		name, _, _ := strings.Cut(kv, "=")
 		a = append(a, "-e", name)
 	}
-	a = append(a, c.name)
+	// The result file's name is secret, given to the reaper in its
+	// environment, which the command cannot read: knowing it, the command
+	// could write a result of its own and kill the reaper.
+	result := jobID() + ".result"
+	a = append(a, "-e", reaper.ResultEnv+"="+outMount+"/"+result, c.name)
 
 	outputs, _ := agentFiles(j)
 	var links []string // FILE LINK pairs
@@ -472,9 +476,8 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 			size = fmt.Sprintf("%dx%d", ws.Rows, ws.Cols)
 		}
 	}
-	rcFile := filepath.Join(c.outs, id+".rc")
 	os.MkdirAll(c.outs, 0o700)
-	a = append(a, "bash", "-c", prelude, "chaperone-prelude", tmp, size, outMount+"/"+id+".rc")
+	a = append(a, reaperPath, id, "--", "bash", "-c", prelude, "chaperone-prelude", tmp, size)
 	a = append(a, links...)
 	a = append(a, "--")
 	a = append(a, bashArgv("bash", j)...)
@@ -487,34 +490,46 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 	if err != nil {
 		return 126, err
 	}
-	kill := func(sig string) {
-		k := exec.Command(e.prog(), e.killArgs(c, id, sig)...)
-		k.Env = env
-		k.Run()
-	}
 	cancel := func() {
-		hostKill(id, syscall.SIGTERM) // at once where the host sees them
-		kill("TERM")
-		time.AfterFunc(time.Second, func() {
-			hostKill(id, syscall.SIGKILL)
-			kill("KILL")
-		})
+		hostSignal(id, syscall.SIGTERM) // at once where the host sees it
+		e.reaperCLI(c, env, "-term", id)
 	}
 	code, err := child(ctx, cmd, j, false, tty, nil, cancel)
 	for _, m := range moves {
 		moveFile(m[0], m[1])
 	}
-	rc, rerr := os.ReadFile(rcFile)
-	os.Remove(rcFile)
-	if n, perr := strconv.Atoi(strings.TrimSpace(string(rc))); rerr == nil && perr == nil {
-		code = n
-		if ctx.Err() == nil {
-			lifeline.Write([]byte("ok\n"))
+	resultFile := filepath.Join(c.outs, result)
+	res, rerr := readResult(resultFile)
+	if rerr != nil && ctx.Err() != nil {
+		// The CLI may have been killed with us while the reaper still
+		// gives the command its grace.
+		for end := time.Now().Add(reaper.Grace + time.Second); rerr != nil && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+			res, rerr = readResult(resultFile)
 		}
-	} else if err == nil && code < 128 {
-		// The CLI ended but the command did not say it did: it was
-		// interrupted (or is still running, and the watchdog ends it).
-		code = 128 + int(syscall.SIGTERM)
+	}
+	os.Remove(resultFile)
+	ended := rerr == nil
+	if ended {
+		code = res.Status
+	} else {
+		// The reaper did not report: killed (its command can do that),
+		// never started, or still running (the CLI was killed). End what
+		// is left of the job, and the strays.
+		out, kerr := e.reaperCLI(c, env, "-kill", id)
+		if r, perr := reaper.ParseResult(out); kerr == nil && perr == nil {
+			res = reaper.Result{Killed: r.Killed, Left: r.Left}
+			ended = true
+		}
+		if ctx.Err() != nil && err == nil && code < 128 {
+			// The CLI said nothing useful (podman exec killed by SIGTERM
+			// says 0): the command was interrupted.
+			code = 128 + int(syscall.SIGTERM)
+		}
+	}
+	report(j, res)
+	if ended {
+		lifeline.Write([]byte("ok\n"))
 	}
 	lifeline.Close() // without "ok", the watchdog kills what is left
 	return code, err
@@ -522,20 +537,17 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 
 // watchdog starts a detached process (its own session, not a child of
 // chaperone once started) that waits on a pipe: if chaperone ends without
-// writing "ok" to it — killed, even by SIGKILL — it kills the job's
-// processes in the container. It returns the pipe's write end.
+// writing "ok" to it — killed, even by SIGKILL — it kills the job's reaper
+// and everything below it through the engine (`chaperone-reaper -kill`).
+// It returns the pipe's write end.
 func (e Engine) watchdog(c *container, id string, env []string) (*os.File, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	// On EOF: first kill what the host can see (instant), then the sure way
-	// through the engine.
-	script := `{ read -r x <&3 || { id=$1; shift; ` +
-		`for f in $(grep -lxz "CHAPERONE_JOB=$id" /proc/[0-9]*/environ 2>/dev/null); do p=${f#/proc/}; kill -KILL "${p%/environ}"; done; ` +
-		`exec "$@"; }; } 3<&3 </dev/null >/dev/null 2>&1 &`
-	args := append([]string{"-c", script, "chaperone-watchdog", id, e.prog()}, e.killArgs(c, id, "KILL")...)
+	script := `{ read -r x <&3 || exec "$@"; } 3<&3 </dev/null >/dev/null 2>&1 &`
+	args := append([]string{"-c", script, "chaperone-watchdog", e.prog()}, e.killArgs(c, "-kill", id)...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{r}
@@ -621,24 +633,4 @@ func union(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// hostKill signals the job's processes from the host, where it can see them
-// (runc containers share the host's pid view; gVisor's do not): those whose
-// environment holds CHAPERONE_JOB=id. The in-container kill is the sure way;
-// this one is instant.
-func hostKill(id string, sig syscall.Signal) {
-	want := []byte("CHAPERONE_JOB=" + id + "\x00")
-	later := append([]byte{0}, want...) // any variable but the first
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err == nil && (bytes.Contains(b, later) || bytes.HasPrefix(b, want)) {
-			syscall.Kill(pid, sig)
-		}
-	}
 }

@@ -64,6 +64,14 @@ type Job struct {
 	// (bubblewrap) calls it while the sandbox is being set up, so that the
 	// two overlap. It is not called when the sandbox cannot be started.
 	Ready func()
+
+	// Killed, when not nil, is where the backend lists the processes it
+	// had to kill because they were still there when the command ended
+	// (background jobs, anything that detached), one "PID (comm) command
+	// line" each (see internal/reaper). The backend only appends to it.
+	// Docker and podman fill it; bubblewrap's jails end with their pid
+	// namespace and report nothing.
+	Killed *[]string
 }
 
 // ready calls the job's Ready hook, if any.

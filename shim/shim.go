@@ -359,8 +359,10 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	if s.Backend.Name() != "host" && !job.OpenGuarded {
 		watch = sandbox.WatchTop(job.Project, s.Protect)
 	}
+	job.Killed = new([]string)
 	start := time.Now()
 	code, err := s.runJob(ctx, job)
+	ev.Killed = *job.Killed
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
 	s.sweep(watch, ev, getenv)
 	capture.finish(ev)

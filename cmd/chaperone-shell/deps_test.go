@@ -7,7 +7,7 @@ import (
 )
 
 // TestDeps keeps what starts for every command small: chaperone-shell
-// depends on the standard library's basics and three small packages of
+// depends on the standard library's basics and five small packages of
 // ours only, and chaperone itself does not carry the terminal UI (that is
 // chaperone-panel's).
 func TestDeps(t *testing.T) {
@@ -24,6 +24,10 @@ func TestDeps(t *testing.T) {
 		"github.com/chaperone-dev/chaperone/internal/inside":     true,
 		"github.com/chaperone-dev/chaperone/internal/rundir":     true,
 		"github.com/chaperone-dev/chaperone/internal/shellsrv":   true,
+		// The per-job reaper of docker and podman sandboxes: the engine
+		// mounts chaperone-shell, small and static, into the container
+		// and runs each command under it.
+		"github.com/chaperone-dev/chaperone/internal/reaper": true,
 	}
 	for _, dep := range deps("github.com/chaperone-dev/chaperone/cmd/chaperone-shell") {
 		switch {

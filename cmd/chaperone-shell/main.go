@@ -20,6 +20,7 @@ import (
 
 	"github.com/chaperone-dev/chaperone/internal/cloexec"
 	"github.com/chaperone-dev/chaperone/internal/inside"
+	"github.com/chaperone-dev/chaperone/internal/reaper"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
 	"github.com/chaperone-dev/chaperone/internal/shellsrv"
 )
@@ -29,6 +30,9 @@ import (
 const passEnv = "CHAPERONE_PASS"
 
 func main() {
+	if reaper.Is(os.Args[0]) {
+		os.Exit(reaper.Main(os.Args)) // mounted in docker and podman sandboxes
+	}
 	if inside.Sandbox() {
 		fail(inside.ExecBash(os.Args), 127)
 	}

@@ -13,10 +13,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/chaperone-dev/chaperone/internal/reaper"
 	"github.com/chaperone-dev/chaperone/shim"
 )
 
 func main() {
+	if reaper.Is(os.Args[0]) {
+		os.Exit(reaper.Main(os.Args)) // mounted in docker and podman sandboxes
+	}
 	if isShell(os.Args) {
 		// Started for every command an agent runs: the shim handles the
 		// signals itself, and only once there is something to stop.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/chaperone-dev/chaperone/internal/itest"
+	"github.com/chaperone-dev/chaperone/sandbox"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,9 @@ import (
 // script under the name bash or sh (a symlink made by the script) is
 // chaperone too, as the installed binary would be.
 func TestMain(m *testing.M) {
+	// This binary is dynamically linked: the docker scripts' commands run
+	// under a static build of chaperone-shell (see TestScript).
+	sandbox.DefaultReaper = os.Getenv("CHAPERONE_TEST_REAPER")
 	name := strings.TrimPrefix(filepath.Base(os.Args[0]), "-")
 	if (name == "bash" || name == "sh") && os.Getenv("CHAPERONE_TESTSCRIPT") == "1" {
 		main()
@@ -30,6 +34,11 @@ func TestScript(t *testing.T) {
 		_, err := exec.LookPath(tool)
 		itest.Require(t, tool+" (for the sandbox scripts)", err == nil)
 	}
+	var reaper string // every docker command's reaper: a static program
+	if _, err := exec.LookPath("docker"); err == nil {
+		reaper = filepath.Join(itest.Programs(t), "chaperone-shell")
+		t.Cleanup(itest.RemovePrograms)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
@@ -42,6 +51,7 @@ func TestScript(t *testing.T) {
 				{"XDG_STATE_HOME", filepath.Join(work, ".state")},
 				{"XDG_RUNTIME_DIR", filepath.Join(work, ".run")},
 				{"CHAPERONE_HOLD_TIMEOUT", "10ms"},
+				{"CHAPERONE_TEST_REAPER", reaper},
 			} {
 				env.Setenv(kv[0], kv[1])
 			}
