@@ -12,6 +12,11 @@ import "strings"
 var HostExecNames = []string{
 	".chaperone.toml", ".envrc", ".claude", ".codex", ".gemini", ".qwen", ".vscode", ".idea",
 	".devcontainer", ".mcp.json", "opencode.json", ".opencode", ".kilocode", ".continue",
+	// Run by git on the host through hooks that call into the work tree
+	// (husky, pre-commit), or by package tools on the host before any
+	// script: npm's and yarn's settings (script-shell, yarnPath), pnpm's
+	// hook file, cargo's (runner, rustc-wrapper).
+	".husky", ".pre-commit-config.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs", ".cargo",
 }
 
 // GitExecuted are the parts of a git folder that make git run programs or

@@ -84,16 +84,48 @@ func Protect(project string, extra []string, open bool) Guard {
 // parts read-only; a file (gitdir: …) is read-only, and the folder it names
 // is guarded too when it is inside the project.
 func (g *Guard) git(project, p string, fi os.FileInfo, open bool) {
+	dir := p
 	if !fi.IsDir() {
 		g.ReadOnly = append(g.ReadOnly, p) // even when open: the pointer never changes
-		if dir := gitdirOf(p); dir != "" && within(dir, project) && dir != project {
-			if st, err := os.Stat(dir); err == nil && st.IsDir() {
-				g.gitDir(project, dir, open)
+		if dir = gitdirOf(p); dir == "" || !within(dir, project) || dir == project {
+			return
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return
+		}
+	}
+	g.gitDir(project, dir, open)
+	// Repositories inside the project that the index records (submodules,
+	// repositories added with `git add`): host git runs in them too.
+	links, _ := gitlinks(dir)
+	for _, l := range links {
+		work := filepath.Join(project, filepath.FromSlash(l))
+		inner := filepath.Join(work, ".git")
+		fi, err := os.Lstat(inner)
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			continue // absent (Watch sees to a new one) or a link, which a mount cannot pin
+		}
+		if fi.IsDir() {
+			g.gitDir(project, inner, open)
+			continue
+		}
+		g.pin(project, work)
+		g.ReadOnly = append(g.ReadOnly, inner)
+		if d := gitdirOf(inner); d != "" && within(d, project) && d != project {
+			if st, err := os.Stat(d); err == nil && st.IsDir() {
+				g.gitDir(project, d, open)
 			}
 		}
-		return
 	}
-	g.gitDir(project, p, open)
+}
+
+// pin pins dir and every folder between the project and it, so that none
+// of them can be renamed away with dir inside (a folder holding a mount
+// point can be renamed; a mount point cannot).
+func (g *Guard) pin(project, dir string) {
+	for d := dir; within(d, project) && d != project; d = filepath.Dir(d) {
+		g.Pinned = append(g.Pinned, d)
+	}
 }
 
 // guarded are the names (relative to a project) that Protect and Watch
@@ -113,10 +145,26 @@ func guarded(extra []string) []string {
 // gitDir pins the git folder dir and makes its executed parts read-only,
 // then does the same for every submodule's git folder in dir/modules.
 func (g *Guard) gitDir(project, dir string, open bool) {
-	g.Pinned = append(g.Pinned, dir)
-	// A hooks folder is made when missing, so that none can be planted.
+	g.pin(project, dir)
+	// Hooks and info folders are made when missing, so that none can be
+	// planted (the files git reads that cannot be made empty are watched,
+	// see WatchTop).
 	os.Mkdir(filepath.Join(dir, "hooks"), 0o755)
+	os.Mkdir(filepath.Join(dir, "info"), 0o755)
 	if !open {
+		// A hook that is a link into the work tree (a common set-up) runs
+		// what it links to.
+		for _, hooks := range []string{filepath.Join(dir, "hooks"), hooksPath(filepath.Join(dir, "config"), project)} {
+			ents, _ := os.ReadDir(hooks)
+			for _, e := range ents {
+				if e.Type()&os.ModeSymlink == 0 {
+					continue
+				}
+				if real, err := filepath.EvalSymlinks(filepath.Join(hooks, e.Name())); err == nil && within(real, project) && real != project {
+					g.ReadOnly = append(g.ReadOnly, real)
+				}
+			}
+		}
 		for _, name := range models.GitExecuted {
 			if name == "modules" {
 				continue // each submodule's git folder is guarded below

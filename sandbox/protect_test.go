@@ -38,7 +38,7 @@ func TestProtect(t *testing.T) {
 		}
 		return out
 	}
-	wantPinned := []string{".git", ".git/modules/lib", ".git/modules/group/inner"}
+	wantPinned := []string{".git", ".git/modules", ".git/modules/group", ".git/modules/lib", ".git/modules/group/inner"}
 	if got := rel(g.Pinned); !slices.Equal(got, wantPinned) {
 		t.Errorf("Pinned = %q, want %q", got, wantPinned)
 	}
