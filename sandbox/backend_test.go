@@ -24,7 +24,8 @@ import (
 // TestMain makes the test binary behave as chaperone does: inside a sandbox
 // it is plain bash (the Codex re-exec test mounts it at the shell path), and
 // with CHAPERONE_TEST_SHIM it runs one job, as a shim would, for the kill
-// tests.
+// tests (with CHAPERONE_TEST_OPEN=1, one whose write to the guarded files a
+// person approved).
 func TestMain(m *testing.M) {
 	if sandbox.Inside() {
 		err := sandbox.ExecBash(os.Args)
@@ -59,7 +60,7 @@ func shimMain(name string) int {
 		fmt.Fprintln(os.Stderr, time.Now().Format("15:04:05.000"), "signalled")
 	}()
 	code, err := b.Run(ctx, &sandbox.Job{Script: os.Getenv("CHAPERONE_TEST_SCRIPT"), Dir: dir, Env: os.Environ(),
-		StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr})
+		StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr, OpenGuarded: os.Getenv("CHAPERONE_TEST_OPEN") == "1"})
 	fmt.Fprintln(os.Stderr, time.Now().Format("15:04:05.000"), "run returned", code, err)
 	return code
 }
@@ -264,7 +265,7 @@ func TestBackends(t *testing.T) {
 			if eng, ok := e.backend.(sandbox.Engine); ok {
 				t.Run("limits", func(t *testing.T) { testLimits(t, eng, e) })
 			}
-			t.Run("terminal", func(t *testing.T) { testTTY(t, e) })
+			t.Run("terminal", func(t *testing.T) { testTTY(t, e, false) })
 			t.Run("claude wrapper", func(t *testing.T) { testClaude(t, e) })
 			t.Run("gemini wrapper", func(t *testing.T) { testGemini(t, e) })
 			t.Run("codex re-exec", func(t *testing.T) { testCodex(t, e) })
@@ -275,7 +276,10 @@ func TestBackends(t *testing.T) {
 	}
 }
 
-func testTTY(t *testing.T, e *env) {
+// testTTY runs a job on a terminal: it must see one, of the agent's size,
+// read what is typed, and follow a resize. open: the job is one whose
+// write to the guarded files a person approved.
+func testTTY(t *testing.T, e *env, open bool) {
 	master, slave, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +304,7 @@ func testTTY(t *testing.T, e *env) {
 	// its foreground processes).
 	j := &sandbox.Job{Script: "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; read -r line; echo got $line; " +
 		"for i in $(seq 50); do s=$(stty size); [ \"$s\" = '44 99' ] && break; sleep 0.1; done; echo $s",
-		Dir: e.project, Env: e.vars, StdinFile: slave, StdoutFile: slave, StderrFile: slave}
+		Dir: e.project, Env: e.vars, StdinFile: slave, StdoutFile: slave, StderrFile: slave, OpenGuarded: open}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	go func() {
@@ -381,13 +385,13 @@ func testCodex(t *testing.T, e *env) {
 
 // testKill starts a shim process running a heartbeat loop in the sandbox,
 // kills the shim's whole process group with sig, and checks that the loop
-// stops within 2 s.
-func testKill(t *testing.T, e *env, kind string, sig syscall.Signal) {
-	beat := filepath.Join(e.project, "beat-"+sig.String())
+// stops within 2 s. vars are more variables for the shim.
+func testKill(t *testing.T, e *env, kind string, sig syscall.Signal, vars ...string) {
+	beat := filepath.Join(e.project, "beat-"+sig.String()+strings.Join(vars, ""))
 	cmd := exec.Command(os.Args[0])
 	cmd.Dir = e.project
-	cmd.Env = append(e.vars, "CHAPERONE_TEST_SHIM="+kind,
-		"CHAPERONE_TEST_SCRIPT=while :; do echo x >> "+beat+"; sleep 0.1; done")
+	cmd.Env = append(append(e.vars, "CHAPERONE_TEST_SHIM="+kind,
+		"CHAPERONE_TEST_SCRIPT=while :; do echo x >> "+beat+"; sleep 0.1; done"), vars...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var errb bytes.Buffer
 	cmd.Stderr = &errb

@@ -26,18 +26,26 @@ import (
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"github.com/chaperone-dev/chaperone/internal/reaper"
+	"github.com/chaperone-dev/chaperone/internal/safefile"
 )
 
 // Engine runs commands in one long-lived container per project, through
 // the docker or podman CLI. The container is created on first use (or by
 // Up) and reused; each command is an exec into it with real bash, in the
-// same working directory. Safe for concurrent use.
+// same working directory, under a reaper that ends whatever the command
+// leaves behind and, before it starts, gives it a home folder free of what
+// earlier commands planted there (see internal/reaper). A command whose
+// write to the guarded files a person approved runs in a container of its
+// own instead (Job.OpenGuarded). Safe for concurrent use.
 //
 // Defaults (see Policy): no network, read-only root with a tmpfs /tmp and
 // an empty tmpfs home, the tree bind-mounted read-write at its own path with
-// .git/hooks, .git/config and .chaperone.toml read-only over it, all
-// capabilities dropped, no-new-privileges, the user's uid:gid, memory, CPU
-// and pid limits, no engine socket, the environment allow-list.
+// .git pinned and what host tools run read-only over it (Protect), all
+// capabilities dropped, no-new-privileges, the engine's default seccomp
+// profile (for podman, with chaperone's denials: podman_seccomp.go), the
+// user's uid:gid, memory, CPU and pid limits, no engine socket, the
+// environment allow-list. The agent's files cross through an exchange
+// folder, one file at a time, never as mounts.
 type Engine struct {
 	// Kind is "docker" or "podman".
 	Kind string
@@ -74,6 +82,9 @@ type container struct {
 	image         string
 	uid, gid      int
 	outs          string // host folder for the job outputs
+	marker        string // the marker file, mounted at MarkerPath
+	home          string // the home folder, a tmpfs of the container's ("": none)
+	seccomp       string // podman: the seccomp profile (podman_seccomp.go)
 }
 
 // user is the container user, "uid:gid".
@@ -94,29 +105,61 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 	state := stateDir(env)
 	c := &container{name: name, project: project, dir: filepath.Join(state, name), uid: os.Getuid(), gid: os.Getgid()}
 	c.outs = filepath.Join(c.dir, "out")
-	marker, err := writeMarker(state)
-	if err != nil {
+	if c.marker, err = writeMarker(state); err != nil {
 		return nil, err
 	}
 	built, _ := os.ReadFile(filepath.Join(c.dir, "image"))
 	c.image = e.Policy.image(env, strings.TrimSpace(string(built)))
+	if home := lookup(env, "HOME"); home != "" && home != "/" && filepath.IsAbs(home) && !within(home, project) {
+		c.home = home
+	}
+	if e.Kind == "podman" {
+		if c.seccomp, err = podmanSeccomp(state, env); err != nil {
+			return nil, err
+		}
+	}
+	a := append(e.runArgs(c, env, false), "-w", project, c.image)
+	sum := sha256.Sum256([]byte(strings.Join(a, "\x00")))
+	c.spec = hex.EncodeToString(sum[:8])
+	c.args = a
 
+	// What a job may need beyond those: the shell path. A container that
+	// has it is reused as it is. (Agent files go through the exchange
+	// folder: see newRun.)
+	if sh, _ := shellPath(j); sh != "" {
+		script, err := bashShim(state)
+		if err != nil {
+			return nil, err
+		}
+		c.extras = append(c.extras, script+":"+sh+":ro")
+	}
+	sort.Strings(c.extras)
+	return c, nil
+}
+
+// runArgs are the arguments of `docker run` that make c's container, but
+// the working folder and the image. open: the person approved the job's
+// write to the guarded files, which are then not mounted read-only
+// (Protect); only a container of the job's own is made so (see once).
+func (e Engine) runArgs(c *container, env []string, open bool) []string {
 	p := e.Policy
 	a := []string{"--network", p.network()}
 	if !p.WritableRoot {
 		a = append(a, "--read-only")
 	}
 	a = append(a, "--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777")
-	home := lookup(env, "HOME")
-	if home != "" && home != "/" && filepath.IsAbs(home) && !within(home, project) {
+	if c.home != "" {
 		opts := fmt.Sprintf("uid=%d,gid=%d", c.uid, c.gid)
 		if e.Kind == "podman" {
 			opts = "U" // podman's way: owned by the container's user
 		}
-		a = append(a, "--tmpfs", home+":rw,nosuid,nodev,mode=0700,"+opts, "-e", "HOME="+home)
+		a = append(a, "--tmpfs", c.home+":rw,nosuid,nodev,mode=0700,"+opts, "-e", "HOME="+c.home)
 	}
-	a = append(a, "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-		"--user", c.user(),
+	a = append(a, "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+	if c.seccomp != "" {
+		a = append(a, "--security-opt", "seccomp="+c.seccomp)
+	}
+	a = append(a, "--user", c.user(),
 		"--memory", p.memory(), "--cpus", p.cpus(), "--pids-limit", strconv.Itoa(p.pids()))
 	if e.Kind == "podman" {
 		a = append(a, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
@@ -129,8 +172,8 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 	}
 	// The tree read-write; .git pinned in place; what host tools run,
 	// read-only (the engine orders mounts by their depth).
-	a = append(a, "-v", project+":"+project)
-	g := Protect(project, p.Protect, false)
+	a = append(a, "-v", c.project+":"+c.project)
+	g := Protect(c.project, p.Protect, open)
 	for _, pp := range g.Pinned {
 		a = append(a, "-v", pp+":"+pp)
 	}
@@ -154,26 +197,7 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 		}
 	}
 	a = append(a, e.reaperMount()...) // the program every command runs under (reaper.go)
-	a = append(a, "-v", marker+":"+MarkerPath+":ro", "-v", c.outs+":"+outMount, "-w", project, c.image)
-	sum := sha256.Sum256([]byte(strings.Join(a, "\x00")))
-	c.spec = hex.EncodeToString(sum[:8])
-	c.args = a
-
-	// Mounts a job may need beyond those: agent snapshots, the shell
-	// path. A container that has them all is reused as it is.
-	_, inputs := agentFiles(j)
-	for _, pp := range inputs {
-		c.extras = append(c.extras, pp+":"+pp+":ro")
-	}
-	if sh, _ := shellPath(j); sh != "" {
-		script, err := bashShim(state)
-		if err != nil {
-			return nil, err
-		}
-		c.extras = append(c.extras, script+":"+sh+":ro")
-	}
-	sort.Strings(c.extras)
-	return c, nil
+	return append(a, "-v", c.marker+":"+MarkerPath+":ro", "-v", c.outs+":"+outMount)
 }
 
 // bashShim is the script mounted in containers where the agent started
@@ -313,12 +337,7 @@ func (e Engine) ensure(ctx context.Context, c *container, env []string, progress
 	case !st.exists:
 		var msg bytes.Buffer
 		if err := e.cli(ctx, env, &msg, c.createArgs(extras)...); err != nil {
-			m := strings.TrimSpace(msg.String())
-			if strings.Contains(m, "image") || strings.Contains(m, "manifest") || strings.Contains(m, "pull") {
-				return fmt.Errorf("%w: %s cannot use image %s (build one with `chaperone sandbox up --build`, or set [sandbox] image or CHAPERONE_IMAGE): %s",
-					ErrImage, e.Kind, c.image, m)
-			}
-			return fmt.Errorf("create sandbox %s: %s: %w", c.name, m, err)
+			return e.createError(c, c.name, msg.String(), err)
 		}
 	case !st.running:
 		extras = st.extras
@@ -382,18 +401,11 @@ func lock(path string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// prelude runs as the reaper's command: it links the job's outputs to the
-// exchange folder, makes TMPDIR, sets the terminal size (docker before API
-// 1.42 sets it only after the command started), and becomes the command.
-// $1 is TMPDIR, $2 ROWSxCOLS or "", then pairs FILE LINK, "--", argv.
-const prelude = `t=$1; shift; if [ -n "$t" ]; then mkdir -p -- "$t" 2>/dev/null; fi; ` +
-	`if [ -n "$1" ]; then stty rows "${1%x*}" cols "${1#*x}" 2>/dev/null; fi; shift; ` +
-	`while [ "$1" != -- ]; do mkdir -p -- "${1%/*}" 2>/dev/null; ln -sfn -- "$2" "$1"; shift 2; done; shift; ` +
-	`exec "$@"`
-
 // Run runs the job in the project's container (creating it if needed) and
-// returns bash's exit status. Cancelling ctx, or killing this process in
-// any way, ends the command inside the container too.
+// returns bash's exit status. A job whose write to the guarded files a
+// person approved (Job.OpenGuarded) runs in a container of its own (see
+// once). Cancelling ctx, or killing this process in any way, ends the
+// command inside the container too.
 func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
 	env := j.env()
 	_, _, errw := stdio(j)
@@ -404,111 +416,194 @@ func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
 	if err != nil {
 		return 126, err
 	}
-	if err := e.ensure(ctx, c, env, errw); err != nil {
-		return 126, err
+	if j.OpenGuarded {
+		return e.once(ctx, c, j, env)
 	}
-	code, err := e.exec(ctx, c, j, env)
+	code, err := e.attempt(ctx, c, j, env, errw)
 	if code == 125 && err == nil && e.Kind == "podman" {
 		// podman's own failure (container gone or stopped) or the
 		// command's exit 125: look, and retry only in the first case.
 		if st, ierr := e.inspect(ctx, c.name, env); ierr == nil && !st.fits(c) {
 			os.Remove(filepath.Join(c.dir, "podman.state.spec"))
-			if err := e.ensure(ctx, c, env, errw); err != nil {
-				return 126, err
-			}
-			return e.exec(ctx, c, j, env)
+			return e.attempt(ctx, c, j, env, errw)
 		}
 	}
 	return code, err
 }
 
-// exec runs one job in the running container, under the reaper (see
-// internal/reaper): the command's status comes from the reaper's result
-// file, which the reaper writes once nothing of the command is left, with
-// the list of what it had to kill (reported in j.Killed). Cancelling ctx
-// sends SIGTERM to the reaper, which forwards it and ends everything after
-// reaper.Grace. When the reaper did not report (killed by its own command,
-// say), what is left of the job is killed through the engine.
-func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (int, error) {
-	if _, err := e.reaperProgram(); err != nil {
+// attempt makes the container exist and run (ensure), and runs the job in
+// it (exec). The job's watchdog is started meanwhile: each takes a few
+// milliseconds, and the command starts only once both are done.
+func (e Engine) attempt(ctx context.Context, c *container, j *Job, env []string, errw io.Writer) (int, error) {
+	r, err := e.newRun(c, j, env)
+	if err != nil {
 		return 126, err
 	}
-	id := jobID()
-	dir := j.Dir
-	if dir == "" {
-		dir, _ = os.Getwd()
+	armed := e.armWatchdog(env, e.killArgs(c, "-kill", r.id)...)
+	err = e.ensure(ctx, c, env, errw)
+	lifeline, werr := armed()
+	if err == nil {
+		err = werr
 	}
-	tty := wantsTTY(j)
-	a := []string{"exec", "-i"}
-	if tty {
-		a = append(a, "-t")
+	if err != nil {
+		if werr == nil {
+			lifeline.Write([]byte("ok\n")) // nothing ran
+			lifeline.Close()
+		}
+		r.done()
+		return 126, err
 	}
-	a = append(a, "-u", c.user(), "-w", dir)
-	pass := e.Policy.Env(env, false)
-	for _, kv := range pass {
-		name, _, _ := strings.Cut(kv, "=")
-		a = append(a, "-e", name)
+	return e.exec(ctx, c, j, env, r, lifeline)
+}
+
+// run is one job's run in a container: what its exec (or its own
+// container) is given, and what is left to do once it has ended.
+type run struct {
+	id     string // the job's id, on its reaper's command line
+	result string // the name of the reaper's result file in the exchange folder: secret
+	tty    bool
+	dir    string   // working folder
+	env    []string // -e arguments: what passes into the sandbox, and the reaper's files
+	moves  [][2]string
+	copies []string // the inputs' copies in the exchange folder
+}
+
+// maxInput caps the size of an agent's input file (a shell snapshot).
+const maxInput = 4 << 20
+
+// newRun prepares job j's run in c: its agent files in the exchange folder
+// (each input copied there, read here; each output's place), and the
+// reaper's Setup, which links them at their paths in the container, sees
+// to the home folder, makes TMPDIR and sets the terminal's size.
+func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
+	if _, err := e.reaperProgram(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.outs, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox state folder: %w", err)
 	}
 	// The result file's name is secret, given to the reaper in its
 	// environment, which the command cannot read: knowing it, the command
 	// could write a result of its own and kill the reaper.
-	result := jobID() + ".result"
-	a = append(a, "-e", reaper.ResultEnv+"="+outMount+"/"+result, c.name)
-
-	outputs, _ := agentFiles(j)
-	var links []string // FILE LINK pairs
-	var moves [][2]string
+	r := &run{id: jobID(), result: jobID() + ".result", tty: wantsTTY(j), dir: j.Dir}
+	if r.dir == "" {
+		r.dir, _ = os.Getwd()
+	}
+	s := reaper.Setup{Home: c.home}
+	outputs, inputs := agentFiles(j)
 	for i, f := range outputs {
-		if within(f, c.project) {
-			continue
+		name := fmt.Sprintf("%s-%d", r.id, i)
+		s.Links = append(s.Links, [2]string{f, outMount + "/" + name})
+		r.moves = append(r.moves, [2]string{filepath.Join(c.outs, name), f})
+	}
+	for i, f := range inputs {
+		data, err := safefile.Read(f, maxInput)
+		if err != nil {
+			continue // gone, or no longer a file: the command finds nothing
 		}
-		name := fmt.Sprintf("%s-%d", id, i)
-		links = append(links, f, outMount+"/"+name)
-		moves = append(moves, [2]string{filepath.Join(c.outs, name), f})
+		name := fmt.Sprintf("%s-in%d", r.id, i)
+		p := filepath.Join(c.outs, name)
+		if err := writeNew(p, data); err != nil {
+			r.done()
+			return nil, fmt.Errorf("copy %s into the sandbox: %w", f, err)
+		}
+		r.copies = append(r.copies, p)
+		s.Links = append(s.Links, [2]string{f, outMount + "/" + name})
 	}
-	tmp := lookup(env, "TMPDIR")
-	if tmp == "/tmp" || within(tmp, c.project) {
-		tmp = ""
+	if tmp := lookup(env, "TMPDIR"); filepath.IsAbs(tmp) && tmp != "/tmp" && !within(tmp, c.project) {
+		s.Dirs = append(s.Dirs, tmp)
 	}
-	size := ""
-	if tty {
+	if r.tty {
 		if ws, err := pty.GetsizeFull(j.StdinFile); err == nil && ws.Rows > 0 {
-			size = fmt.Sprintf("%dx%d", ws.Rows, ws.Cols)
+			s.Rows, s.Cols = int(ws.Rows), int(ws.Cols)
 		}
 	}
-	os.MkdirAll(c.outs, 0o700)
-	a = append(a, reaperPath, id, "--", "bash", "-c", prelude, "chaperone-prelude", tmp, size)
-	a = append(a, links...)
-	a = append(a, "--")
-	a = append(a, bashArgv("bash", j)...)
+	for _, kv := range e.Policy.Env(env, false) {
+		name, _, _ := strings.Cut(kv, "=")
+		r.env = append(r.env, "-e", name)
+	}
+	r.env = append(r.env, "-e", reaper.ResultEnv+"="+outMount+"/"+r.result, "-e", reaper.SetupEnv+"="+s.Encode())
+	return r, nil
+}
+
+// command is the job's argv in the container: bash under the reaper.
+func (r *run) command(j *Job) []string {
+	return append([]string{reaperPath, r.id, "--"}, bashArgv("bash", j)...)
+}
+
+// done moves the job's outputs to the host and removes its inputs' copies.
+func (r *run) done() {
+	for _, m := range r.moves {
+		moveFile(m[0], m[1])
+	}
+	for _, p := range r.copies {
+		os.Remove(p)
+	}
+}
+
+// wait reads the reaper's result once the engine's CLI has returned. When
+// ctx has ended, the CLI may have been killed with us while the reaper
+// still gives the command its grace: the result is waited for a little.
+func (r *run) wait(ctx context.Context, c *container) (reaper.Result, error) {
+	path := filepath.Join(c.outs, r.result)
+	defer os.Remove(path)
+	res, err := readResult(path)
+	if err != nil && ctx.Err() != nil {
+		for end := time.Now().Add(reaper.Grace + time.Second); err != nil && time.Now().Before(end); {
+			time.Sleep(20 * time.Millisecond)
+			res, err = readResult(path)
+		}
+	}
+	return res, err
+}
+
+// writeNew creates the file p, which must not exist, holding data, readable
+// by its owner only (the container's user is the same).
+func writeNew(p string, data []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o400)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(p)
+	}
+	return err
+}
+
+// exec runs one job (prepared as r) in the running container, under the
+// reaper (see internal/reaper): the command's status comes from the
+// reaper's result file, which the reaper writes once nothing of the command
+// is left, with the list of what it had to kill (reported in j.Killed).
+// Cancelling ctx sends SIGTERM to the reaper, which forwards it and ends
+// everything after reaper.Grace. When the reaper did not report (killed by
+// its own command, say), what is left of the job is killed through the
+// engine. lifeline is the job's watchdog's (see watchdog), which exec
+// closes.
+func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string, r *run, lifeline *os.File) (int, error) {
+	a := []string{"exec", "-i"}
+	if r.tty {
+		a = append(a, "-t")
+	}
+	a = append(a, "-u", c.user(), "-w", r.dir)
+	a = append(a, r.env...)
+	a = append(a, c.name)
+	a = append(a, r.command(j)...)
 
 	cmd := exec.Command(e.prog(), a...)
 	cmd.Env = env
+	cancel := func() {
+		hostSignal(r.id, syscall.SIGTERM) // at once where the host sees it
+		e.reaperCLI(c, env, "-term", r.id)
+	}
 	// Pass the agent's terminal straight to the CLI, which gives the
 	// command a terminal of the same size and forwards resizes.
-	lifeline, err := e.watchdog(c, id, env)
-	if err != nil {
-		return 126, err
-	}
-	cancel := func() {
-		hostSignal(id, syscall.SIGTERM) // at once where the host sees it
-		e.reaperCLI(c, env, "-term", id)
-	}
-	code, err := child(ctx, cmd, j, false, tty, nil, cancel)
-	for _, m := range moves {
-		moveFile(m[0], m[1])
-	}
-	resultFile := filepath.Join(c.outs, result)
-	res, rerr := readResult(resultFile)
-	if rerr != nil && ctx.Err() != nil {
-		// The CLI may have been killed with us while the reaper still
-		// gives the command its grace.
-		for end := time.Now().Add(reaper.Grace + time.Second); rerr != nil && time.Now().Before(end); {
-			time.Sleep(20 * time.Millisecond)
-			res, rerr = readResult(resultFile)
-		}
-	}
-	os.Remove(resultFile)
+	code, err := child(ctx, cmd, j, false, r.tty, nil, cancel)
+	r.done()
+	res, rerr := r.wait(ctx, c)
 	ended := rerr == nil
 	if ended {
 		code = res.Status
@@ -516,16 +611,12 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 		// The reaper did not report: killed (its command can do that),
 		// never started, or still running (the CLI was killed). End what
 		// is left of the job, and the strays.
-		out, kerr := e.reaperCLI(c, env, "-kill", id)
-		if r, perr := reaper.ParseResult(out); kerr == nil && perr == nil {
-			res = reaper.Result{Killed: r.Killed, Left: r.Left}
+		out, kerr := e.reaperCLI(c, env, "-kill", r.id)
+		if k, perr := reaper.ParseResult(out); kerr == nil && perr == nil {
+			res = reaper.Result{Killed: k.Killed, Left: k.Left}
 			ended = true
 		}
-		if ctx.Err() != nil && err == nil && code < 128 {
-			// The CLI said nothing useful (podman exec killed by SIGTERM
-			// says 0): the command was interrupted.
-			code = 128 + int(syscall.SIGTERM)
-		}
+		code = interrupted(ctx, code, err)
 	}
 	report(j, res)
 	if ended {
@@ -535,20 +626,110 @@ func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string) (i
 	return code, err
 }
 
+// interrupted is the status of a job whose reaper did not report, from
+// what the engine's CLI said (code, err).
+func interrupted(ctx context.Context, code int, err error) int {
+	if ctx.Err() != nil && err == nil && code < 128 {
+		// The CLI said nothing useful (podman exec killed by SIGTERM
+		// says 0): the command was interrupted.
+		return 128 + int(syscall.SIGTERM)
+	}
+	return code
+}
+
+// once runs job j in a container of its own, made for it with c's
+// settings but for the guarded files, which are left writable (Protect with
+// open): a person approved the job's write to them (Job.OpenGuarded), and
+// the project's container cannot change its mounts for one exec. The
+// container has c's image, user, limits, network, home, exchange folder
+// and extras; the job has the same environment, working folder, terminal,
+// agent files and reaper (here the container's first process) as an exec.
+// The container is made first and then started attached (so that it never
+// runs unwatched); a watchdog removes it once the job has ended, also when
+// chaperone is killed. Its name, c's and the job's id, is its alone.
+func (e Engine) once(ctx context.Context, c *container, j *Job, env []string) (int, error) {
+	r, err := e.newRun(c, j, env)
+	if err != nil {
+		return 126, err
+	}
+	defer r.done()
+	name := c.name + "-once-" + r.id
+	a := []string{"create", "--rm", "-i"}
+	if r.tty {
+		a = append(a, "-t")
+	}
+	a = append(a, "--name", name, "--label", "chaperone.project="+c.project, "--label", onceLabel+"="+c.name)
+	for _, v := range c.extras {
+		a = append(a, "-v", v)
+	}
+	a = append(a, e.runArgs(c, env, true)...)
+	a = append(a, r.env...)
+	a = append(a, "-w", r.dir, c.image)
+	a = append(a, r.command(j)...)
+	var msg bytes.Buffer
+	if err := e.cli(ctx, env, &msg, a...); err != nil {
+		e.cli(context.Background(), env, nil, "rm", "-f", name) // in case it was made after all
+		return 126, e.createError(c, name, msg.String(), err)
+	}
+	// From here on, whatever happens, the watchdog removes the container
+	// (the lifeline is closed without "ok"); --rm removes it too once the
+	// reaper has ended.
+	lifeline, err := e.watchdog(env, "rm", "-f", name)
+	if err != nil {
+		e.cli(context.Background(), env, nil, "rm", "-f", name)
+		return 126, err
+	}
+	defer lifeline.Close()
+	cmd := exec.Command(e.prog(), "start", "-a", "-i", name)
+	cmd.Env = env
+	cancel := func() {
+		hostSignal(r.id, syscall.SIGTERM)
+		e.cli(context.Background(), env, nil, "kill", "--signal", "TERM", name)
+	}
+	code, err := child(ctx, cmd, j, false, r.tty, nil, cancel)
+	res, rerr := r.wait(ctx, c)
+	if rerr == nil {
+		code = res.Status
+	} else {
+		// The reaper did not report: what is left ends with the
+		// container.
+		e.cli(context.Background(), env, nil, "rm", "-f", name)
+		res = reaper.Result{}
+		code = interrupted(ctx, code, err)
+	}
+	report(j, res)
+	return code, err
+}
+
+// onceLabel marks a container of one job's own (see once) with its
+// project container's name.
+const onceLabel = "chaperone.once"
+
+// createError is the error for the engine's failure to create the
+// container name for c, with what the engine said (msg).
+func (e Engine) createError(c *container, name, msg string, err error) error {
+	m := strings.TrimSpace(msg)
+	if strings.Contains(m, "image") || strings.Contains(m, "manifest") || strings.Contains(m, "pull") {
+		return fmt.Errorf("%w: %s cannot use image %s (build one with `chaperone sandbox up --build`, or set [sandbox] image or CHAPERONE_IMAGE): %s",
+			ErrImage, e.Kind, c.image, m)
+	}
+	return fmt.Errorf("create sandbox %s: %s: %w", name, m, err)
+}
+
 // watchdog starts a detached process (its own session, not a child of
 // chaperone once started) that waits on a pipe: if chaperone ends without
-// writing "ok" to it — killed, even by SIGKILL — it kills the job's reaper
-// and everything below it through the engine (`chaperone-reaper -kill`).
-// It returns the pipe's write end.
-func (e Engine) watchdog(c *container, id string, env []string) (*os.File, error) {
+// writing "ok" to it — killed, even by SIGKILL — it runs the engine's CLI
+// with args (`chaperone-reaper -kill` in the container, say, which kills
+// the job's reaper and everything below it). It returns the pipe's write
+// end.
+func (e Engine) watchdog(env []string, args ...string) (*os.File, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	script := `{ read -r x <&3 || exec "$@"; } 3<&3 </dev/null >/dev/null 2>&1 &`
-	args := append([]string{"-c", script, "chaperone-watchdog", e.prog()}, e.killArgs(c, "-kill", id)...)
-	cmd := exec.Command("/bin/sh", args...)
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "chaperone-watchdog", e.prog()}, args...)...)
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{r}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -560,13 +741,33 @@ func (e Engine) watchdog(c *container, id string, env []string) (*os.File, error
 	return w, nil
 }
 
+// armWatchdog starts the watchdog (see watchdog) in the background; the
+// function it returns waits for it to have started.
+func (e Engine) armWatchdog(env []string, args ...string) func() (*os.File, error) {
+	type started struct {
+		lifeline *os.File
+		err      error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		f, err := e.watchdog(env, args...)
+		ch <- started{f, err}
+	}()
+	return func() (*os.File, error) {
+		s := <-ch
+		return s.lifeline, s.err
+	}
+}
+
 // moveFile moves an output from the exchange folder to where the agent
 // reads it, keeping the destination file (and its mode) when it exists.
-// The sandbox could have put a symbolic link there, to make chaperone copy a
-// host file out to the agent: only a regular file (not followed, at most
-// 1 MiB) is taken.
+// The sandbox could have put a symbolic link or a FIFO in either place, to
+// make chaperone copy a host file out to the agent, write over one, or
+// block: only a regular file (not followed, at most 1 MiB) is taken, and
+// it is written only over a regular file or where there is none, never
+// through a symbolic link.
 func moveFile(src, dst string) {
-	f, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		os.Remove(src)
 		return
@@ -580,7 +781,17 @@ func moveFile(src, dst string) {
 	if err != nil {
 		return
 	}
-	os.WriteFile(dst, data, 0o600)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return
+	}
+	defer out.Close()
+	if fi, err := out.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	if out.Truncate(0) == nil {
+		out.Write(data)
+	}
 }
 
 // jobID returns a fresh random job id.

@@ -133,13 +133,19 @@ func stripJSONC(b []byte) []byte {
 	})
 }
 
-// Down removes the project's container (and its state); running commands
-// in it end.
+// Down removes the project's container (and its state), and the
+// containers of its jobs' own (see Engine.once) that are left; running
+// commands in them end.
 func (e Engine) Down(ctx context.Context, project string, env []string) (string, error) {
 	name := ContainerName(project)
 	st, err := e.inspect(ctx, name, env)
 	if err != nil {
 		return name, err
+	}
+	cmd := exec.CommandContext(ctx, e.prog(), "ps", "-aq", "--filter", "label="+onceLabel+"="+name)
+	cmd.Env = env
+	if out, err := cmd.Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+		e.cli(ctx, env, nil, append([]string{"rm", "-f"}, strings.Fields(string(out))...)...)
 	}
 	os.RemoveAll(filepath.Join(stateDir(env), name))
 	if !st.exists {

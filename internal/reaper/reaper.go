@@ -14,11 +14,20 @@
 // none is left. It writes the command's status and what it had to kill to
 // a result file, and exits with the command's status.
 //
+// Before it starts the command, the reaper prepares what the engine's exec
+// cannot (a Setup, given in SetupEnv): it sees to the container's home
+// folder, which outlives commands, so that nothing an earlier command
+// planted there (a ~/.bash_profile, a ~/.gitconfig) runs in this one; it
+// makes TMPDIR, sets the terminal's size, and links the agent's files from
+// the exchange folder to their paths. Doing it here, rather than in a
+// shell the engine would start first, saves a program's start per command.
+//
 // chaperone and chaperone-shell become the reaper when started under the
 // name chaperone-reaper (see Is); both are built static, so the engine can
 // mount either into any image. The program's forms are:
 //
-//	chaperone-reaper JOB -- ARGV...   run ARGV as job JOB (see run)
+//	chaperone-reaper JOB -- ARGV...   run ARGV as job JOB (see run), after
+//	                                  the Setup given in SetupEnv
 //	chaperone-reaper -term JOB        send SIGTERM to job JOB's reaper
 //	chaperone-reaper -kill JOB        kill job JOB's reaper, all below it
 //	                                  and the strays; print what was killed
@@ -117,6 +126,14 @@ func run(job string, argv []string) int {
 	}
 	k := newKiller(os.Getpid(), "", straysAllowed())
 	k.end() // earlier commands' strays, before this one can meet them
+	if v, ok := os.LookupEnv(SetupEnv); ok {
+		s, err := ParseSetup(v)
+		if err != nil {
+			warn(err.Error())
+			return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
+		}
+		s.prepare(os.Getpid())
+	}
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGCHLD)
@@ -181,13 +198,13 @@ func writeResult(path string, r Result) error {
 }
 
 // start starts argv with this process's stdio and environment (without
-// ResultEnv), and returns its pid, or the status to report and why it did
-// not start.
+// ResultEnv and SetupEnv), and returns its pid, or the status to report
+// and why it did not start.
 func start(argv []string) (pid, status int, err error) {
 	env := os.Environ()
 	kept := env[:0]
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, ResultEnv+"=") {
+		if !strings.HasPrefix(kv, ResultEnv+"=") && !strings.HasPrefix(kv, SetupEnv+"=") {
 			kept = append(kept, kv)
 		}
 	}
