@@ -46,8 +46,10 @@ func WithModel(m *rater.Model) Option { return func(o *options) { o.model = m } 
 // that what the caller builds from cfg afterwards (the sandbox) sees it
 // too. An untrusted or changed file is ignored (chaperone doctor says so);
 // project "" or a relative path means no project file. A broken trusted
-// file, or a broken rule, is an error: policy is never loosened silently.
-// A nil cfg is the default policy.
+// file, a project file chaperone will not read (a FIFO, a link out of the
+// project, a huge file: see config.LoadProject, which never blocks), or a
+// broken rule, is an error naming the file: policy is never loosened
+// silently. A nil cfg is the default policy.
 func New(cfg *config.Config, project string, opts ...Option) (*Engine, error) {
 	var o options
 	for _, opt := range opts {
@@ -129,8 +131,10 @@ type Judgement struct {
 // Judge recognises the agent's wrapper around c.Text and rates what it
 // carries. The whole text is rated too, and is what counts when it is high
 // and the inner command is not — except Codex's per-command form, whose
-// long prelude sources a snapshot the rules cannot see into; every
-// statement of that prelude is checked to be Codex's own instead.
+// long prelude sources a snapshot the rules cannot see into (every
+// statement of that prelude is checked to be Codex's own instead), and
+// Claude Code's snapshot script, whose inner command is the whole text
+// but for its writes to its own snapshot file (see parser.Unwrap).
 func (e *Engine) Judge(ctx context.Context, c Command) Judgement {
 	getenv := c.Getenv
 	if getenv == nil {
@@ -146,7 +150,7 @@ func (e *Engine) Judge(ctx context.Context, c Command) Judgement {
 	inner := req
 	inner.Command = w.Inner
 	j.Rating, j.Facts = e.rater.Rate(ctx, inner)
-	if w.Kind != "codex-exec" {
+	if w.Kind != "codex-exec" && w.Kind != "claude-snapshot" {
 		// Only a hold counts: the agents' scaffolding itself is "medium"
 		// in places, which would put a warning on every command.
 		if r, f := e.rater.Rate(ctx, req); r.Risk.Effective() == models.High && j.Rating.Risk.Effective() < models.High {

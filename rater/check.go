@@ -461,7 +461,9 @@ func (k *check) write(c *cmd, w models.Word, appendOnly bool) {
 		}
 		k.hit(rulePersistFile, c.span())
 		return
-	case models.HostExecPath(n):
+	case models.HostExecPath(n) && pl != placeHome:
+		// In the home folder these names are an agent's own state (Claude
+		// Code's shell snapshots); its settings there are persistFiles.
 		k.hit(rulePersistProject, c.span())
 		return
 	case strings.HasSuffix(n, "_history") || strings.HasSuffix(n, "/.history"):

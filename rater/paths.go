@@ -208,6 +208,11 @@ var persistFiles = []string{
 	"/etc/shadow", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/ssh/", "/etc/pam.d/", "/etc/security/",
 	"/etc/update-motd.d/", "/etc/apt/apt.conf.d/", "/etc/xdg/autostart/", "/Library/LaunchDaemons/", "/Library/LaunchAgents/",
 	"/etc/udev/rules.d/", "/etc/modules-load.d/", "/etc/modprobe.d/", "/etc/apt/sources.list",
+	// Coding agents' user settings: hooks, MCP servers and environment
+	// blocks that run on the host.
+	"~/.claude/settings", "~/.claude.json", "~/.claude/hooks/", "~/.claude/agents/", "~/.claude/commands/",
+	"~/.codex/config.toml", "~/.gemini/settings.json", "~/.qwen/settings.json", "~/.config/opencode/",
+	"~/.config/kilo/", "~/.continue/", "~/.copilot/", "~/.config/direnv/", "~/.cursor/", "~/.config/Code/User/",
 }
 
 // isPersist reports whether writing n makes code run later.
