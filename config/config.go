@@ -10,14 +10,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
+	"github.com/chaperone-dev/chaperone/internal/safefile"
 )
 
 // Config is the whole configuration. The zero value is the default policy.
@@ -126,7 +129,13 @@ type Error struct {
 	Line int
 	Msg  string
 	Fix  string
+	// Err is the cause, for errors.Is and errors.As (nil for a problem
+	// in the content).
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -147,17 +156,45 @@ func (e *Error) Error() string {
 // Load reads the user's config file. A missing file gives the defaults.
 func Load() (*Config, error) { return LoadFile(UserPath()) }
 
-// LoadFile reads one config file. A missing file gives the defaults.
+// maxFile is the largest file chaperone reads as configuration or trust
+// records: far more than any of them needs, and a bound on what a file
+// put in the way can cost.
+const maxFile = 4 << 20
+
+// LoadFile reads one config file. A missing file gives the defaults. A
+// symbolic link is followed (dotfiles are often linked), but what it leads
+// to must be a regular file of at most 4 MiB: a FIFO or a device is an
+// error, never a read that blocks.
 func LoadFile(path string) (*Config, error) {
 	c := &Config{}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFollow(path, maxFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
+		return nil, fileError(path, err)
 	}
 	return decode(path, data)
+}
+
+// fileError is the error for a config or record file that cannot be read.
+func fileError(path string, err error) error {
+	switch {
+	case errors.Is(err, safefile.ErrNotRegular):
+		return &Error{Path: path, Msg: "not a regular file", Fix: "replace it with a plain file", Err: err}
+	case errors.Is(err, safefile.ErrTooLarge):
+		return &Error{Path: path, Msg: "larger than 4 MiB", Fix: "shorten it", Err: err}
+	}
+	return &Error{Path: path, Msg: "cannot be read: " + errText(err), Err: err}
+}
+
+// errText is err's message without the path that a PathError repeats.
+func errText(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // decode parses one config file's content.
@@ -212,12 +249,12 @@ func contentHash(data []byte) string {
 
 func readTrust() (map[string]string, error) {
 	m := map[string]string{}
-	b, err := os.ReadFile(trustPath())
+	b, err := safefile.ReadFollow(trustPath(), maxFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read trust list: %w", err)
+		return nil, fileError(trustPath(), err)
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, &Error{Path: trustPath(), Msg: "not valid JSON: " + err.Error(), Fix: "delete the file and run `chaperone trust` again"}
@@ -226,15 +263,16 @@ func readTrust() (map[string]string, error) {
 }
 
 // Trust records the current content of the project file in projectDir as
-// trusted and returns its path and hash. The file must parse.
+// trusted and returns its path and hash. The file must parse, and be read
+// as LoadProject reads it (see readProjectFile); a missing file is an
+// error that matches os.ErrNotExist.
 func Trust(projectDir string) (path, hash string, err error) {
-	path, err = filepath.Abs(filepath.Join(projectDir, ProjectFile))
-	if err != nil {
+	path, data, err := readProjectFile(projectDir)
+	if errors.Is(err, os.ErrNotExist) {
 		return "", "", fmt.Errorf("trust: %w", err)
 	}
-	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", "", fmt.Errorf("trust: %w", err)
+		return "", "", err
 	}
 	if _, err := decode(path, data); err != nil {
 		return "", "", err
@@ -255,18 +293,16 @@ func Trust(projectDir string) (path, hash string, err error) {
 // LoadProject reads projectDir's .chaperone.toml when its content is
 // trusted. No file gives (nil, nil); a file that was never trusted, or
 // changed since, gives ErrUntrusted (wrapped, naming the file and the fix),
-// so that an agent editing it can never relax its own policy.
+// so that an agent editing it can never relax its own policy. A file that
+// is not one chaperone reads (see readProjectFile) is an *Error naming it;
+// reading never blocks.
 func LoadProject(projectDir string) (*Config, error) {
-	path, err := filepath.Abs(filepath.Join(projectDir, ProjectFile))
-	if err != nil {
-		return nil, fmt.Errorf("project config: %w", err)
-	}
-	data, err := os.ReadFile(path)
+	path, data, err := readProjectFile(projectDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("project config: %w", err)
+		return nil, err
 	}
 	m, err := readTrust()
 	if err != nil {
@@ -276,4 +312,78 @@ func LoadProject(projectDir string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w (run `chaperone trust %s` after reading it)", path, ErrUntrusted, projectDir)
 	}
 	return decode(path, data)
+}
+
+// readProjectFile reads projectDir's .chaperone.toml and returns its
+// absolute path and content. The project, and so any command sandboxed in
+// it, controls that file, so it is read with care: a symbolic link is
+// followed only while it stays inside the project; what is read must be a
+// regular file (a FIFO, a socket or a device is refused without opening it
+// for long enough to block) of at most 4 MiB. Anything else is an *Error
+// naming the file and saying what to do; a missing file (or a link to
+// nothing) is an error that matches os.ErrNotExist.
+func readProjectFile(projectDir string) (path string, data []byte, err error) {
+	dir, err := filepath.Abs(projectDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("project config: %w", err)
+	}
+	path = filepath.Join(dir, ProjectFile)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return path, nil, fmt.Errorf("project config: %w", err)
+	}
+	defer root.Close()
+	f, err := root.OpenFile(ProjectFile, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return path, nil, err
+		}
+		// Why it cannot be opened: a socket (ENXIO), a link out.
+		if fi, serr := root.Stat(ProjectFile); serr == nil && !fi.Mode().IsRegular() {
+			return path, nil, notRegular(path, fi.Mode())
+		}
+		if fi, lerr := root.Lstat(ProjectFile); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return path, nil, &Error{Path: path, Msg: "a symbolic link that leads out of the project",
+				Fix: "replace it with a copy of the file it leads to", Err: err}
+		}
+		return path, nil, fileError(path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return path, nil, fileError(path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return path, nil, notRegular(path, fi.Mode())
+	}
+	data, err = io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return path, nil, fileError(path, err)
+	}
+	if len(data) > maxFile {
+		return path, nil, fileError(path, safefile.ErrTooLarge)
+	}
+	return path, data, nil
+}
+
+// notRegular is the error for a project file of mode m that is no
+// regular file.
+func notRegular(path string, m os.FileMode) error {
+	return &Error{Path: path, Msg: "a " + kind(m) + ", not a regular file",
+		Fix: "remove it; chaperone reads only a plain file there", Err: safefile.ErrNotRegular}
+}
+
+// kind names the type of a file that is not a regular one.
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "folder"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }

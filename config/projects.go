@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
+	"github.com/chaperone-dev/chaperone/internal/safefile"
 )
 
 // projectsPath is the file that lists the folders the person trusted as
@@ -25,12 +26,12 @@ type projectsFile struct {
 // TrustedProjects returns the folders trusted as projects (absolute,
 // symbolic links resolved when they were trusted). No file: none.
 func TrustedProjects() ([]string, error) {
-	b, err := os.ReadFile(projectsPath())
+	b, err := safefile.ReadFollow(projectsPath(), maxFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read trusted projects: %w", err)
+		return nil, fileError(projectsPath(), err)
 	}
 	var f projectsFile
 	if err := json.Unmarshal(b, &f); err != nil {

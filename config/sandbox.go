@@ -30,6 +30,8 @@ type SandboxConfig struct {
 	// built-in allow-list. A name ending in "*" is a prefix; a prefix never
 	// lets through a name that looks secret (KEY, TOKEN, SECRET, PASSWORD,
 	// cloud and registry credentials): those pass only when named exactly.
+	// git's configuration variables (GIT_CONFIG*) never pass by this list:
+	// only as a set of harmless settings (see sandbox.Policy.Env).
 	Env []string `toml:"env"`
 	// Mounts are extra host paths shown read-only in the sandbox, at the
 	// same path, or "HOST:SANDBOX" to place them elsewhere.

@@ -2,10 +2,14 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
@@ -114,5 +118,39 @@ func TestNewProjectRules(t *testing.T) {
 	}
 	if _, err := New(&config.Config{}, "relative/dir"); err != nil {
 		t.Errorf("relative project: %v", err)
+	}
+}
+
+// A command in the sandbox can leave a FIFO, or a link to a secret, at a
+// project's .chaperone.toml (a nested project's is not guarded). Building
+// the engine for that project must neither block nor read through the
+// link: it fails, naming the file.
+func TestNewRefusesOddProjectFile(t *testing.T) {
+	hermetic(t)
+	secret := filepath.Join(t.TempDir(), "id_rsa")
+	os.WriteFile(secret, []byte("SECRET"), 0o600)
+	for name, plant := range map[string]func(p string) error{
+		"fifo":         func(p string) error { return syscall.Mkfifo(p, 0o644) },
+		"link out":     func(p string) error { return os.Symlink(secret, p) },
+		"link to fifo": func(p string) error { syscall.Mkfifo(p+".pipe", 0o644); return os.Symlink(filepath.Base(p)+".pipe", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			proj := t.TempDir()
+			p := filepath.Join(proj, config.ProjectFile)
+			if err := plant(p); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := New(&config.Config{}, proj); done <- err }()
+			select {
+			case err := <-done:
+				var ce *config.Error
+				if !errors.As(err, &ce) || ce.Path != p || strings.Contains(err.Error(), "SECRET") {
+					t.Errorf("New = %v; want an error naming %s", err, p)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("New blocked on the project file")
+			}
+		})
 	}
 }
