@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/config"
@@ -95,7 +96,8 @@ func (p Policy) pids() int {
 
 // allowEnv are the variables that always pass into a sandbox: terminal,
 // locale and colour settings, the agents' own markers, and what their
-// wrappers need (HOME, TMPDIR, CODEX_HOME, Gemini's GIT_CONFIG_* overrides).
+// wrappers need (HOME, TMPDIR, CODEX_HOME; Gemini's GIT_CONFIG_* overrides
+// pass as a set, see gitConfigEnv).
 var allowEnv = map[string]bool{
 	"TERM": true, "COLORTERM": true, "TERM_PROGRAM": true, "LANG": true, "LANGUAGE": true,
 	"TZ": true, "NO_COLOR": true, "FORCE_COLOR": true, "CLICOLOR": true, "CLICOLOR_FORCE": true,
@@ -109,8 +111,6 @@ var allowEnv = map[string]bool{
 }
 
 // allowPrefix are prefixes that pass, unless the name looks secret.
-// (GIT_CONFIG_* always passes: Gemini CLI uses it to switch off hooks and
-// credential helpers.)
 var allowPrefix = []string{"LC_"}
 
 // secretWords and secretPrefixes describe names that must never pass by
@@ -139,26 +139,29 @@ func secretName(upper string) bool {
 }
 
 // Env filters env (NAME=value pairs) down to what may enter the sandbox:
-// the built-in allow-list, LC_* and GIT_CONFIG_*, and the names in the
-// config's Env. Names that look secret pass only when the config names them
-// exactly (not by a prefix). withPath keeps PATH too (for bubblewrap, which
-// shares the host's files).
+// the built-in allow-list, LC_*, the names in the config's Env, and git's
+// configuration variables when they pass as a set (gitConfigEnv; the
+// config's Env never lets one of those through by name). Names that look
+// secret pass only when the config names them exactly (not by a prefix).
+// withPath keeps PATH too (for bubblewrap, which shares the host's files).
+// No value is changed (git's set is judged by the last of each name, as
+// exec passes it on), so a backend may pass names alone (docker's -e NAME).
 func (p Policy) Env(env []string, withPath bool) []string {
 	var out []string
 	for _, kv := range env {
 		name, _, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
+		if !ok || name == "" || strings.HasPrefix(name, "GIT_CONFIG") {
 			continue
 		}
 		if p.allows(name) || (withPath && name == "PATH") {
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, gitConfigEnv(env)...)
 }
 
 func (p Policy) allows(name string) bool {
-	if slices.Contains(p.SandboxConfig.Env, name) || allowEnv[name] || strings.HasPrefix(name, "GIT_CONFIG_") {
+	if slices.Contains(p.SandboxConfig.Env, name) || allowEnv[name] {
 		return true
 	}
 	if secretName(strings.ToUpper(name)) {
@@ -175,6 +178,126 @@ func (p Policy) allows(name string) bool {
 		}
 	}
 	return false
+}
+
+// git reads configuration from its environment: GIT_CONFIG_PARAMETERS
+// (what `git -c` passes on), GIT_CONFIG_COUNT with GIT_CONFIG_KEY_n and
+// GIT_CONFIG_VALUE_n, and files named by GIT_CONFIG_GLOBAL,
+// GIT_CONFIG_SYSTEM and GIT_CONFIG. An agent's environment can carry a
+// token there (an http.extraHeader, a credential URL, a helper that
+// prints a password), so only what Gemini CLI sets around every command
+// passes: settings that switch git's helpers, hooks and editors off.
+
+// gitConfigKeys are the settings that may pass as GIT_CONFIG_KEY_n (in
+// lower case: git compares these names so), each with the test its value
+// must pass. They are Gemini CLI's (credential.helper, core.fsmonitor,
+// core.hooksPath, core.sshCommand, core.editor, sequence.editor and
+// diff.external set empty, core.pager set to cat); the settings that
+// carry a command take the empty value only, as that is where a secret
+// hides ("!f() { echo password=…; }; f").
+var gitConfigKeys = map[string]func(string) bool{
+	"credential.helper": emptyValue,
+	"core.sshcommand":   emptyValue,
+	"diff.external":     emptyValue,
+	"core.fsmonitor":    plainValue,
+	"core.hookspath":    plainValue,
+	"core.pager":        plainValue,
+	"core.editor":       plainValue,
+	"sequence.editor":   plainValue,
+}
+
+// maxGitConfig is the most GIT_CONFIG_KEY_n/VALUE_n pairs that pass.
+const maxGitConfig = 64
+
+// gitConfigEnv returns git's configuration variables in env that may
+// enter a sandbox, as NAME=value pairs with env's values:
+//
+//   - GIT_CONFIG_COUNT with every GIT_CONFIG_KEY_n and GIT_CONFIG_VALUE_n
+//     below it, when the set is whole (COUNT a number up to 64, every
+//     pair below it present) and every pair is safe (its key one of
+//     gitConfigKeys, its value passing that key's test); otherwise none
+//     of them. The set is never cut down and renumbered: that would change
+//     values, and a backend that passes names alone (docker's -e NAME)
+//     would then give the sandbox env's own values for the new numbers.
+//   - GIT_CONFIG_NOSYSTEM when it is a yes or no, and GIT_CONFIG_GLOBAL
+//     and GIT_CONFIG_SYSTEM when they are /dev/null: they only take
+//     configuration away.
+//   - never GIT_CONFIG_PARAMETERS, GIT_CONFIG, nor any other GIT_CONFIG*
+//     name (pairs at or above COUNT, which git does not read).
+func gitConfigEnv(env []string) []string {
+	vars := map[string]string{} // the last value of each GIT_CONFIG* name
+	for _, kv := range env {
+		if name, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(name, "GIT_CONFIG") {
+			vars[name] = v
+		}
+	}
+	var out []string
+	for _, name := range []string{"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"} {
+		if v, ok := vars[name]; ok && v == "/dev/null" {
+			out = append(out, name+"="+v)
+		}
+	}
+	if v, ok := vars["GIT_CONFIG_NOSYSTEM"]; ok && slices.Contains([]string{"", "0", "1", "true", "false", "yes", "no", "on", "off"}, strings.ToLower(v)) {
+		out = append(out, "GIT_CONFIG_NOSYSTEM="+v)
+	}
+	count, ok := vars["GIT_CONFIG_COUNT"]
+	if !ok {
+		return out
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 0 || n > maxGitConfig || strconv.Itoa(n) != count {
+		return out
+	}
+	pairs := []string{"GIT_CONFIG_COUNT=" + count}
+	for i := range n {
+		kname, vname := "GIT_CONFIG_KEY_"+strconv.Itoa(i), "GIT_CONFIG_VALUE_"+strconv.Itoa(i)
+		key, kok := vars[kname]
+		value, vok := vars[vname]
+		if !kok || !vok {
+			return out
+		}
+		if test := gitConfigKeys[strings.ToLower(key)]; test == nil || !test(value) {
+			return out
+		}
+		pairs = append(pairs, kname+"="+key, vname+"="+value)
+	}
+	return append(out, pairs...)
+}
+
+// emptyValue reports whether v is "".
+func emptyValue(v string) bool { return v == "" }
+
+// plainValue reports whether v is a plain setting that cannot hold a
+// secret: a program name with simple flags, a path, a word ("cat",
+// "less -FRX", "/dev/null", "false"), at most 256 characters of letters,
+// digits, spaces and ._/+=,%~- (no quotes, no shell, no URL with a user),
+// with no word that names a secret and no long run of letters and digits
+// such as a token is made of.
+func plainValue(v string) bool {
+	if len(v) > 256 {
+		return false
+	}
+	upper := strings.ToUpper(v)
+	for _, w := range append(secretWords, "BEARER") {
+		if strings.Contains(upper, w) {
+			return false
+		}
+	}
+	run := 0
+	for _, r := range v {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '+', r == '=':
+			if run++; run >= 32 {
+				return false
+			}
+			continue
+		case strings.ContainsRune(" ./,%~-", r):
+		default:
+			return false
+		}
+		run = 0
+	}
+	return true
 }
 
 // lookup returns the value of name in env ("" if absent).
@@ -243,4 +366,15 @@ func clean(paths []string) []string {
 // within reports whether path is dir or inside it.
 func within(path, dir string) bool {
 	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// lookupEnvOK returns the value of name in env (the last one) and whether
+// it is there at all.
+func lookupEnvOK(env []string, name string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }

@@ -13,12 +13,13 @@ import (
 func TestEnv(t *testing.T) {
 	in := []string{"TERM=xterm", "LANG=C", "LC_ALL=C.UTF-8", "TZ=UTC", "NO_COLOR=1", "CI=1", "PATH=/bin", "HOME=/h",
 		"GEMINI_API_KEY=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_REGION=eu", "GITHUB_TOKEN=x", "MY_TOKEN=x", "DB_PASSWORD=x",
-		"SSH_AUTH_SOCK=/s", "GIT_CONFIG_KEY_0=core.hooksPath", "GEMINI_CLI=1", "RANDOM_THING=1",
+		"SSH_AUTH_SOCK=/s", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0=", "GEMINI_CLI=1", "RANDOM_THING=1",
 		"PROJ_NAME=a", "PROJ_API_KEY=b", "NAMED_SECRET=c"}
 	p := Policy{SandboxConfig: config.SandboxConfig{Env: []string{"PROJ_*", "NAMED_SECRET"}}}
 	got := p.Env(in, false)
 	want := []string{"TERM=xterm", "LANG=C", "LC_ALL=C.UTF-8", "TZ=UTC", "NO_COLOR=1", "CI=1", "HOME=/h",
-		"GIT_CONFIG_KEY_0=core.hooksPath", "GEMINI_CLI=1", "PROJ_NAME=a", "NAMED_SECRET=c"}
+		"GEMINI_CLI=1", "PROJ_NAME=a", "NAMED_SECRET=c",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=core.hooksPath", "GIT_CONFIG_VALUE_0="}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Env:\n got %q\nwant %q", got, want)
 	}
