@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +22,11 @@ import (
 // may be in (from the environment: the agent's own settings).
 type agentKind struct {
 	name   string
-	output bool           // written by the command (bound read-write)
-	base   *regexp.Regexp // the file's name
+	output bool // written by the command (bound read-write)
+	// fresh, for an output: the command creates the file, so one that
+	// exists already is never shown (see agentFiles).
+	fresh bool
+	base  *regexp.Regexp // the file's name
 	// dirs returns the folders the file may be in.
 	dirs func(env []string) []string
 	// parent, when set, is the pattern of the folder between dirs and
@@ -73,7 +77,9 @@ func kinds() []agentKind {
 			{name: "claude-cwd", output: true, base: regexp.MustCompile(`^claude-[0-9a-f]{1,64}-cwd$`), dirs: temp},
 			{name: "gemini-bgpids", output: true, base: regexp.MustCompile(`^bgpids\.tmp$`), dirs: temp,
 				parent: regexp.MustCompile(`^gemini-shell-[0-9A-Za-z]{1,32}$`)},
-			{name: "claude-snapshot", output: true, base: snapshot, dirs: claude},
+			// Claude Code's start-up form writes a new snapshot, which
+			// every later command sources: never one that exists.
+			{name: "claude-snapshot", output: true, fresh: true, base: snapshot, dirs: claude},
 			{name: "claude-snapshot", base: snapshot, dirs: claude},
 			{name: "codex-snapshot", base: regexp.MustCompile(`^[0-9A-Za-z-]{1,64}\.([0-9]{1,32}\.sh|tmp-[0-9A-Za-z]{1,32})$`), dirs: codex},
 		}
@@ -84,6 +90,14 @@ func kinds() []agentKind {
 // agentFiles returns the job's agent files that the sandbox shows: outputs
 // (read-write) and inputs (read-only), outside the project, each accepted
 // by agentFile. Everything else in Job.Outputs and Job.Inputs is dropped.
+//
+// An output of a fresh kind (a shell snapshot that later commands source)
+// is shown only when it does not exist yet: agentFiles creates it here,
+// empty and exclusively (O_EXCL), and drops it when that fails. So every
+// backend binds or fills in a file chaperone has just made for this
+// command, never one that was there before (bwrap binds it read-write;
+// docker and podman link it to their exchange file, whose content
+// moveFile writes into it afterwards).
 func agentFiles(j *Job) (outputs, inputs []string) {
 	env := j.env()
 	_, project, err := j.dirs()
@@ -92,9 +106,13 @@ func agentFiles(j *Job) (outputs, inputs []string) {
 	}
 	own := OwnDirs(env)
 	for _, p := range clean(j.Outputs) {
-		if !within(p, project) && agentFile(p, true, env, own) {
-			outputs = append(outputs, p)
+		if within(p, project) || !agentFile(p, true, env, own) {
+			continue
 		}
+		if freshOutput(p, env) && !createNew(p) {
+			continue
+		}
+		outputs = append(outputs, p)
 	}
 	for _, p := range clean(j.Inputs) {
 		if !within(p, project) && agentFile(p, false, env, own) {
@@ -146,6 +164,29 @@ func agentFile(p string, output bool, env, own []string) bool {
 		}
 	}
 	return false
+}
+
+// freshOutput reports whether the output p is of a fresh kind (name and
+// folder; agentFile has accepted it already).
+func freshOutput(p string, env []string) bool {
+	dir, base := filepath.Split(p)
+	dir = filepath.Clean(dir)
+	for _, k := range kinds() {
+		if k.output && k.fresh && k.parent == nil && k.base.MatchString(base) && slices.Contains(k.dirs(env), dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// createNew makes the file p, empty, only if nothing is there (not even a
+// dangling symbolic link), and reports whether it did.
+func createNew(p string) bool {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return false
+	}
+	return f.Close() == nil
 }
 
 // badAgentDir reports whether d can never hold an agent file: /, a system
