@@ -1,30 +1,54 @@
 package models
 
-import "strings"
+import (
+	"path"
+	"strings"
+)
 
-// HostExecNames are the names at a project's top that tools on the host
-// run, or read as settings that make them run something, outside any
-// sandbox: direnv's .envrc, the coding agents' and editors' project
-// settings (hooks, tasks, MCP servers, environment blocks), dev containers,
-// chaperone's own project file. The sandbox keeps them read-only; the
-// rater rates a write to them high. (.git is handled on its own: see
+// HostExecNames are the names in a project that tools on the host run, or
+// read as settings that make them run something, outside any sandbox,
+// relative to the project's top (a name may have a slash, and * as in
+// path.Match within one part). The sandbox keeps them read-only; the rater
+// rates a write to them high. (.git is handled on its own: see
 // GitExecuted.)
 var HostExecNames = []string{
-	".chaperone.toml", ".envrc", ".claude", ".codex", ".gemini", ".qwen", ".vscode", ".idea",
-	".devcontainer", ".mcp.json", "opencode.json", ".opencode", ".kilocode", ".continue",
-	// Run by git on the host through hooks that call into the work tree
-	// (husky, pre-commit), or by package tools on the host before any
-	// script: npm's and yarn's settings (script-shell, yarnPath), pnpm's
-	// hook file, cargo's (runner, rustc-wrapper).
-	".husky", ".pre-commit-config.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs", ".cargo",
+	// chaperone's own project file; direnv's .envrc, and its .direnv
+	// (layout python's virtualenv, cached nix shells) that it sources or
+	// puts on PATH on cd.
+	".chaperone.toml", ".envrc", ".direnv",
+	// The coding agents' project settings: hooks, MCP servers, permissions,
+	// commands they run by themselves (aider's lint-cmd and test-cmd).
+	".claude", ".mcp.json", ".codex", ".gemini", ".qwen", "opencode.json", "opencode.jsonc", ".opencode",
+	".kilocode", ".continue", ".cursor", ".windsurf", ".roo", ".roomodes", ".clinerules", ".kiro", ".amazonq",
+	".augment", "crush.json", ".crush.json", ".aider.conf.yml",
+	// Editors' project settings: tasks run when the folder opens, language
+	// servers and formatters by path, local vimrc and Emacs dir-locals,
+	// dev containers.
+	".vscode", "*.code-workspace", ".idea", ".fleet", ".zed", ".helix", ".nvim.lua", ".nvimrc", ".exrc",
+	".dir-locals.el", ".dir-locals-2.el", ".devcontainer", ".devcontainer.json",
+	// Run by git on the host through hooks that call into the work tree:
+	// husky, pre-commit, lefthook (its configs, local ones too, and script
+	// folders), lint-staged, overcommit.
+	".husky", ".pre-commit-config.yaml", ".pre-commit-config.yml", "lefthook*", ".lefthook*", ".config/lefthook*",
+	".lintstagedrc*", "lint-staged.config.*", ".overcommit.yml", ".git-hooks",
+	// Version managers and task runners that act on cd (mise's tasks,
+	// hooks and env scripts; a path: version in .tool-versions).
+	"mise.toml", "mise.*.toml", ".mise.toml", ".mise.*.toml", ".mise", ".config/mise", ".config/mise.toml",
+	".config/mise.*.toml", ".tool-versions",
+	// Package tools on the host before any script: npm's and yarn's
+	// settings (script-shell, yarnPath), yarn's own program and plugins,
+	// pnpm's hook file, cargo's (runner, rustc-wrapper).
+	".npmrc", ".yarnrc", ".yarnrc.yml", ".yarn/releases", ".yarn/plugins", ".pnpmfile.cjs", ".pnpmfile.mjs", ".cargo",
 }
 
 // GitExecuted are the parts of a git folder that make git run programs or
 // choose where it reads from: config, hooks, info, worktree links, the
 // pointer files of a linked worktree, old-style remotes, submodules' git
-// folders, object alternates.
+// folders, object alternates, and the todo lists of a rebase or
+// cherry-pick in progress (their exec lines run on --continue).
 var GitExecuted = []string{"config", "config.worktree", "hooks", "info", "commondir", "gitdir", "worktrees",
-	"remotes", "branches", "modules", "objects/info/alternates", "objects/info/http-alternates"}
+	"remotes", "branches", "modules", "objects/info/alternates", "objects/info/http-alternates",
+	"rebase-merge", "sequencer"}
 
 // HostExecPath reports whether writing the path p (slash-separated,
 // relative or absolute) changes what a host tool runs: a HostExecNames
@@ -34,7 +58,7 @@ func HostExecPath(p string) bool {
 	parts := strings.Split(strings.Trim(p, "/"), "/")
 	for i, part := range parts {
 		for _, n := range HostExecNames {
-			if part == n {
+			if matchParts(strings.Split(n, "/"), parts[i:]) {
 				return true
 			}
 		}
@@ -52,4 +76,18 @@ func HostExecPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// matchParts reports whether the parts of a name (path.Match patterns)
+// match the first parts of a path.
+func matchParts(name, parts []string) bool {
+	if len(name) > len(parts) {
+		return false
+	}
+	for i, n := range name {
+		if ok, _ := path.Match(n, parts[i]); !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -45,7 +45,11 @@ func TestGitlinks(t *testing.T) {
 					git("add", "--intent-to-add", "new.txt") // extended flags
 				}
 				git("update-index", "--index-version", strconv.Itoa(version))
-				got, err := gitlinks(filepath.Join(dir, ".git"))
+				hash := 20
+				if format == "sha256" {
+					hash = 32
+				}
+				got, err := gitlinks(filepath.Join(dir, ".git"), hash)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -58,17 +62,17 @@ func TestGitlinks(t *testing.T) {
 	}
 	t.Run("garbage", func(t *testing.T) {
 		for _, b := range [][]byte{nil, []byte("DIRC"), []byte("DIRC\x00\x00\x00\x02\x00\x00\x00\x05short"), []byte("XXXX\x00\x00\x00\x02\x00\x00\x00\x00")} {
-			if _, err := parseGitlinks(b, 20); err == nil {
-				t.Errorf("parseGitlinks(%q) did not fail", b)
+			if _, err := parseIndex(b, 20); err == nil {
+				t.Errorf("parseIndex(%q) did not fail", b)
 			}
 		}
 	})
 }
 
-func FuzzParseGitlinks(f *testing.F) {
+func FuzzParseIndex(f *testing.F) {
 	f.Add([]byte("DIRC\x00\x00\x00\x04\x00\x00\x00\x01"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		parseGitlinks(b, 20) // no panic, no hang
+		parseIndex(b, 20) // no panic, no hang
 	})
 }
 
@@ -97,7 +101,10 @@ func TestSweepGit(t *testing.T) {
 	oid := "1234567890123456789012345678901234567890"
 	git(proj, "update-index", "--add", "--cacheinfo", "160000,"+oid+",lib")
 	git(proj, "update-index", "--add", "--cacheinfo", "160000,"+oid+",old")
-	w := WatchTop(proj, nil)
+	w, err := WatchTop(proj, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// The command: plants .git/commondir, makes a repository and adds it,
 	// makes a git folder in an old gitlink with none, adds a module folder,
@@ -139,7 +146,8 @@ func BenchmarkWatchSweep(b *testing.B) {
 	proj := filepath.Dir(wd)
 	q := b.TempDir()
 	for b.Loop() {
-		WatchTop(proj, nil).Sweep(q)
+		w, _ := WatchTop(proj, nil)
+		w.Sweep(q)
 	}
 }
 

@@ -221,7 +221,7 @@ func (srv *server) run(ctx context.Context, req *shellsrv.Request, inv *Invocati
 		exit(Status(err, files[2]))
 		return
 	}
-	s.server, s.answer, s.handoff = true, exit, handoff
+	s.server, s.answer, s.handoff, s.watchdog = true, exit, handoff, true
 	if s.Log != nil {
 		defer s.Log.Close()
 	}

@@ -17,8 +17,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -27,6 +30,7 @@ import (
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/internal/cloexec"
+	"github.com/chaperone-dev/chaperone/internal/safefile"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 	"github.com/chaperone-dev/chaperone/rater"
@@ -118,6 +122,9 @@ type Shim struct {
 	// signals, when set, is armed before a hold and before the command
 	// runs (see signals.go).
 	signals *signals
+	// watchdog: start the sweeper that sweeps in this process's place if
+	// it is killed while a command runs (see sandbox.KeepSweeping).
+	watchdog bool
 }
 
 // Main runs chaperone as bash with args (args[0] is the program name, as
@@ -127,6 +134,10 @@ func Main(ctx context.Context, args []string) error {
 	// Inside a sandbox the command was rated outside: be plain bash.
 	if sandbox.Inside() {
 		return sandbox.ExecBash(args)
+	}
+	// Started by another chaperone (startSweeper): sweep for the killed.
+	if filepath.Base(args[0]) == sandbox.SweeperName && len(args) == 2 {
+		return sandbox.KeepSweeping(args[1], sweeperIdle)
 	}
 	argv0 := args[0]
 	inv, err := Parse(args[1:])
@@ -152,7 +163,7 @@ func Main(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s.signals = sig
+	s.signals, s.watchdog = sig, true
 	return s.Run(ctx, argv0, inv)
 }
 
@@ -276,8 +287,10 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	// The whole string is rated too, and holds it when it is high. Not for
 	// Codex: its 38 KB prelude sources a snapshot that the rules cannot see
 	// into (a hold on every command); every statement of it is checked to
-	// be exactly Codex's own instead (wrapper.go).
-	if w != nil && w.Kind != "codex-exec" {
+	// be exactly Codex's own instead (wrapper.go). Not for Claude Code's
+	// snapshot script either, whose inner command is the whole text but
+	// for its writes to its own snapshot file (startup.go).
+	if w != nil && w.Kind != "codex-exec" && w.Kind != "claude-snapshot" {
 		whole := req
 		whole.Command = text
 		// Only a hold counts: the agents' scaffolding itself is "medium"
@@ -289,7 +302,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	}
 	// A non-interactive bash first sources $BASH_ENV: rate that file too.
 	if f := getenv("BASH_ENV"); f != "" {
-		if b, err := os.ReadFile(f); err == nil {
+		if b, err := safefile.ReadFollow(f, 1<<20); err == nil { // never a FIFO, which would block
 			req.Command = string(b)
 			if r2, _ := s.Rater.Rate(ctx, req); r2.Risk.Effective() > rating.Risk.Effective() {
 				rating = r2
@@ -345,6 +358,29 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	} else {
 		job.Env = withoutVar(job.Env, PassEnv)
 	}
+	// What the sandbox cannot stop by a mount (a guarded name created or
+	// relinked, a repository added) is looked at after the command; the
+	// watch is kept on disk meanwhile, so that it is swept even if this
+	// process is killed first. What killed chaperones left is swept now.
+	state := config.DirsFrom(getenv).State
+	s.sweepPending(filepath.Join(state, "pending"))
+	var watch *sandbox.Watch
+	var held *sandbox.Pending
+	if s.Backend.Name() != "host" && !job.OpenGuarded {
+		var err error
+		if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+			ev.Decision, ev.DecidedBy, ev.Note = models.Denied, models.ByRules, err.Error()
+			s.record(ev)
+			return ExitCode(DeniedStatus)
+		}
+		watch.WatchPath(job.Env)
+		if held, err = watch.Hold(filepath.Join(state, "pending"), filepath.Join(state, "quarantine")); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+		} else if s.watchdog {
+			startSweeper(filepath.Join(state, "pending"))
+		}
+	}
 	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs, s.server)
 	ready := job.Ready
 	job.Ready = func() {
@@ -353,18 +389,13 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			ready()
 		}
 	}
-	// What the sandbox cannot stop by a mount (a guarded name created or
-	// relinked) is looked at after the command.
-	var watch *sandbox.Watch
-	if s.Backend.Name() != "host" && !job.OpenGuarded {
-		watch = sandbox.WatchTop(job.Project, s.Protect)
-	}
 	job.Killed = new([]string)
 	start := time.Now()
 	code, err := s.runJob(ctx, job)
 	ev.Killed = *job.Killed
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
-	s.sweep(watch, ev, getenv)
+	s.sweep(watch, ev, state)
+	held.Done()
 	capture.finish(ev)
 	ev.Exit = &code
 	var result error
@@ -397,16 +428,86 @@ func writesGuarded(r models.Rating) bool {
 
 // sweep moves out of the project what the command created among the names
 // host tools run (sandbox.Watch), says so on stderr, and notes it in ev.
-func (s *Shim) sweep(w *sandbox.Watch, ev *models.Event, getenv func(string) string) {
-	moved, dest, err := w.Sweep(filepath.Join(config.DirsFrom(getenv).State, "quarantine"))
+// state is chaperone's state folder.
+func (s *Shim) sweep(w *sandbox.Watch, ev *models.Event, state string) {
+	moved, dest, err := w.Sweep(filepath.Join(state, "quarantine"))
 	if len(moved) > 0 {
 		ev.Quarantined, ev.QuarantineDir = moved, dest
 		fmt.Fprintf(s.Stderr, "chaperone: moved %s out of the project to %s: host tools run it, so writing it needs your approval in the panel\n",
-			strings.Join(moved, ", "), dest)
+			quoteNames(moved), quoteName(dest))
 	}
 	if err != nil {
-		fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+		fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
 	}
+}
+
+// sweepPending sweeps what commands left whose chaperone was killed before
+// it could (sandbox.SweepPending), and says so on stderr.
+func (s *Shim) sweepPending(dir string) {
+	for _, sw := range sandbox.SweepPending(dir) {
+		if len(sw.Moved) > 0 {
+			fmt.Fprintf(s.Stderr, "chaperone: a command in %s ended with its chaperone killed; moved %s out of that project to %s: host tools run it\n",
+				quoteName(sw.Project), quoteNames(sw.Moved), quoteName(sw.Dest))
+		}
+		if sw.Err != "" {
+			fmt.Fprintf(s.Stderr, "chaperone: sweeping after a killed command in %s: %s\n", quoteName(sw.Project), printable(sw.Err))
+		}
+	}
+}
+
+// sweeperIdle is how long the sweeper stays with nothing to watch.
+const sweeperIdle = 5 * time.Minute
+
+// startSweeper starts chaperone as the sweeper of dir (sandbox.KeepSweeping)
+// unless one runs there: in a session of its own, with no descriptor of
+// this process, so that it outlives this process even when the agent kills
+// its whole process group, and holds up nobody reading its output.
+func startSweeper(dir string) {
+	if sandbox.SweeperRunning(dir) {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil || strings.HasSuffix(exe, ".test") {
+		return // a test binary would run its tests
+	}
+	cmd := &exec.Cmd{Path: exe, Args: []string{sandbox.SweeperName, dir}, Env: []string{"PATH=/usr/bin:/bin"},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true}}
+	if cmd.Start() == nil {
+		go cmd.Wait()
+	}
+}
+
+// printable is a message that holds names a command chose, Go-quoted when
+// it has a character that is not printable (a newline, an escape).
+func printable(msg string) string {
+	for _, r := range msg {
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(msg)
+		}
+	}
+	return msg
+}
+
+// quoteNames joins names for a message, each as quoteName gives it.
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quoteName(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// quoteName is a name a command chose (a file name, a path) as it may
+// appear in chaperone's own message: as it is when it holds only plain
+// characters, else Go-quoted, so that no newline, control character or
+// lookalike separator in it can forge a message.
+func quoteName(n string) string {
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/+@~=:", r)) {
+			return strconv.Quote(n)
+		}
+	}
+	return n
 }
 
 // runJob runs the job with the backend. In the shell server, a bubblewrap
