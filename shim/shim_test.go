@@ -56,13 +56,16 @@ func newShim(t *testing.T, r models.Rating, ap Approver) (*Shim, *fakeBackend, *
 		t.Fatal(err)
 	}
 	be, rec := &fakeBackend{}, &memRecorder{}
-	env := map[string]string{"HOME": "/home/x"}
+	// A home of its own: the shim keeps its pending watches in the state
+	// folder under it.
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
 	proj := filepath.Join(t.TempDir(), "proj")
 	if err := os.MkdirAll(filepath.Join(proj, ".git"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return &Shim{Rater: &fixedRater{rating: r}, Backend: be, Approver: ap, Recorder: rec, Stderr: errf,
-		Getenv: func(k string) string { return env[k] }, Environ: []string{"A=1", "HOME=/home/x", PassEnv + "=x"}, Dir: proj}, be, rec, errf
+		Getenv: func(k string) string { return env[k] }, Environ: []string{"A=1", "HOME=" + home, PassEnv + "=x"}, Dir: proj}, be, rec, errf
 }
 
 func stderrOf(t *testing.T, f *os.File) string {
