@@ -72,3 +72,15 @@ func TrustProject(dir string) (string, error) {
 	}
 	return real, nil
 }
+
+// Sources are the files the settings for project come from: the user's
+// config, the trust records, the trusted folders and, when project is an
+// absolute path, its .chaperone.toml. Whoever keeps settings built from
+// them (the shell server) builds them again when one of these changes.
+func Sources(project string) []string {
+	s := []string{UserPath(), trustPath(), projectsPath()}
+	if filepath.IsAbs(project) {
+		s = append(s, filepath.Join(project, ProjectFile))
+	}
+	return s
+}

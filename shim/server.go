@@ -98,6 +98,7 @@ func Serve(ctx context.Context, path string, idle time.Duration) error {
 
 // server is the state of a running shell server.
 type server struct {
+	warm   warm // the settings and engines, kept across commands
 	mu     sync.Mutex
 	active int
 	last   time.Time
@@ -216,7 +217,7 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 // after).
 func (srv *server) run(ctx context.Context, req *shellsrv.Request, inv *Invocation, files [3]*os.File, pid int, exit func(int),
 	handoff func(context.Context, sandbox.Bwrap, *sandbox.Job) (int, error)) {
-	s, err := configured(ctx, origin{dir: req.Dir, stdio: files, environ: req.Env, pid: pid, ppid: req.PPID})
+	s, err := srv.warm.configured(ctx, origin{dir: req.Dir, stdio: files, environ: req.Env, pid: pid, ppid: req.PPID})
 	if err != nil {
 		exit(Status(err, files[2]))
 		return

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -38,8 +41,14 @@ func thisProcess() origin {
 // silently. Configuration is read from this process's environment, which
 // is the command's (the shell server serves one environment only).
 func configured(ctx context.Context, o origin) (*Shim, error) {
+	return (*warm)(nil).configured(ctx, o)
+}
+
+// configured is configured, with the settings and the engine kept in w
+// when w is not nil.
+func (w *warm) configured(ctx context.Context, o origin) (*Shim, error) {
 	stderr := o.stdio[2]
-	cfg, err := config.Load()
+	cfg, err := w.config()
 	if err != nil {
 		return nil, err
 	}
@@ -47,14 +56,10 @@ func configured(ctx context.Context, o origin) (*Shim, error) {
 	// (sandbox.FindProject). None: no project file joins the config, and
 	// only the host backend runs anything.
 	project, perr := findProject(o.dir, o.environ, cfg)
-	// The model joins only when one is configured; building it costs no I/O.
-	model := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(func(err error) {
-		fmt.Fprintf(stderr, "chaperone: fewshot: %v\n", err)
-	}))
 	// The engine adds what the trusted project contributes to cfg (the
 	// backend below sees its sandbox settings); a broken rule is an error
 	// here, before anything runs.
-	eng, err := engine.New(cfg, project, engine.WithModel(model))
+	cfg, eng, model, err := w.engine(cfg, project, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +93,118 @@ func configured(ctx context.Context, o origin) (*Shim, error) {
 		s.Model = model
 	}
 	return s, nil
+}
+
+// warm keeps, across the commands a shell server runs, what configured
+// builds from the settings: the user's config, and per project the engine
+// (its rules compiled, its model's few-shot examples loaded) with the
+// config the trusted project file adds to. Each is built again when a file
+// it comes from (config.Sources) is no longer the same file with the same
+// content: its identity, size and change time are compared at every use,
+// which costs a few stat calls and, unlike a file watch, misses no change
+// (no command can set a change time back). The server's environment is
+// fixed (it serves one), so it needs no comparing. A nil *warm keeps
+// nothing. It is safe for concurrent use.
+type warm struct {
+	mu      sync.Mutex
+	base    warmConfig
+	engines map[string]*warmEngine  // by project
+	stderr  atomic.Pointer[os.File] // the latest command's: where the model's problems go
+}
+
+type warmConfig struct {
+	stamp string
+	cfg   *config.Config
+}
+
+type warmEngine struct {
+	stamp string
+	cfg   *config.Config // with the project's settings merged
+	eng   *engine.Engine
+	model *rater.Model
+}
+
+// stamp describes the files paths as they are now: what changes when one
+// is replaced, written or removed.
+func stamp(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			fmt.Fprintf(&b, "%s:-;", p)
+			continue
+		}
+		fmt.Fprintf(&b, "%s:%d:%d:%d:%d.%d:%d.%d;", p, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+	}
+	return b.String()
+}
+
+// config is config.Load, kept while the files it reads stay the same.
+// The caller may not change what it returns.
+func (w *warm) config() (*config.Config, error) {
+	if w == nil {
+		return config.Load()
+	}
+	st := stamp(config.Sources(""))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.base.cfg != nil && w.base.stamp == st {
+		return w.base.cfg, nil
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		w.base = warmConfig{}
+		return nil, err
+	}
+	w.base = warmConfig{stamp: st, cfg: cfg}
+	return cfg, nil
+}
+
+// engine builds the engine for project from base (which it does not
+// change), with the model when one is configured, and returns it with the
+// config the project's trusted settings add to; kept while the files they
+// come from stay the same. Problems of the model's few-shot store are
+// reported on stderr.
+func (w *warm) engine(base *config.Config, project string, stderr *os.File) (*config.Config, *engine.Engine, *rater.Model, error) {
+	report := func(err error) { fmt.Fprintf(stderr, "chaperone: fewshot: %v\n", err) }
+	if w != nil {
+		w.stderr.Store(stderr)
+		report = func(err error) {
+			if f := w.stderr.Load(); f != nil {
+				fmt.Fprintf(f, "chaperone: fewshot: %v\n", err)
+			}
+		}
+	}
+	build := func() (*config.Config, *engine.Engine, *rater.Model, error) {
+		cfg := *base
+		cfg.Rules.Allow = slices.Clip(cfg.Rules.Allow)
+		cfg.Rules.Deny = slices.Clip(cfg.Rules.Deny)
+		cfg.Rules.Rate = slices.Clip(cfg.Rules.Rate)
+		// The model joins only when one is configured; building it costs
+		// no I/O.
+		model := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(report))
+		eng, err := engine.New(&cfg, project, engine.WithModel(model))
+		return &cfg, eng, model, err
+	}
+	if w == nil {
+		return build()
+	}
+	st := stamp(config.Sources(project))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e := w.engines[project]; e != nil && e.stamp == st {
+		return e.cfg, e.eng, e.model, nil
+	}
+	cfg, eng, model, err := build()
+	if err != nil {
+		delete(w.engines, project)
+		return nil, nil, nil, err
+	}
+	if w.engines == nil || len(w.engines) >= 64 {
+		w.engines = map[string]*warmEngine{} // a server serves a few projects: start again past that
+	}
+	w.engines[project] = &warmEngine{stamp: st, cfg: cfg, eng: eng, model: model}
+	return cfg, eng, model, nil
 }
 
 // findProject is sandbox.FindProject with the trusted folders and
