@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -386,4 +387,17 @@ func kind(m os.FileMode) string {
 		return "device"
 	}
 	return "special file"
+}
+
+// Clone returns a copy of c that can be changed (engine.New adds a
+// project's rules to it) without changing c.
+func (c *Config) Clone() *Config {
+	d := *c
+	d.Rules.Allow = slices.Clip(d.Rules.Allow)
+	d.Rules.Deny = slices.Clip(d.Rules.Deny)
+	d.Rules.Rate = slices.Clip(d.Rules.Rate)
+	d.Sandbox.Env = slices.Clip(d.Sandbox.Env)
+	d.Sandbox.Mounts = slices.Clip(d.Sandbox.Mounts)
+	d.Sandbox.Protect = slices.Clip(d.Sandbox.Protect)
+	return &d
 }

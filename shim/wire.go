@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,15 +175,12 @@ func (w *warm) engine(base *config.Config, project string, stderr *os.File) (*co
 		}
 	}
 	build := func() (*config.Config, *engine.Engine, *rater.Model, error) {
-		cfg := *base
-		cfg.Rules.Allow = slices.Clip(cfg.Rules.Allow)
-		cfg.Rules.Deny = slices.Clip(cfg.Rules.Deny)
-		cfg.Rules.Rate = slices.Clip(cfg.Rules.Rate)
+		cfg := base.Clone()
 		// The model joins only when one is configured; building it costs
 		// no I/O.
 		model := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(report))
-		eng, err := engine.New(&cfg, project, engine.WithModel(model))
-		return &cfg, eng, model, err
+		eng, err := engine.New(cfg, project, engine.WithModel(model))
+		return cfg, eng, model, err
 	}
 	if w == nil {
 		return build()

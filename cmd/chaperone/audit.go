@@ -14,6 +14,7 @@ import (
 
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/rater"
 )
@@ -355,12 +356,33 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 	} else if evs, _, err = a.session(pos); err != nil {
 		return err
 	}
-	r := rater.New()
+	// Each command is rated as the shim would rate it now: the user's rules
+	// as they are, and those of its project when its file is trusted.
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	engines := map[string]*engine.Engine{}
+	engineFor := func(project string) (*engine.Engine, error) {
+		if e := engines[project]; e != nil {
+			return e, nil
+		}
+		e, err := engine.New(cfg.Clone(), project)
+		if err != nil {
+			return nil, err
+		}
+		engines[project] = e
+		return e, nil
+	}
 	changed := 0
 	for _, ev := range evs {
 		cmd := ev.Inner
 		if cmd == "" {
 			cmd = ev.Command
+		}
+		r, err := engineFor(ev.Project)
+		if err != nil {
+			return err
 		}
 		now, _ := r.Rate(ctx, rater.Request{Command: cmd, Cwd: ev.Cwd, Project: ev.Project, Session: ev.Session})
 		if now.Undecided && ev.Rating.Model != nil {

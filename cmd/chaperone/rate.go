@@ -8,7 +8,9 @@ import (
 	"os"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/rater"
+	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
 // runRate rates commands without running them: `chaperone rate [--json]
@@ -41,7 +43,15 @@ func runRate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := newRater(cfg, *noModel)
+	// Rated as the shim would rate them here: with the user's rules and
+	// those of the project around the working folder, when its file is
+	// trusted.
+	req := rater.Request{}
+	if wd, err := os.Getwd(); err == nil {
+		req.Cwd = wd
+		req.Project = projectAround(wd, cfg)
+	}
+	r, err := newEngine(cfg, req.Project, *noModel)
 	if err != nil {
 		return err
 	}
@@ -49,29 +59,44 @@ func runRate(ctx context.Context, args []string) error {
 	if *jsonOut {
 		format = rater.FormatJSON
 	}
-	var c string
 	cSet := false
 	fs.Visit(func(f *flag.Flag) { cSet = cSet || f.Name == "c" })
 	if cSet {
-		c = *command
-		return r.RateOne(ctx, os.Stdout, rater.Request{Command: c}, format)
+		req.Command = *command
+		return r.RateOne(ctx, os.Stdout, req, format)
 	}
-	return r.RateStream(ctx, os.Stdin, os.Stdout, rater.Request{}, format)
+	return r.RateStream(ctx, os.Stdin, os.Stdout, req, format)
 }
 
-// newRater builds the rater from the config: the user's rules, checked
-// first so a broken rule names itself. The model is added here (with
-// rater.WithModel) when noModel is false and a model is configured.
-func newRater(cfg *config.Config, noModel bool) (*rater.Rater, error) {
+// projectAround is the project the shim would find from dir (a git top
+// level or a trusted folder), or "" when there is none.
+func projectAround(dir string, cfg *config.Config) string {
+	trusted, err := config.TrustedProjects()
+	if err != nil {
+		return ""
+	}
+	env := os.Environ()
+	project, err := sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
+	if err != nil {
+		return ""
+	}
+	return project
+}
+
+// newEngine builds the engine the shim would rate with from the config:
+// the user's rules and the trusted project's, checked first so a broken
+// rule names itself. The model is added when noModel is false and a model
+// is configured.
+func newEngine(cfg *config.Config, project string, noModel bool) (*engine.Engine, error) {
 	if err := rater.CheckRules(cfg.Rules); err != nil {
 		return nil, &config.Error{Path: cfg.Path, Msg: err.Error(), Fix: "correct or remove that rule in [rules]"}
 	}
-	opts := []rater.Option{rater.WithUserRules(cfg.Rules)}
+	var opts []engine.Option
 	if !noModel {
 		// nil when no model is configured: then the rules decide alone.
 		if m := rater.NewModelAsker(cfg.Model, nil, rater.WithProblemReport(reportFewshot), rater.WithWatch()); m != nil {
-			opts = append(opts, rater.WithModel(m))
+			opts = append(opts, engine.WithModel(m))
 		}
 	}
-	return rater.New(opts...), nil
+	return engine.New(cfg, project, opts...)
 }
