@@ -92,12 +92,14 @@ func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *mod
 	return c
 }
 
-// begin starts the watch and the recording; the copies of the output wait
-// for it. It also warms up the audit log's encoder, so that the record
-// written after the command costs less.
+// begin starts the watch (before the command, so that it sees what the
+// command changes) and, while the command already starts, the recording:
+// making its file costs a few hundred microseconds, which the command need
+// not wait for. The copies of the output wait for it (the command's
+// output waits in the pipe meanwhile). It also warms up the audit log's
+// encoder, so that the record written after the command costs less.
 func (c *capture) begin() {
 	c.once.Do(func() {
-		defer close(c.ready)
 		if c.watchDir != "" {
 			w, err := audit.WatchTree(c.ctx, c.watchDir, audit.InBackground(), audit.MaxDirs(c.maxDirs), audit.LeaveOpen())
 			if err != nil {
@@ -115,12 +117,18 @@ func (c *capture) begin() {
 			// copies start only after this.
 			signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 		}
-		if c.record {
-			if rec, err := c.log.NewRecorder(c.ev); err == nil {
-				c.rec = rec
-			}
+		if c.ev.ID == "" {
+			c.ev.ID = audit.NewID(c.ev.Time) // now, not in the recorder: the event is the command's
 		}
-		audit.Warm()
+		go func() {
+			defer close(c.ready)
+			if c.record {
+				if rec, err := c.log.NewRecorder(c.ev); err == nil {
+					c.rec = rec
+				}
+			}
+			audit.Warm()
+		}()
 	})
 }
 
@@ -218,6 +226,7 @@ func (c *capture) pipe(job *sandbox.Job, out, errf *os.File) {
 // finish stops recording and fills ev's output and files.
 func (c *capture) finish(ev *models.Event) {
 	c.once.Do(func() { close(c.ready) }) // the command never started
+	<-c.ready                            // begin's recorder, when it started
 	for _, f := range c.stop {
 		f()
 	}
