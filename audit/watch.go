@@ -141,6 +141,10 @@ func WatchTree(ctx context.Context, root string, opts ...WatchOption) (*TreeWatc
 	return w, nil
 }
 
+// Walked is closed once the watches below the root are in place (at once
+// without InBackground).
+func (w *TreeWatcher) Walked() <-chan struct{} { return w.walked }
+
 // errLimit stops a walk at the watch cap or time budget.
 var errLimit = errors.New("watch limit")
 

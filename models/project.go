@@ -16,6 +16,10 @@ var HostExecNames = []string{
 	// (layout python's virtualenv, cached nix shells) that it sources or
 	// puts on PATH on cd.
 	".chaperone.toml", ".envrc", ".direnv",
+	// What an allowed .envrc runs in its turn: a local .envrc it sources
+	// (source_env_if_exists), the nix shells of `use flake` / `use nix`
+	// (their shellHook).
+	".envrc.local", "flake.nix", "shell.nix",
 	// The coding agents' project settings: hooks, MCP servers, permissions,
 	// commands they run by themselves (aider's lint-cmd and test-cmd).
 	".claude", ".mcp.json", ".codex", ".gemini", ".qwen", "opencode.json", "opencode.jsonc", ".opencode",
@@ -24,13 +28,13 @@ var HostExecNames = []string{
 	// Editors' project settings: tasks run when the folder opens, language
 	// servers and formatters by path, local vimrc and Emacs dir-locals,
 	// dev containers.
-	".vscode", "*.code-workspace", ".idea", ".fleet", ".zed", ".helix", ".nvim.lua", ".nvimrc", ".exrc",
+	".vscode", "*.code-workspace", ".idea", ".fleet", ".zed", ".helix", ".nvim.lua", ".nvimrc", ".exrc", ".vimrc", ".gvimrc",
 	".dir-locals.el", ".dir-locals-2.el", ".devcontainer", ".devcontainer.json",
 	// Run by git on the host through hooks that call into the work tree:
 	// husky, pre-commit, lefthook (its configs, local ones too, and script
 	// folders), lint-staged, overcommit.
 	".husky", ".pre-commit-config.yaml", ".pre-commit-config.yml", "lefthook*", ".lefthook*", ".config/lefthook*",
-	".lintstagedrc*", "lint-staged.config.*", ".overcommit.yml", ".git-hooks",
+	".lintstagedrc*", "lint-staged.config.*", ".overcommit.yml", ".git-hooks", ".githooks",
 	// Version managers and task runners that act on cd (mise's tasks,
 	// hooks and env scripts; a path: version in .tool-versions).
 	"mise.toml", "mise.*.toml", ".mise.toml", ".mise.*.toml", ".mise", ".config/mise", ".config/mise.toml",

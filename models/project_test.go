@@ -11,6 +11,7 @@ func TestHostExecPath(t *testing.T) {
 		".lintstagedrc.json": true, ".cursor/mcp.json": true, ".zed/settings.json": true, "mise.local.toml": true,
 		".config/mise/config.toml": true, ".config/lefthook.yml": true, ".yarn/releases/yarn-4.cjs": true,
 		"proj.code-workspace": true, ".git/rebase-merge/git-rebase-todo": true, ".git/sequencer/todo": true,
+		".envrc.local": true, "flake.nix": true, "shell.nix": true, ".vimrc": true, ".githooks/pre-commit": true,
 		".git/HEAD": false, ".git/refs/heads/main": false, ".git/index": false, ".git/objects/ab/cdef": false,
 		"src/main.go": false, ".gitignore": false, ".github/workflows/ci.yml": false, "envrc": false, ".env": false,
 		".config/nvim/init.lua": false, ".yarn/cache/x.zip": false, "src/mise.go": false, ".git/rebase-apply/patch": false,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,6 +83,7 @@ func PathFolders(project string, env []string) []PathFolder {
 	var entries []entry
 	seen := map[string]bool{}
 	for _, e := range filepath.SplitList(path) {
+		e = tildePath(e, env)
 		dirs := []string{filepath.Clean(e)}
 		if !filepath.IsAbs(e) {
 			dirs = dirs[:0]
@@ -247,6 +249,17 @@ type pathWatch struct {
 	Dir   string            `json:"dir"`
 	Later []string          `json:"later,omitempty"`
 	Names map[string]string `json:"names,omitempty"`
+	// Rel is Dir relative to the project when it is written inside it, and
+	// Link the link on the way there from the project (Dir included), as
+	// linkOn gives it.
+	Rel  string `json:"rel,omitempty"`
+	Link string `json:"link,omitempty"`
+}
+
+// WatchNone returns a Watch of project that looks at nothing, for
+// WatchPath to add to.
+func WatchNone(project string) *Watch {
+	return &Watch{s: watchState{Project: filepath.Clean(project), Before: map[string]node{}}}
 }
 
 // WatchPath has Sweep look at the folders on env's PATH that a command in
@@ -255,8 +268,28 @@ type pathWatch struct {
 // else, is moved out. env is the agent's environment, whose PATH the host
 // goes by. Call it before Hold.
 func (w *Watch) WatchPath(env []string) {
+	// A relative entry leads into whatever folder a host process is in:
+	// SweepChanged looks at every folder of that name the command wrote.
+	if path, ok := lookupEnvOK(env, "PATH"); ok {
+		var rel, later []string
+		for _, e := range filepath.SplitList(path) {
+			if e = tildePath(e, env); filepath.IsAbs(e) {
+				if d := realPrefix(filepath.Clean(e)); !within(d, w.s.Project) && !slices.Contains(later, d) {
+					later = append(later, d)
+				}
+			} else if e = filepath.Clean(e); filepath.IsLocal(e) && !slices.Contains(rel, e) {
+				rel = append(rel, filepath.ToSlash(e))
+			}
+		}
+		if len(rel) > 0 {
+			w.s.RelPath, w.s.RelLater = rel, later
+		}
+	}
 	for _, f := range PathFolders(w.s.Project, env) {
 		pw := pathWatch{Dir: f.Dir, Later: f.Later, Names: map[string]string{}}
+		if pw.Rel = relProject(inProject(f.Dir, w.s.Project, realPrefix(w.s.Project)), w.s.Project); pw.Rel != "" {
+			pw.Link = linkOn(w.s.Project, pw.Rel)
+		}
 		for _, n := range Shadowing(f.Dir, f.Later) {
 			pw.Names[n] = runs(filepath.Join(f.Dir, n))
 		}
@@ -269,6 +302,17 @@ func (w *Watch) WatchPath(env []string) {
 // it is inside the project (as the folder is reached now).
 func (s *sweeper) pathFolder(pw pathWatch) {
 	project := s.w.Project
+	// A link on the way that is new or leads elsewhere now is moved out,
+	// wherever it leads: the host follows it from the agent's folder (a
+	// /proc/self/… link leads elsewhere for chaperone), to a folder no
+	// command may write again, or back into the project.
+	if pw.Rel != "" {
+		if l := linkOn(project, pw.Rel); l != "" && l != pw.Link {
+			at, _, _ := strings.Cut(l, "\x00")
+			s.out(at)
+			return
+		}
+	}
 	dir := inProject(realPrefix(pw.Dir), project, realPrefix(project))
 	rel := relProject(dir, project)
 	if rel == "" {
@@ -325,4 +369,49 @@ func runs(p string) string {
 	h := sha256.New()
 	io.Copy(h, io.LimitReader(f, maxHashed+1))
 	return b.String() + fmt.Sprintf("%v:%x", fi.Mode(), h.Sum(nil))
+}
+
+// linkOn returns the first symbolic link on the way from project to the
+// project-relative folder rel, rel included, as "PATH\x00TARGET" (PATH
+// project-relative), or "" when there is none. It follows no link and
+// looks no further than the first.
+func linkOn(project, rel string) string {
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		full := filepath.Join(project, filepath.FromSlash(p))
+		fi, err := os.Lstat(full)
+		switch {
+		case err != nil:
+			return ""
+		case fi.Mode()&os.ModeSymlink != 0:
+			t, _ := os.Readlink(full)
+			return p + "\x00" + t
+		case !fi.IsDir():
+			return ""
+		}
+	}
+	return ""
+}
+
+// tildePath expands a leading ~ or ~user of a PATH entry, as bash does
+// when it looks a program up (HOME from env for ~). An entry it cannot
+// expand is returned as it is.
+func tildePath(e string, env []string) string {
+	if !strings.HasPrefix(e, "~") {
+		return e
+	}
+	name, rest, _ := strings.Cut(e[1:], "/")
+	home := lookup(env, "HOME")
+	if name != "" {
+		u, err := user.Lookup(name)
+		if err != nil {
+			return e
+		}
+		home = u.HomeDir
+	}
+	if !filepath.IsAbs(home) {
+		return e
+	}
+	return filepath.Join(home, rest)
 }

@@ -343,7 +343,30 @@ func TestSweepPathFolders(t *testing.T) {
 				w.file(w.r("@P@/other/git"), 0o755)
 				w.link("../other", w.r("@P@/.venv/bin"))
 			},
-			[]string{"other/git"}},
+			[]string{".venv/bin"}},
+		{"the PATH folder's parent turned into a link out of the project",
+			func(w *pathWorld) { os.MkdirAll(w.r("@P@/.venv/bin"), 0o755) },
+			"@P@/.venv/bin:@B@",
+			func(w *pathWorld) {
+				must(w.t, os.RemoveAll(w.r("@P@/.venv")))
+				w.file(w.r("@H@/q/.venv/bin/git"), 0o755)
+				w.link(w.r("@H@/q/.venv"), w.r("@P@/.venv"))
+			},
+			[]string{".venv"}},
+		{"a link through /proc/self, which leads elsewhere for each process",
+			func(w *pathWorld) { os.MkdirAll(w.r("@P@/.venv/bin"), 0o755) },
+			"@P@/.venv/bin:@B@",
+			func(w *pathWorld) {
+				must(w.t, os.RemoveAll(w.r("@P@/.venv")))
+				w.file(w.r("@P@/evil/bin/git"), 0o755)
+				w.link("/proc/self/cwd/evil", w.r("@P@/.venv"))
+			},
+			[]string{".venv"}},
+		{"a PATH entry written with ~",
+			func(w *pathWorld) { os.MkdirAll(w.r("@P@/bin"), 0o755) },
+			"~/proj/bin:@B@",
+			func(w *pathWorld) { w.file(w.r("@P@/bin/ssh"), 0o755) },
+			[]string{"bin/ssh"}},
 		{"a relative PATH entry",
 			nil,
 			"bin:@B@",
@@ -365,7 +388,7 @@ func TestSweepPathFolders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wt.WatchPath([]string{"PWD=" + w.proj, "PATH=" + w.r(tc.path)})
+			wt.WatchPath([]string{"HOME=" + w.root, "PWD=" + w.proj, "PATH=" + w.r(tc.path)})
 			tc.command(w)
 			moved, _, err := wt.Sweep(filepath.Join(w.root, "quarantine"))
 			if err != nil {

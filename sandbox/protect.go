@@ -119,6 +119,9 @@ func plan(project string, extra []string, open bool) *planner {
 	pl := &planner{project: project, open: open, seen: map[string]*repo{}, dirs: map[string]bool{project: true}}
 	top := topNames(project)
 	pl.top = top
+	if top[".envrc"] {
+		extra = append(slices.Clip(extra), envrcFiles(filepath.Join(project, ".envrc"))...)
+	}
 	for _, name := range guarded(extra) {
 		paths := []string{filepath.Join(project, name)}
 		if hasMeta(name) {
@@ -620,6 +623,37 @@ func (pl *planner) gitDir(r *repo) {
 	}
 }
 
+// envrcFiles returns the files (project-relative) that the .envrc at p
+// has direnv load into the person's shell as they are, beyond the ones
+// every project's guard has: the dotenv files (.env by default; every
+// variable, PATH and LD_PRELOAD too, on each cd) and the files it sources.
+func envrcFiles(p string) []string {
+	b, err := safefile.ReadFollow(p, maxConfig)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.NewReplacer(";", " ", "&&", " ", "||", " ").Replace(line))
+		for i, w := range f {
+			switch w {
+			case "dotenv", "dotenv_if_exists", "source_env", "source_env_if_exists":
+				name := ".env"
+				if w != "dotenv" && w != "dotenv_if_exists" {
+					name = ""
+				}
+				if i+1 < len(f) && !strings.HasPrefix(f[i+1], "#") {
+					name = strings.Trim(f[i+1], `"'`)
+				}
+				if name != "" && filepath.IsLocal(name) {
+					out = append(out, filepath.Clean(name))
+				}
+			}
+		}
+	}
+	return out
+}
+
 // gitConfig is what chaperone reads in a git folder's config files.
 type gitConfig struct {
 	hash  int      // object id size
@@ -668,8 +702,12 @@ func (pl *planner) readConfig(r *repo) gitConfig {
 					c.paths = append(c.paths, p)
 				}
 			case matchKey(name, gitPrograms):
-				if p := pl.pathIn(program(e.value), r.work); p != "" && pl.inside(filepath.Clean(p)) {
-					c.paths = append(c.paths, p)
+				// The program and every path it is given: `sh tools/x.sh`
+				// runs tools/x.sh as surely as `tools/x.sh` does.
+				for _, w := range programPaths(e.value) {
+					if p := pl.pathIn(w, r.work); p != "" && pl.inside(filepath.Clean(p)) {
+						c.paths = append(c.paths, p)
+					}
 				}
 			}
 		}
@@ -718,6 +756,26 @@ func program(cmd string) string {
 		return ""
 	}
 	return word
+}
+
+// programPaths returns the words of a command git runs that are paths
+// (they have a slash): its program and the files it is given (an option's
+// value after = too), quotes taken off; URLs are no paths.
+func programPaths(cmd string) []string {
+	var out []string
+	if p := program(cmd); p != "" {
+		out = append(out, p)
+	}
+	cmd = strings.TrimPrefix(strings.TrimSpace(cmd), "!")
+	for _, f := range strings.Fields(strings.NewReplacer(`"`, " ", "'", " ", ";", " ", "|", " ", "&", " ", "(", " ", ")", " ").Replace(cmd)) {
+		if _, v, ok := strings.Cut(f, "="); ok && strings.HasPrefix(f, "-") {
+			f = v
+		}
+		if strings.Contains(f, "/") && !strings.Contains(f, "://") && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // matchKey reports whether the config key name matches one of keys (a *

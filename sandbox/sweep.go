@@ -15,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,10 +46,12 @@ type watchState struct {
 	Project  string          `json:"project"`
 	Before   map[string]node `json:"before"` // project-relative path → how it was (see look)
 	Repos    []watchedRepo   `json:"repos,omitempty"`
-	Whole    []string        `json:"whole,omitempty"`    // folders read-only whole (project-relative)
-	Patterns []string        `json:"patterns,omitempty"` // guarded names with a * (new matches are swept)
-	GitID    string          `json:"git_id,omitempty"`   // identity of the project's git folder: never moved
-	Path     []pathWatch     `json:"path,omitempty"`     // the project's folders on the agent's PATH (WatchPath)
+	Whole    []string        `json:"whole,omitempty"`     // folders read-only whole (project-relative)
+	Patterns []string        `json:"patterns,omitempty"`  // guarded names with a * (new matches are swept)
+	GitID    string          `json:"git_id,omitempty"`    // identity of the project's git folder: never moved
+	Path     []pathWatch     `json:"path,omitempty"`      // the project's folders on the agent's PATH (WatchPath)
+	RelPath  []string        `json:"rel_path,omitempty"`  // its relative PATH entries ("." for the empty one)
+	RelLater []string        `json:"rel_later,omitempty"` // its PATH's folders outside the project, resolved
 }
 
 // watchedRepo is a git folder host git runs in, as it was.
@@ -400,9 +403,21 @@ func (s *sweeper) out(rel string) {
 		to = filepath.Join(s.dest, fmt.Sprintf("%s.%d", filepath.FromSlash(rel), i)) // a folder holding one moved before
 	}
 	os.MkdirAll(filepath.Dir(to), 0o700)
-	if err := moveOut(s.w.Project, rel, to, s.w.GitID); err != nil {
+	err := moveOut(s.w.Project, rel, to, s.w.GitID)
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		// Deep in the project, too deep for the quarantine's longer path:
+		// kept under a short name (the record says where it came from).
+		to = filepath.Join(s.dest, fmt.Sprintf("%d-%s", len(s.moved)+1, filepath.Base(rel)))
+		err = moveOut(s.w.Project, rel, to, s.w.GitID)
+	}
+	if err != nil {
 		s.err = errors.Join(s.err, fmt.Errorf("quarantine %s: %w", rel, err))
 		return
+	}
+	// Kept as evidence, never to be run from there (a link a command
+	// leaves may point into the quarantine).
+	if fi, err := os.Lstat(to); err == nil && fi.Mode().IsRegular() {
+		os.Chmod(to, 0o600)
 	}
 	s.moved = append(s.moved, rel)
 }
@@ -430,6 +445,16 @@ func moveOut(project, rel, dst, keep string) error {
 		return errKeep
 	}
 	err = unix.Renameat(dirfd, name, unix.AT_FDCWD, dst)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		// The command took the write permission off the folder (or, for
+		// a folder moved, off itself), which it owns: give it back for
+		// the move, as the owner may, and put the folder's mode back.
+		defer grant(dirfd, "")()
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			defer grant(dirfd, name)()
+		}
+		err = unix.Renameat(dirfd, name, unix.AT_FDCWD, dst)
+	}
 	if !errors.Is(err, unix.EXDEV) {
 		return err
 	}
@@ -455,6 +480,12 @@ func openParent(project, rel string) (int, string, error) {
 	}
 	for _, p := range parts[:len(parts)-1] {
 		next, err := unix.Openat(fd, p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EACCES) {
+			// No search permission, taken off by the command: see moveOut.
+			restore := grant(fd, "")
+			next, err = unix.Openat(fd, p, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			restore()
+		}
 		unix.Close(fd)
 		if err != nil {
 			return -1, "", &os.PathError{Op: "open", Path: p, Err: err}
@@ -462,6 +493,30 @@ func openParent(project, rel string) (int, string, error) {
 		fd = next
 	}
 	return fd, parts[len(parts)-1], nil
+}
+
+// grant gives the owner read, write and search permission on the folder
+// dirfd (name ""), or on the folder name in it, and returns what puts the
+// mode back. It works on O_PATH descriptors (through /proc/self/fd) and
+// never follows a link at name. Where it cannot, it does nothing.
+func grant(dirfd int, name string) (restore func()) {
+	path := "/proc/self/fd/" + strconv.Itoa(dirfd)
+	var st unix.Stat_t
+	if name == "" {
+		if unix.Fstat(dirfd, &st) != nil {
+			return func() {}
+		}
+	} else {
+		if unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return func() {}
+		}
+		path += "/" + name
+	}
+	mode := st.Mode & 0o7777
+	if mode&0o700 == 0o700 || unix.Chmod(path, mode|0o700) != nil {
+		return func() {}
+	}
+	return func() { unix.Chmod(path, mode) }
 }
 
 // relink puts the link at the project-relative path rel back, to target.

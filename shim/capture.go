@@ -92,6 +92,10 @@ func startCapture(ctx context.Context, log *audit.Log, job *sandbox.Job, ev *mod
 	return c
 }
 
+// walkWait is how long a command waits for the tree watch's walk (about
+// 15 µs a folder: a project of 1,500 folders).
+const walkWait = 25 * time.Millisecond
+
 // begin starts the watch (before the command, so that it sees what the
 // command changes) and, while the command already starts, the recording:
 // making its file costs a few hundred microseconds, which the command need
@@ -106,6 +110,15 @@ func (c *capture) begin() {
 				c.ev.FilesNote = err.Error()
 			}
 			c.watch = w
+			if w != nil {
+				// What a command changes in a folder not yet watched is
+				// missed, and the guard goes by it (Watch.SweepChanged):
+				// the command waits for the walk, a little.
+				select {
+				case <-w.Walked():
+				case <-time.After(walkWait):
+				}
+			}
 		}
 		if c.catchPipe {
 			// A reader that goes away (`chaperone -c … | head -1`) must

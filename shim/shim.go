@@ -366,9 +366,14 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	s.sweepPending(filepath.Join(state, "pending"))
 	var watch *sandbox.Watch
 	var held *sandbox.Pending
-	if s.Backend.Name() != "host" && !job.OpenGuarded {
+	if s.Backend.Name() != "host" {
 		var err error
-		if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
+		if job.OpenGuarded {
+			// The person approved writing what host tools run: that stays
+			// as the command leaves it. A program it plants on the agent's
+			// PATH was not part of what they saw.
+			watch = sandbox.WatchNone(job.Project)
+		} else if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
 			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
 			ev.Decision, ev.DecidedBy, ev.Note = models.Denied, models.ByRules, err.Error()
 			s.record(ev)
@@ -397,6 +402,9 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	s.sweep(watch, ev, state)
 	held.Done()
 	capture.finish(ev)
+	if watch != nil && !job.OpenGuarded {
+		s.sweepChanged(watch, ev, state)
+	}
 	ev.Exit = &code
 	var result error
 	switch {
@@ -433,6 +441,32 @@ func (s *Shim) sweep(w *sandbox.Watch, ev *models.Event, state string) {
 	moved, dest, err := w.Sweep(filepath.Join(state, "quarantine"))
 	if len(moved) > 0 {
 		ev.Quarantined, ev.QuarantineDir = moved, dest
+		fmt.Fprintf(s.Stderr, "chaperone: moved %s out of the project to %s: host tools run it, so writing it needs your approval in the panel\n",
+			quoteNames(moved), quoteName(dest))
+	}
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+	}
+}
+
+// sweepChanged moves out of the project's folders below its top what the
+// command changed there that host tools run (sandbox.Watch.SweepChanged),
+// as seen by the audit's tree watch (ev.Files), says so on stderr, and
+// notes it in ev.
+func (s *Shim) sweepChanged(w *sandbox.Watch, ev *models.Event, state string) {
+	var changed []string
+	for _, f := range ev.Files {
+		if f.Op != "removed" {
+			changed = append(changed, f.Path)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	moved, dest, err := w.SweepChanged(filepath.Join(state, "quarantine"), changed)
+	if len(moved) > 0 {
+		ev.Quarantined = append(ev.Quarantined, moved...)
+		ev.QuarantineDir = cmp.Or(ev.QuarantineDir, dest)
 		fmt.Fprintf(s.Stderr, "chaperone: moved %s out of the project to %s: host tools run it, so writing it needs your approval in the panel\n",
 			quoteNames(moved), quoteName(dest))
 	}

@@ -12,6 +12,7 @@ package main
 
 import (
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,8 +99,7 @@ func ask(chaperone string) (code int, ok bool) {
 		os.Stderr.WriteString("chaperone: the shell server ended before the command did\n")
 		return 126, true
 	case x != nil:
-		handOver(x, fds) // returns only on failure
-		return 126, true
+		return handOver(fd, x, fds), true
 	case reply == shellsrv.Fallback:
 		return 0, false
 	case strings.HasPrefix(reply, shellsrv.Exit):
@@ -164,30 +164,54 @@ func readAnswer(fd int) (line string, x *shellsrv.Exec, fds []int, err error) {
 	}
 }
 
-// handOver becomes the sandbox the server handed over: the descriptors it
-// sent become 0, 1, 2, … and this process executes x. It returns only on
-// failure (then nothing has run: bwrap waits for its gate, fd 3).
-func handOver(x *shellsrv.Exec, fds []int) {
-	// First out of the way of the numbers they are going to: the received
-	// ones are low numbers too (the socket is 3).
-	high := make([]int, len(fds))
-	for i, fd := range fds {
-		h, err := dupAbove(fd, 100)
-		if err != nil {
-			fail(err, 126)
-		}
-		high[i] = h
-		syscall.Close(fd)
-	}
-	for i, h := range high {
-		if err := syscall.Dup3(h, i, 0); err != nil {
-			fail(err, 126)
-		}
-	}
+// handOver runs the sandbox the server handed over, with the descriptors
+// it sent as its 0, 1, 2, …, and waits for it; then for the server's
+// answer, which comes once the server has swept what the command left in
+// the project (chaperone's guard of what host tools run): the agent sees
+// the command end, and runs its next host git, only then. It returns the
+// exit status: the server's, or the sandbox's when the server answers
+// nothing. It exits at once when the sandbox cannot start (then nothing
+// has run: bwrap waits for its gate, fd 3).
+func handOver(conn int, x *shellsrv.Exec, fds []int) int {
 	// Nothing else of the agent's reaches the sandbox: what bwrap does not
 	// get it cannot pass on.
-	cloexec.From(len(high))
-	fail(syscall.Exec(x.Path, x.Argv, x.Env), 126)
+	cloexec.From(3)
+	files := make([]uintptr, len(fds))
+	for i, fd := range fds {
+		files[i] = uintptr(fd)
+	}
+	pid, err := syscall.ForkExec(x.Path, x.Argv, &syscall.ProcAttr{Env: x.Env, Files: files})
+	if err != nil {
+		fail(err, 126)
+	}
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	// A signal sent to this process alone (not its group) is the
+	// sandbox's too.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	go func() {
+		for s := range sigs {
+			syscall.Kill(pid, s.(syscall.Signal))
+		}
+	}()
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			break
+		}
+	}
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	if reply, _, _, err := readAnswer(conn); err == nil && strings.HasPrefix(reply, shellsrv.Exit) {
+		if n, err := strconv.Atoi(reply[len(shellsrv.Exit):]); err == nil {
+			return n
+		}
+	}
+	return code
 }
 
 // dupAbove duplicates fd to a close-on-exec descriptor numbered min or more.
