@@ -74,9 +74,15 @@ func Listen(path string, opts ...Option) (*Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("remove stale socket: %w", err)
 	}
-	old := syscall.Umask(0o177)
+	// The socket's folder is the user's alone (rundir); the socket is
+	// made so too. (Not by umask: that is the whole process's, and a
+	// file another goroutine makes meanwhile would lose its modes.)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	syscall.Umask(old)
+	if err == nil {
+		if err = os.Chmod(path, 0o600); err != nil {
+			ln.Close()
+		}
+	}
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("listen on broker socket: %w", err)
