@@ -3,6 +3,7 @@ package models
 import (
 	"path"
 	"strings"
+	"sync"
 )
 
 // HostExecNames are the names in a project that tools on the host run, or
@@ -60,9 +61,10 @@ var GitExecuted = []string{"config", "config.worktree", "hooks", "info", "common
 // parts, wherever in the path they are.
 func HostExecPath(p string) bool {
 	parts := strings.Split(strings.Trim(p, "/"), "/")
+	names := hostExecSplit()
 	for i, part := range parts {
-		for _, n := range HostExecNames {
-			if matchParts(strings.Split(n, "/"), parts[i:]) {
+		for _, n := range names {
+			if matchParts(n, parts[i:]) {
 				return true
 			}
 		}
@@ -82,6 +84,16 @@ func HostExecPath(p string) bool {
 	return false
 }
 
+// hostExecSplit is HostExecNames split at their slashes, made once (the
+// list is not changed after start-up).
+var hostExecSplit = sync.OnceValue(func() [][]string {
+	out := make([][]string, len(HostExecNames))
+	for i, n := range HostExecNames {
+		out[i] = strings.Split(n, "/")
+	}
+	return out
+})
+
 // matchParts reports whether the parts of a name (path.Match patterns)
 // match the first parts of a path.
 func matchParts(name, parts []string) bool {
@@ -89,6 +101,12 @@ func matchParts(name, parts []string) bool {
 		return false
 	}
 	for i, n := range name {
+		if !strings.ContainsAny(n, "*?[\\") {
+			if n != parts[i] {
+				return false
+			}
+			continue
+		}
 		if ok, _ := path.Match(n, parts[i]); !ok {
 			return false
 		}
