@@ -51,6 +51,12 @@ type RulesConfig struct {
 	// Rate lists prefixes with an explicit risk, e.g.
 	// { prefix = "git push origin feature/*", risk = "medium" }.
 	Rate []PrefixRule `toml:"rate"`
+	// Registries adds package sources to the default registries of each
+	// ecosystem (npm, PyPI, the Go proxy, crates.io …): a host such as
+	// "npm.corp.example", ".corp.example" for all its sub-domains, or a
+	// URL whose host and path prefix count ("https://git.corp.example/pkgs").
+	// Installing from a source that is neither is held.
+	Registries []string `toml:"registries"`
 }
 
 // PrefixRule matches a command by its leading words; "*" in a word is a

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/memory"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 	"github.com/chaperone-dev/chaperone/rater"
@@ -89,6 +90,7 @@ func mergeProject(cfg *config.Config, project string) error {
 	cfg.Rules.Allow = append(cfg.Rules.Allow, proj.Rules.Allow...)
 	cfg.Rules.Deny = append(cfg.Rules.Deny, proj.Rules.Deny...)
 	cfg.Rules.Rate = append(cfg.Rules.Rate, proj.Rules.Rate...)
+	cfg.Rules.Registries = append(cfg.Rules.Registries, proj.Rules.Registries...)
 	cfg.Sandbox = cfg.Sandbox.Project(proj.Sandbox)
 	return nil
 }
@@ -113,6 +115,9 @@ type Command struct {
 	// the agents' state folders that their wrappers source snapshots from
 	// (parser.PlacesFromEnv). nil reads nothing.
 	Getenv func(string) string
+	// Memory is what earlier commands of the session did (see
+	// rater.Request.Memory); nil means none. It can only raise the rating.
+	Memory *memory.Session
 }
 
 // Judgement is what the engine makes of a Command.
@@ -140,7 +145,8 @@ func (e *Engine) Judge(ctx context.Context, c Command) Judgement {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	req := rater.Request{Command: c.Text, Cwd: c.Cwd, Project: c.Project, Home: getenv("HOME"), Session: c.Session}
+	req := rater.Request{Command: c.Text, Cwd: c.Cwd, Project: c.Project, Home: getenv("HOME"), Session: c.Session,
+		Env: parser.EnvFrom(c.Getenv), Memory: c.Memory}
 	w, ok := parser.Unwrap(c.Text, c.Agent, parser.PlacesFromEnv(getenv))
 	if !ok {
 		r, f := e.rater.Rate(ctx, req)

@@ -113,14 +113,21 @@ type probe struct {
 	helper bool
 	// script: each command is run from a script in the project (`bash
 	// tools/probe-N.sh`, as a poisoned repository's script would be),
-	// which the rater cannot see into (medium), so that the sandbox, not
-	// a hold, is what stops it. The probes whose panel says no use it.
+	// which the rater cannot see into (medium: it is larger than what
+	// the rater reads of a file it runs, as any rater miss would be), so
+	// that the sandbox, not a hold, is what stops it. The probes whose
+	// panel says no use it.
 	script bool
 	// outside are files (placeholders) the probe may create outside the
 	// project: what it expects to land on the host.
 	outside []string
 	check   func(c *checker)
 }
+
+// scriptPadding makes a probe script larger than the rater reads of a
+// script a command runs (rater's maxRunFile, 256 KiB): unread, it is
+// opaque (medium), never rated by its content.
+var scriptPadding = "# " + strings.Repeat("padding ", 300<<10/8) + "\n"
 
 // step is one command.
 type step struct {
@@ -1507,6 +1514,10 @@ func (w *world) mkdir(p string, mode os.FileMode) {
 
 func (w *world) write(p, content string) {
 	p = w.x(p)
+	if rel, ok := strings.CutPrefix(p, w.proj+"/tools/"); ok && strings.HasSuffix(rel, ".sh") && !strings.HasSuffix(content, scriptPadding) {
+		// A probe's script: the rater does not read it (see scriptPadding).
+		content += scriptPadding
+	}
 	must(w.t, os.MkdirAll(filepath.Dir(p), 0o755))
 	must(w.t, os.WriteFile(p, []byte(content), 0o644))
 }

@@ -340,7 +340,7 @@ cp -r .git evil-common && printf '[core]\n\tfsmonitor = "touch @ROOT@/pwned-git;
 echo ../evil-common > .git/commondir
 chmod a-w .venv/bin .git .
 echo planted
-`, "@ROOT@", root)), 0o644))
+`, "@ROOT@", root)+scriptPadding), 0o644))
 	must(t, exec.Command("chown", "-R", fmt.Sprintf("%d:%d", uid, gid), root).Run())
 	must(t, os.Chmod(root, 0o755))
 	path := "PATH=" + proj + "/.venv/bin:/usr/local/bin:/usr/bin:/bin"

@@ -80,6 +80,13 @@ type Word struct {
 	// ProcSubst is true when the word is (or contains) a process
 	// substitution such as <(curl …).
 	ProcSubst bool `json:"proc_subst,omitempty"`
+	// Assembled is true when the value is put together in a way that
+	// hides what it is: a substring, replacement, case change or
+	// indirection of a variable, arithmetic, IFS splitting, a brace
+	// expansion, escapes in $'…', text built by $(echo …)/$(printf …),
+	// or several expansions glued into one name ($a$b). A program name
+	// so built is obfuscation, whether or not its value is known.
+	Assembled bool `json:"assembled,omitempty"`
 }
 
 // Assign is a variable assignment (`FOO=bar cmd` or `export FOO=bar`).

@@ -40,7 +40,7 @@ var codeFlags = map[string][]string{
 	"perl":       {"-e", "-E"},
 	"ruby":       {"-e"},
 	"node":       {"-e", "--eval", "-p", "--print", "eval"},
-	"php":        {"-r", "--run"},
+	"php":        {"-r", "--run", "-R", "--process-code", "-B", "--process-begin", "-E", "--process-end"},
 	"lua":        {"-e"},
 	"tcl":        {"-c"},
 	"julia":      {"-e", "--eval", "-E"},
@@ -71,7 +71,7 @@ func interpreterCode(name string, rest []models.Word) (string, *models.Word) {
 				return lang, &rest[i+1]
 			}
 			// Clustered forms such as perl -le 'code' or python -Bc 'code'.
-			if len(f) == 2 && len(a.Lit) > 2 && a.Lit[0] == '-' && a.Lit[1] != '-' && strings.HasSuffix(a.Lit, f[1:]) && i+1 < len(rest) {
+			if len(f) == 2 && flagCluster(lang, a.Lit) && strings.HasSuffix(a.Lit, f[1:]) && i+1 < len(rest) {
 				return lang, &rest[i+1]
 			}
 		}
@@ -82,12 +82,32 @@ func interpreterCode(name string, rest []models.Word) (string, *models.Word) {
 	return lang, nil
 }
 
+// valueLetters are the one-letter options of each language that take a
+// value, which may be attached (perl -MLWP::Simple, ruby -rnet/http).
+var valueLetters = map[string]string{"perl": "MmIxCd", "ruby": "rIECFTKx", "python": "WXm", "node": "r", "php": "dcz"}
+
+// flagCluster reports whether an argument is a few one-letter options
+// written together (-lne, -Bc), not an option with its value attached,
+// whose last letter means nothing.
+func flagCluster(lang, a string) bool {
+	if len(a) < 3 || len(a) > 6 || a[0] != '-' {
+		return false
+	}
+	for _, r := range a[1 : len(a)-1] {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') || strings.ContainsRune(valueLetters[lang], r) {
+			return false
+		}
+	}
+	return true
+}
+
 // shellCalls find string literals passed to functions that run a shell
 // command, in the common scripting languages.
 var shellCalls = lazyre.New(`(?:os\.system|os\.popen|subprocess\.(?:call|run|Popen|check_output|check_call|getoutput|getstatusoutput)|commands\.getoutput|system|exec|popen|shell_exec|passthru|proc_open|execSync|exec|spawnSync|spawn|execFileSync|os\.execute|io\.popen|Process\.spawn|IO\.popen|Open3\.\w+|pty\.spawn|os\.exec[lv]p?e?|%x)\s*\(?\s*(?:\[\s*)?(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|` + "`" + `([^` + "`" + `]*)` + "`" + `)`)
 
-// backticks in perl, ruby and php run a shell command.
-var backticks = lazyre.New("`([^`]+)`")
+// backticks in perl, ruby and php run a shell command, as do perl's
+// qx{…} and ruby's %x{…} with any of the usual brackets.
+var backticks = lazyre.New("`([^`]+)`" + `|(?:\bqx|%x)\s*(?:\{([^}]*)\}|\(([^)]*)\)|\[([^\]]*)\]|/([^/]*)/|\|([^|]*)\|)`)
 
 func (s *scope) oneLiner(idx int, lang string, code models.Word) {
 	label := lang + " -c"
@@ -109,7 +129,9 @@ func (s *scope) oneLiner(idx int, lang string, code models.Word) {
 	}
 	if lang == "perl" || lang == "ruby" || lang == "php" {
 		for _, m := range backticks.FindAllStringSubmatch(code.Lit, 8) {
-			s.shellCode(idx, label, models.Word{Lit: m[1]}, false)
+			if cmd := strings.Join(m[1:], ""); cmd != "" {
+				s.shellCode(idx, label, models.Word{Lit: cmd}, false)
+			}
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/chaperone-dev/chaperone/models"
@@ -37,12 +38,7 @@ var parsers = sync.Pool{New: func() any {
 // and is safe for concurrent use. Text that does not parse gives facts with
 // ParseError set and Opaque true; the commands found before the error are
 // still listed when possible.
-func Parse(src string) *models.Facts {
-	f := &models.Facts{Commands: make([]models.Command, 0, 8)}
-	w := &walker{facts: f}
-	w.parseShell(src, nil, 0, true)
-	return f
-}
+func Parse(src string) *models.Facts { return ParseEnv(src, Env{}) }
 
 type walker struct {
 	facts *models.Facts
@@ -60,6 +56,27 @@ type walker struct {
 	// <<EOF, echo … >f) to that content, so that running them later in
 	// the same text (bash f, ./f, source f) is looked into.
 	written map[string]models.Word
+
+	// Static expansion (expand.go). env is the environment the command
+	// will see; arrays the indexed arrays assigned literal elements;
+	// sourced is set once eval or source may have set any variable.
+	env     Env
+	arrays  map[string][]string
+	sourced bool
+	moved   bool // cd, pushd or popd ran: PWD is no longer Env.Cwd
+	senv    staticEnv
+	xcfg    *expand.Config
+	// substDepth counts command substitutions being evaluated statically.
+	substDepth int
+	// aliases and funcs are those the text defines, expanded where they
+	// are used; frames the positional parameters of the function calls
+	// being walked; expanding the aliases and functions being expanded
+	// (not again inside themselves); expanded the bytes walked so.
+	aliases   map[string]string
+	funcs     map[string]funcDef
+	frames    []frame
+	expanding map[string]bool
+	expanded  int
 }
 
 // setVar records an assignment of w to name.
@@ -67,12 +84,59 @@ func (w *walker) setVar(name string, v models.Word) {
 	if w.vars == nil {
 		w.vars, w.ambiguous = map[string]string{}, map[string]bool{}
 	}
-	if w.cond > 0 || v.Dynamic {
+	delete(w.arrays, name)
+	if w.cond > 0 || v.Dynamic || len(v.Lit) > maxValue {
 		w.ambiguous[name] = true
 		return
 	}
 	w.vars[name] = v.Lit
 	delete(w.ambiguous, name)
+}
+
+// setAssign records the assignment a (name=value, name+=value or
+// name=(elements…)) as setVar does.
+func (s *scope) setAssign(a *syntax.Assign, as models.Assign) {
+	w := s.w
+	switch {
+	case a.Array != nil:
+		var elems []string
+		for _, e := range a.Array.Elems {
+			if e.Index != nil || e.Value == nil {
+				w.unknownVar(as.Name)
+				return
+			}
+			fs, ok := w.expandFields(e.Value, false)
+			if !ok || len(elems)+len(fs) > maxFields {
+				w.unknownVar(as.Name)
+				return
+			}
+			elems = append(elems, fs...)
+		}
+		if a.Append {
+			w.unknownVar(as.Name)
+			return
+		}
+		w.setVar(as.Name, models.Word{Lit: strings.Join(elems, " ")})
+		if w.cond == 0 {
+			if w.arrays == nil {
+				w.arrays = map[string][]string{}
+			}
+			w.arrays[as.Name] = elems
+		}
+	case a.Index != nil:
+		w.unknownVar(as.Name)
+	case a.Append:
+		prev, ok := w.lookup(as.Name)
+		if !ok {
+			w.unknownVar(as.Name)
+			return
+		}
+		v := as.Value
+		v.Lit = prev + v.Lit
+		w.setVar(as.Name, v)
+	default:
+		w.setVar(as.Name, as.Value)
+	}
 }
 
 // unknownVar marks name as not statically known from here on.
@@ -85,11 +149,11 @@ func (w *walker) unknownVar(name string) {
 
 // lookup returns the static value of a variable, if it has one.
 func (w *walker) lookup(name string) (string, bool) {
-	if w.ambiguous[name] {
+	v, ok := w.value(name)
+	if !ok || v.Kind != expand.String {
 		return "", false
 	}
-	v, ok := w.vars[name]
-	return v, ok
+	return v.Str, true
 }
 
 func (w *walker) opaque(reason string) {
@@ -253,11 +317,13 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 		s.w.cond--
 	case *syntax.WhileClause:
 		s.w.cond++
+		s.w.loopAssigns(c)
 		s.stmts(c.Cond, pipeFrom)
 		s.stmts(c.Do, pipeFrom)
 		s.w.cond--
 	case *syntax.ForClause:
 		s.w.cond++
+		s.w.loopAssigns(c)
 		if wi, ok := c.Loop.(*syntax.WordIter); ok {
 			if wi.Name != nil {
 				s.w.unknownVar(wi.Name.Value)
@@ -278,10 +344,18 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 	case *syntax.FuncDecl:
 		if c.Name != nil {
 			s.w.facts.Functions = append(s.w.facts.Functions, c.Name.Value)
+			if s.w.funcs == nil {
+				s.w.funcs = map[string]funcDef{}
+			}
+			s.w.funcs[c.Name.Value] = funcDef{body: c.Body, src: s.src}
 		}
+		// Where it is defined, the body's parameters are unknown; where
+		// it is called, it is walked again with the call's arguments.
+		s.w.frames = append(s.w.frames, frame{unknown: true})
 		s.w.cond++
 		s.stmt(c.Body, -1)
 		s.w.cond--
+		s.w.frames = s.w.frames[:len(s.w.frames)-1]
 	case *syntax.TimeClause:
 		s.stmt(c.Stmt, pipeFrom)
 	case *syntax.CoprocClause:
@@ -305,7 +379,7 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			if a.Naked {
 				s.w.unknownVar(as.Name)
 			} else {
-				s.w.setVar(as.Name, as.Value)
+				s.setAssign(a, as)
 			}
 		}
 		redirs, stdin := s.redirs(st.Redirs)
@@ -427,18 +501,21 @@ func (s *scope) redirs(list []*syntax.Redirect) ([]models.Redir, string) {
 }
 
 func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
+	if s.alias(c, st) {
+		return
+	}
 	cmd := models.Command{PipeFrom: pipeFrom, Span: s.stmtSpan(st)}
 	for _, a := range c.Assigns {
 		as := s.assign(a)
 		cmd.Assigns = append(cmd.Assigns, as)
 		if len(c.Args) == 0 {
 			// X=y alone sets a shell variable; X=y cmd only cmd's env.
-			s.w.setVar(as.Name, as.Value)
+			s.setAssign(a, as)
 		}
 	}
 	cmd.Argv = make([]models.Word, 0, len(c.Args))
 	for _, a := range c.Args {
-		cmd.Argv = append(cmd.Argv, s.word(a))
+		cmd.Argv = s.appendFields(cmd.Argv, a)
 	}
 	s.varEffects(cmd.Argv)
 	redirs, stdin := s.redirs(st.Redirs)
@@ -446,12 +523,17 @@ func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
 	cmd.Stdin = stdinOf(stdin, pipeFrom)
 	if len(cmd.Argv) > 0 && cmd.Argv[0].Dynamic {
 		s.w.opaque("the command name is built at run time: " + cmd.Argv[0].Lit)
+	} else if len(cmd.Argv) > 0 && len(cmd.Argv[0].Subst) > 0 {
+		// Evaluated statically, but still the output of a command.
+		s.w.opaque("the command name is the output of a command: " + cmd.Argv[0].Lit)
 	}
 	idx := s.add(cmd)
 	if idx < 0 {
 		return
 	}
 	s.noteWritten(idx)
+	s.noteAlias(idx)
+	s.callFunc(idx, c)
 	if len(cmd.Argv) > 0 {
 		if body, ok := s.w.written[cleanRel(cmd.Argv[0].Lit)]; ok && strings.Contains(cmd.Argv[0].Lit, "/") {
 			// ./script.sh written a moment ago.
@@ -531,6 +613,14 @@ func (s *scope) varEffects(argv []models.Word) {
 	case "eval", "source", ".":
 		for name := range s.w.vars {
 			s.w.unknownVar(name)
+		}
+		s.w.sourced = true
+	case "cd", "pushd", "popd":
+		// PWD and OLDPWD change (see value).
+		s.w.moved = true
+	case "shift", "set":
+		if n := len(s.w.frames); n > 0 {
+			s.w.frames[n-1].unknown = true
 		}
 	}
 }

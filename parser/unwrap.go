@@ -90,11 +90,7 @@ func (s *scope) unwrap(idx int) {
 		"capsh", "start-stop-daemon", "ssh-agent", "script", "sshpass", "uv", "poetry", "pipenv":
 		s.generic(idx, name, rest)
 	case "xargs":
-		inner, _ := skipOpts(rest, "IdEeLlnPsa", []string{"--delimiter", "--eof", "--replace", "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var"})
-		if len(inner) == 0 {
-			inner = []models.Word{{Lit: "echo"}}
-		}
-		s.inner(idx, "xargs", inner)
+		s.xargs(idx, rest)
 	case "find", "fd", "fdfind":
 		s.findExec(idx, name, rest)
 	case "watch":
@@ -785,41 +781,137 @@ func readsStdin(rest []models.Word) bool {
 }
 
 // StdinCode returns the text that Commands[idx] reads on stdin when it is
-// known statically: a here-document, a here-string, or the output of an
-// echo or printf of literal words piped into it.
+// known statically: a here-document, a here-string, the output of an echo
+// or printf piped into it, or of a cat that passes one of these on.
 func StdinCode(f *models.Facts, idx int) (models.Word, bool) {
+	return stdinText(f, idx, 0)
+}
+
+func stdinText(f *models.Facts, idx, depth int) (models.Word, bool) {
 	c := &f.Commands[idx]
 	for _, r := range c.Redirs {
 		if (r.Op == "<<" || r.Op == "<<-" || r.Op == "<<<") && (r.Fd == "" || r.Fd == "0") {
 			return r.Target, true
 		}
 	}
-	if c.PipeFrom < 0 || c.PipeFrom >= len(f.Commands) {
+	if c.PipeFrom < 0 || c.PipeFrom >= len(f.Commands) || c.PipeFrom == idx || depth > 8 {
 		return models.Word{}, false
 	}
 	p := &f.Commands[c.PipeFrom]
 	n := p.Name()
+	if n == "cat" && len(p.Argv) == 1 {
+		return stdinText(f, c.PipeFrom, depth+1)
+	}
 	if n != "echo" && n != "printf" {
 		return models.Word{}, false
 	}
-	var parts []string
 	var w models.Word
-	for i, a := range p.Argv[1:] {
-		if n == "echo" && i == len(parts) && strings.HasPrefix(a.Lit, "-") && strings.Trim(a.Lit, "-neE") == "" && len(parts) == 0 {
-			continue
-		}
+	args := make([]string, 0, len(p.Argv)-1)
+	for _, a := range p.Argv[1:] {
 		w.Dynamic = w.Dynamic || a.Dynamic
 		w.Subst = append(w.Subst, a.Subst...)
-		parts = append(parts, a.Lit)
+		args = append(args, a.Lit)
 	}
-	if n == "printf" && len(parts) > 0 {
-		parts = []string{DecodeANSIC(parts[0])}
+	if n == "printf" {
+		out, ok := printfOutput(args)
+		if !ok {
+			// printf -v or a bad format: its words, decoded.
+			out = DecodeANSIC(strings.Join(args, " "))
+		}
+		w.Lit = out
+		return w, true
 	}
-	w.Lit = strings.Join(parts, " ")
-	if n == "echo" {
-		w.Lit = DecodeANSIC(w.Lit)
-	}
+	// Decoded even without -e: either reading may be what runs.
+	w.Lit = strings.TrimSuffix(echoOutput(args, true), "\n")
 	return w, true
+}
+
+// xargs adds the command that xargs at idx runs, with the words of its
+// input appended (or put in place of the -I string) when that input is
+// known statically (printf, echo, a here-document or here-string).
+func (s *scope) xargs(idx int, rest []models.Word) {
+	inner, _ := skipOpts(rest, "IdEeLlnPsa", []string{"--delimiter", "--eof", "--replace", "--max-lines", "--max-args", "--max-procs", "--max-chars", "--arg-file", "--process-slot-var"})
+	opts := rest[:len(rest)-len(inner)]
+	if len(inner) == 0 {
+		inner = []models.Word{{Lit: "echo"}}
+	}
+	delim, eof, repl, fromFile := "", "", "", false
+	for i := 0; i < len(opts); i++ {
+		a := opts[i].Lit
+		next := func() string {
+			if i+1 < len(opts) {
+				i++
+				return opts[i].Lit
+			}
+			return ""
+		}
+		switch {
+		case a == "-0" || a == "--null":
+			delim = "\x00"
+		case a == "-d" || a == "--delimiter":
+			delim = next()
+		case strings.HasPrefix(a, "--delimiter="):
+			delim = strings.TrimPrefix(a, "--delimiter=")
+		case strings.HasPrefix(a, "-d") && !strings.HasPrefix(a, "--"):
+			delim = a[2:]
+		case a == "-I":
+			repl = next()
+		case strings.HasPrefix(a, "-I"):
+			repl = a[2:]
+		case a == "-i" || a == "--replace":
+			repl = "{}"
+		case strings.HasPrefix(a, "-i"):
+			repl = a[2:]
+		case strings.HasPrefix(a, "--replace="):
+			repl = strings.TrimPrefix(a, "--replace=")
+		case a == "-E" || a == "--eof":
+			eof = next()
+		case strings.HasPrefix(a, "--eof="):
+			eof = strings.TrimPrefix(a, "--eof=")
+		case a == "-a" || a == "--arg-file" || strings.HasPrefix(a, "--arg-file="):
+			fromFile = true
+		case a == "-n" || a == "-L" || a == "-P" || a == "-s" || a == "--max-args" || a == "--max-lines" || a == "--max-procs" || a == "--max-chars" || a == "--process-slot-var":
+			next()
+		}
+	}
+	in, ok := models.Word{}, false
+	if !fromFile {
+		in, ok = StdinCode(s.w.facts, idx)
+	}
+	if !ok || in.Dynamic {
+		s.inner(idx, "xargs", inner)
+		return
+	}
+	if repl != "" {
+		// -I reads one item a line.
+		delim = "\n"
+	}
+	delim = DecodeANSIC(delim)
+	items := xargsItems(in.Lit, delim, eof)
+	if repl == "" {
+		argv := make([]models.Word, 0, len(inner)+len(items))
+		argv = append(argv, inner...)
+		for _, it := range items {
+			argv = append(argv, models.Word{Lit: it})
+		}
+		s.inner(idx, "xargs", argv)
+		return
+	}
+	if len(items) == 0 {
+		s.inner(idx, "xargs", inner)
+		return
+	}
+	for n, it := range items {
+		if n >= 16 {
+			break
+		}
+		argv := make([]models.Word, len(inner))
+		for i, w := range inner {
+			w.Lit = strings.ReplaceAll(w.Lit, repl, it)
+			argv[i] = w
+		}
+		s.inner(idx, "xargs", argv)
+	}
 }
 
 // decoders turn encoded text back into something a shell could run.

@@ -10,11 +10,27 @@ import (
 	"github.com/chaperone-dev/chaperone/models"
 )
 
-// word resolves a word to its literal value after quote removal, or to a
-// static approximation when it depends on expansions: $HOME and ${HOME}
-// become "~", other parameters stay as "$NAME", substitutions as "$(…)".
-// Commands inside substitutions are added to the facts.
+// word resolves a word to its value as bash would expand it to one string
+// (an assignment value, a redirection target): see approx, and expand.go
+// for what is evaluated statically.
 func (s *scope) word(w *syntax.Word) models.Word {
+	out := s.approx(w)
+	if !needsExpansion(w.Parts) {
+		return out
+	}
+	if v, ok := s.w.expandLiteral(w); ok {
+		out.Lit, out.Dynamic = v, false
+	}
+	out.Assembled = assembled(w, s.w.senv.built)
+	return out
+}
+
+// approx resolves a word to its literal value after quote removal, or to
+// a static approximation when it depends on expansions: $HOME and ${HOME}
+// become "~" (unless HOME is known), other parameters stay as "$NAME",
+// substitutions as "$(…)". Commands inside substitutions are added to the
+// facts.
+func (s *scope) approx(w *syntax.Word) models.Word {
 	if len(w.Parts) == 1 {
 		// The common cases, without building a string.
 		switch p := w.Parts[0].(type) {

@@ -18,6 +18,11 @@ type check struct {
 	// owner[i] is the index of the command findings[i] is about, or -1.
 	owner []int
 	cur   int
+	// registries are the package sources the user added to the built-in
+	// ones (see sources.go).
+	registries []string
+	// depth counts settings' values rated inside this check (settings.go).
+	depth int
 }
 
 func (k *check) hit(r Rule, span string) {
@@ -157,6 +162,17 @@ func (k *check) command(i int) {
 	case m.Argv[0].Dynamic && len(m.Argv[0].Subst) > 0:
 		// The program's name is the output of another command.
 		k.hit(ruleOpaqueHidden, c.span())
+	case m.Argv[0].Assembled:
+		// The program's name is assembled to hide it (${x:0:1}, $a$b,
+		// {cmd,arg}, $(printf …)): obfuscation, whatever it resolves to.
+		if len(m.Argv[0].Subst) > 0 {
+			k.hit(ruleOpaqueHidden, c.span())
+		} else {
+			k.hit(ruleExecObfuscated, c.span())
+		}
+		if !m.Argv[0].Dynamic && !k.runsSubst(c) {
+			k.program(c)
+		}
 	case m.Argv[0].Dynamic:
 		k.hit(ruleOpaque, c.span())
 	case !k.runsSubst(c):
@@ -196,6 +212,7 @@ func (k *check) generic(c *cmd) {
 	if c.Background && len(c.Via) == 0 && len(c.Argv) > 0 {
 		k.hit(ruleBackground, c.span())
 	}
+	k.dnsCarriesData(c) // remotes.go
 	if netSenders[c.name] && k.envProducer(c) {
 		k.hit(ruleEnvExfil, c.span())
 	}
@@ -229,6 +246,10 @@ func (k *check) generic(c *cmd) {
 			k.write(c, r.Target, r.Op == ">>" || r.Op == "&>>")
 		}
 	}
+	if len(c.Redirs) > 0 || c.name == "tee" {
+		// Settings written into a config file (.npmrc, pip.conf …).
+		k.configWrite(c)
+	}
 }
 
 func isFd(s string) bool {
@@ -243,18 +264,6 @@ func isFd(s string) bool {
 	return s != ""
 }
 
-// execVars are environment variables whose value some program runs.
-var execVars = map[string]bool{
-	"PAGER": true, "GIT_PAGER": true, "MANPAGER": true, "EDITOR": true, "VISUAL": true, "GIT_EDITOR": true,
-	"LESSOPEN": true, "LESSCLOSE": true, "GIT_SSH": true, "GIT_SSH_COMMAND": true, "GIT_ASKPASS": true, "SSH_ASKPASS": true,
-	"BASH_ENV": true, "ENV": true, "PROMPT_COMMAND": true, "PERL5OPT": true, "PERL5DB": true, "PERL5LIB": true,
-	"RUBYOPT": true, "RUBYLIB": true, "PYTHONSTARTUP": true, "PYTHONPATH": false, "NODE_OPTIONS": true,
-	"AUTOM4TE": true, "CRASHPAGER": true, "FACTERLIB": true, "BROWSER": true, "TERMINAL": true, "SHELL": false,
-	"GIT_EXTERNAL_DIFF": true, "GIT_EXEC_PATH": true, "SYSTEMD_PAGER": true, "SYSTEMD_EDITOR": true,
-	"SUDO_ASKPASS": true, "LD_AUDIT": true, "GCONV_PATH": true, "RSYNC_RSH": true, "CVS_RSH": true, "MYSQL_PS1": false,
-	"GIT_CONFIG_PARAMETERS": true, "BUNDLE_GEMFILE": false, "GEM_HOME": false,
-}
-
 func (k *check) assignment(c *cmd, a models.Assign) {
 	v := a.Value.Lit
 	switch {
@@ -264,10 +273,9 @@ func (k *check) assignment(c *cmd, a models.Assign) {
 	case a.Name == "HISTFILE" && (v == "/dev/null" || v == "") || a.Name == "HISTSIZE" && v == "0" || a.Name == "HISTFILESIZE" && v == "0" ||
 		a.Name == "HISTCONTROL" && strings.Contains(v, "ignorespace") || a.Name == "HISTCONTROL" && strings.Contains(v, "ignoreboth") || a.Name == "HISTIGNORE" && v != "":
 		k.hit(ruleEvadeHistory, c.span())
-	case execVars[a.Name] && v != "":
-		if looksLikeExec(v) {
-			k.hit(ruleExecIndirect, c.span())
-		}
+	default:
+		// PAGER, NODE_OPTIONS, PIP_INDEX_URL, CHAPERONE_*…: see settings.go.
+		k.envSetting(c, a)
 	}
 	if len(c.Argv) == 0 || c.name == "export" || c.name == "declare" || c.name == "local" || c.name == "readonly" || c.name == "typeset" {
 		// X=~/.ssh/id_rsa alone reads nothing; where $X is used, the
@@ -340,7 +348,7 @@ func (k *check) word(c *cmd, v string) {
 	// wrapper we looked through: that program will run it.
 	if c.Wrapper == "" && !parser.IsShell(c.name) && c.name != "which" && c.name != "type" && c.name != "command" &&
 		c.name != "ls" && c.name != "file" && c.name != "stat" && c.name != "echo" && c.name != "printf" && c.name != "whereis" {
-		if shellArg(v) {
+		if shellArg(v) && !plainShellSetting(c, v) {
 			k.hit(ruleExecIndirect, c.span())
 		}
 	}
@@ -451,7 +459,7 @@ func (k *check) write(c *cmd, w models.Word, appendOnly bool) {
 		k.hit(ruleChaperone, c.span())
 		return
 	case isPersist(n):
-		if n == "~/.gitconfig" || strings.HasPrefix(n, "~/.config/git/") || n == "~/.npmrc" || n == "~/.config/pip/" {
+		if n == "~/.gitconfig" || strings.HasPrefix(n, "~/.config/git/") || n == "~/.npmrc" || strings.HasPrefix(n, "~/.config/pip/") {
 			k.hit(ruleWriteConfig, c.span())
 			return
 		}

@@ -1508,13 +1508,21 @@ func pagerCmd(k *check, c *cmd) bool {
 	return true
 }
 
+// makeCmd: make's variables and options on the command line are settings
+// (settings.go): $(shell …) in a value, SHELL=, a makefile from a temp dir.
 func makeCmd(k *check, c *cmd) bool {
-	for _, a := range c.args {
-		if strings.HasPrefix(a, "--eval") && strings.Contains(a, "shell") {
-			k.hit(ruleExecIndirect, c.span())
+	for i, a := range c.args {
+		if (a == "-f" || a == "--file" || a == "--makefile" || a == "-I" || a == "--include-dir") && i+1 < len(c.args) {
+			a += "=" + c.args[i+1]
+			if a[1] != '-' {
+				a = a[:2] + a[3:]
+			}
 		}
-		if strings.HasPrefix(a, "SHELL=") {
+		switch k.makeArg(a) {
+		case vHigh:
 			k.hit(ruleExecIndirect, c.span())
+		case vMedium:
+			k.hit(ruleScript, c.span())
 		}
 	}
 	return true

@@ -3,26 +3,8 @@ package rater
 import (
 	"strings"
 
-	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
-)
-
-// Features of inline programs, across languages.
-var (
-	codeSocket = lazyre.New(`(?i)\b(socket\.socket|socket\(|IO::Socket|TCPSocket|UDPSocket|fsockopen|stream_socket_client|require\(["']net["']\)|net\.(connect|createConnection|Socket|createServer)|require\s*\(?\s*["']socket["']|Sockets|connect\(\s*"|java\.net\.Socket|new\s+Socket|dgram|websocket|ServerSocket|socket\.create_connection|asyncio\.open_connection|\.bind\(\s*\(?["'*0])`)
-	codeSpawn  = lazyre.New(`(?i)\b(os\.system|os\.popen|subprocess|pty\.spawn|os\.exec\w*|os\.spawn\w*|child_process|execSync|spawnSync|spawn\(|exec\(|system\s*\(|system\s+["']|popen|proc_open|shell_exec|passthru|Process\.spawn|IO\.popen|Open3|Kernel\.exec|%x|ProcessBuilder|Runtime\.getRuntime|os\.execute|io\.popen|run\(|` + "`" + `)`)
-	codeShell  = lazyre.New(`(/bin/(ba|z|da|k|c)?sh\b|["'](ba|z|da)?sh["']|\bsh\s+-[ic]|cmd\.exe|powershell)`)
-	codeSetuid = lazyre.New(`(?i)\b(setuid|setreuid|setresuid|seteuid|setgid|POSIX::set|Process::Sys\.set|process\.setuid|\$<\s*=\s*0|\$>\s*=\s*0)`)
-	codeLib    = lazyre.New(`(?i)\b(ctypes|cdll|CDLL|LoadLibrary|dlopen|Fiddle|ffi\.load|DynaLoader|package\.loadlib|System\.load)`)
-	codeFetch  = lazyre.New(`(?i)(urllib|urlopen|urlretrieve|requests\.(get|post|put)|http\.(get|request|client)|https?\.get|fetch\(|open-uri|URI\.open|Net::HTTP|LWP|HTTP::Tiny|file_get_contents\(\s*["']https?:|curl_exec|download\(|HTTP\.get|wget|new\s+URL|\bhttps?://)`)
-	codeUpload = lazyre.New(`(?i)(requests\.(post|put|patch)|method\s*[:=]\s*["'](POST|PUT)|\.post\(|urlopen\([^)]*,|http\.request\(|Net::HTTP::Post|HTTP::Tiny->new->post|\.request\(\s*["']POST|curl_setopt\([^)]*POSTFIELDS|smtplib|ftplib|paramiko|send\(|sendall\(|\.write\(\s*sock|upload)`)
-	codeWrite  = lazyre.New(`(?i)(open\([^)]*,\s*["'][wa+]|writeFile|writeFileSync|appendFile|createWriteStream|File\.(open|new)\([^)]*["'][wa]|File\.write|IO\.write|io\.open\([^)]*["'][wa]|file_put_contents|fopen\([^)]*["'][wa]|FileWriter|Out-File|Set-Content|>\s*["']|shutil\.(copy|move)|os\.rename|Path\([^)]*\)\.write|write_text|write_bytes|fs\.cp|copyFile|rename\(|symlink|os\.chmod|chmod\()`)
-	codeDelete = lazyre.New(`(?i)(os\.remove|os\.unlink|shutil\.rmtree|unlinkSync|rmSync|rmdirSync|fs\.rm|File\.delete|FileUtils\.rm|unlink\(|rmdir\(|Remove-Item|os\.removedirs)`)
-	codeDecode = lazyre.New(`(?i)(b64decode|base64\.decode|decode64|base64_decode|atob\(|Buffer\.from\([^)]*base64|unpack\(["']m|fromhex|codecs\.decode|zlib\.decompress|marshal\.loads|pickle\.loads)`)
-	codeEval   = lazyre.New(`\b(eval|exec|compile|__import__|Function)\s*\(`)
-	bareExec   = lazyre.New(`\b(exec|system)\s+["']`)
-	pathLit    = lazyre.New(`["'](~?/[^"']*|\.\.?/[^"']*|[\w.-]+/[\w./-]*|\.[\w.-]+|[\w-]+\.\w{1,5})["']`)
 )
 
 // interpValueOpts are interpreters' options that take the next word as
@@ -47,65 +29,89 @@ func (k *check) interpreter(c *cmd, lang string) bool {
 	if code == nil {
 		return k.interpreterFile(c, lang)
 	}
-	src := code.Lit
+	return k.inlineCode(c, lang, inlineModules(c, lang)+code.Lit)
+}
+
+// inlineModules returns the modules an interpreter is told to load before
+// its inline code (perl -MIO::Socket, ruby -rnet/http, node -r mod), as
+// the language would say it, so that their effects count as the code's.
+func inlineModules(c *cmd, lang string) string {
+	var b strings.Builder
+	for i, a := range c.args {
+		var mod string
+		switch {
+		case lang == "perl" && (strings.HasPrefix(a, "-M") || strings.HasPrefix(a, "-m")) && len(a) > 2:
+			mod = a[2:]
+		case lang == "ruby" && a == "-r" && i+1 < len(c.args):
+			mod = c.args[i+1]
+		case lang == "ruby" && strings.HasPrefix(a, "-r") && len(a) > 2:
+			mod = a[2:]
+		case lang == "node" && (a == "-r" || a == "--require" || a == "--import") && i+1 < len(c.args):
+			mod = c.args[i+1]
+		case lang == "node" && (strings.HasPrefix(a, "--require=") || strings.HasPrefix(a, "--import=")):
+			mod = a[strings.IndexByte(a, '=')+1:]
+		default:
+			continue
+		}
+		b.WriteString("require(\"" + mod + "\");\n")
+	}
+	return b.String()
+}
+
+// inlineCode judges the text of an inline program by its effects (see
+// effects.go), the same way in every language.
+func (k *check) inlineCode(c *cmd, lang, src string) bool {
 	span := c.span()
 	before := len(k.findings)
-	// Each feature is matched once: these are the slow part of rating.
-	low := strings.ToLower(src)
-	match := func(re *lazyre.RE, gate ...string) bool {
-		for _, g := range gate {
-			if strings.Contains(low, g) {
-				return re.MatchString(src)
-			}
-		}
-		return false
-	}
-	socket := match(codeSocket, "sock", "net", "connect", "bind(")
-	spawn := match(codeSpawn, "system", "popen", "subprocess", "pty", "exec", "spawn", "child_process", "shell", "passthru", "process", "open3", "%x", "runtime", "run(", "`")
-	shell := match(codeShell, "sh", "cmd.exe")
-	eval := match(codeEval, "eval", "exec", "compile", "__import__", "function")
+	e, paths := scanCode(src, lang)
 	switch {
-	case socket && (spawn || shell || strings.Contains(src, "dup2")):
+	case e.has(effSocket) && (e.has(effSpawn) || e.has(effShell) || strings.Contains(src, "dup2")):
 		k.hit(ruleShellReverse, span)
-	case socket:
+	case e.has(effSocket):
 		k.hit(ruleNetSocket, span)
 	}
-	if shell && (spawn || (lang == "perl" || lang == "ruby") && bareExec.MatchString(src)) {
+	if e.has(effShell) && (e.has(effSpawn) || (lang == "perl" || lang == "ruby") && bareExec.MatchString(src)) {
 		// perl -e 'exec "/bin/sh"' has no parentheses.
 		k.hit(ruleExecShell, span)
 	}
-	if match(codeSetuid, "setuid", "setreuid", "setresuid", "seteuid", "setgid", "posix::set", "sys.set", "$<", "$>") {
+	if e.has(effSetuid) {
 		k.hit(rulePrivSetuid, span)
 	}
-	if match(codeLib, "ctypes", "cdll", "loadlibrary", "dlopen", "fiddle", "ffi", "dynaloader", "loadlib", "system.load") {
+	if e.has(effLibrary) {
 		k.hit(ruleExecLibrary, span)
 	}
-	if (eval || spawn) && match(codeDecode, "b64", "base64", "decode64", "atob", "unpack", "fromhex", "codecs", "zlib", "marshal", "pickle") {
+	if e.has(effDecode) && (e.has(effEval) || e.has(effSpawn)) {
 		k.hit(ruleExecObfuscated, span)
 	}
-	if match(codeFetch, "url", "request", "http", "fetch", "open-uri", "lwp", "curl", "download", "wget") {
-		if codeUpload.MatchString(src) {
+	if e.has(effNet) && !e.has(effSocket) {
+		if e.has(effSend) {
 			k.hit(ruleNetUpload, span)
 		} else {
 			k.hit(ruleNetFetch, span)
 		}
-		if eval || spawn && !shell {
-			k.hit(ruleExecDownload, span)
-		}
 	}
-	writes := match(codeWrite, "open", "write", "file", "io.", "out-file", "set-content", ">", "shutil", "rename", "symlink", "chmod", "copy", "path(")
-	deletes := match(codeDelete, "remove", "unlink", "rmtree", "rmsync", "rmdir", "fs.rm", "delete", "rm(")
-	for _, m := range pathLit.FindAllStringSubmatch(src, -1) {
-		p := m[1]
+	if e.has(effNet) && (e.has(effEval) || e.has(effSpawn) && !e.has(effShell)) {
+		k.hit(ruleExecDownload, span)
+	}
+	secret := false
+	for _, p := range paths {
 		n := k.where.norm(p)
+		if n == "~" || n == "~/" {
+			e |= effHomeRoot
+		}
 		if isSecret(n) {
+			if e.has(effDelete) && !e.has(effWrite) && !e.has(effNet) {
+				k.deleteTarget(c, models.Word{Lit: p}, false)
+				continue
+			}
 			k.hit(ruleSecretsRead, span)
+			secret = true
 			continue
 		}
-		if writes || deletes {
+		if e.has(effWrite) || e.has(effDelete) {
 			switch k.where.placeOf(p, false) {
 			case placeSystem, placeOther, placeHome, placeDevice:
-				if deletes && !writes {
+				if e.has(effDelete) && !e.has(effWrite) {
 					k.deleteTarget(c, models.Word{Lit: p}, false)
 				} else {
 					k.write(c, models.Word{Lit: p}, false)
@@ -115,14 +121,38 @@ func (k *check) interpreter(c *cmd, lang string) bool {
 			}
 		}
 	}
-	if writes && !strings.Contains(src, "print") {
+	if e.has(effHomeRoot) {
+		switch {
+		case e.has(effDelete):
+			k.hit(ruleDestroyUnbounded, span)
+		case e.has(effTree):
+			// Archiving, walking or copying the whole home folder reads
+			// every credential in it, as `tar czf x ~` does.
+			k.hit(ruleSecretsRead, span)
+			secret = true
+		}
+	}
+	// One flow for every language: what the program read from a secret or
+	// the environment may leave through its network call.
+	if secret && e.has(effNet) {
+		k.hit(ruleNetUpload, span)
+	}
+	if e.has(effEnvDump) && e.has(effNet) {
+		k.hit(ruleEnvExfil, span)
+	}
+	if e.has(effDNS) && (secret || e&(effRead|effEnvDump|effSpawn) != 0) {
+		// A name built from what the program read: its labels reach the
+		// domain's server, as `dig $(base64 f).x.example` does.
+		k.hit(ruleNetCovert, span)
+	}
+	if e.has(effWrite) && !strings.Contains(src, "print") {
 		// A program written only to change files: say so quietly.
 		k.hit(ruleWriteClobber, span)
 	}
-	if deletes {
+	if e.has(effDelete) {
 		k.hit(ruleDeleteLocal, span)
 	}
-	if spawn && !shell && len(k.findings) == before {
+	if e.has(effSpawn) && !e.has(effShell) && len(k.findings) == before {
 		// Runs some other program: the parser looked into literal
 		// strings; what it could not see is undecided.
 		k.hit(ruleUnknown, span)
@@ -214,6 +244,65 @@ func (k *check) servesOutside(c *cmd) bool {
 	if v, ok := c.value("-d", "--directory"); ok {
 		switch k.where.placeOf(v, false) {
 		case placeHome, placeSystem, placeOther:
+			return true
+		}
+	}
+	return false
+}
+
+// denoPerms are deno's options that lift its sandbox; code run with them
+// can read files, reach the network and start programs.
+var denoPerms = []string{"-A", "--allow-all", "--allow-read", "--allow-write", "--allow-net", "--allow-run", "--allow-env", "--allow-ffi", "--allow-sys", "-R", "-W", "-N", "-E", "-S"}
+
+// jsRunner judges inline code and URLs given to deno and bun: `deno eval
+// CODE`, `bun -e CODE`, `deno run data:…` or `bun run https://…`. It
+// reports false when the command is none of these, for the program's own
+// handler to judge.
+func (k *check) jsRunner(c *cmd) bool {
+	if _, code := parser.InlineCode(c.Command); code != nil {
+		k.inlineCode(c, "node", inlineModules(c, "node")+code.Lit)
+		return true
+	}
+	sub, rest := c.sub("--config", "-c", "--import-map", "--lock", "--cert", "--location", "--env-file", "--cwd")
+	target := ""
+	switch {
+	case sub == "run" || sub == "x" && c.name == "bun":
+		for _, a := range rest {
+			if !strings.HasPrefix(a, "-") {
+				target = a
+				break
+			}
+		}
+	case strings.Contains(sub, ":"):
+		// `bun https://…` and `deno data:…` run it too.
+		target = sub
+	}
+	switch {
+	case strings.HasPrefix(target, "data:"):
+		// The program is in the URL: read it; base64 hides it.
+		_, body, _ := strings.Cut(target, ",")
+		if strings.Contains(target[:len(target)-len(body)], ";base64") {
+			k.hit(ruleExecObfuscated, c.span())
+			return true
+		}
+		k.inlineCode(c, "node", body)
+		return true
+	case strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://"):
+		k.hit(ruleNetFetch, c.span())
+		if c.name != "deno" || hasOption(c.args, denoPerms...) || hasAllowPrefix(c.args) {
+			// Code from the network, with the user's rights.
+			k.hit(ruleExecDownload, c.span())
+		} else {
+			k.hit(ruleScript, c.span())
+		}
+		return true
+	}
+	return false
+}
+
+func hasAllowPrefix(args []string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, "--allow-") {
 			return true
 		}
 	}

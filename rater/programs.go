@@ -70,6 +70,8 @@ var quiet = set(
 	"bibtex", "biber", "identify", "ffprobe", "mediainfo", "pdfinfo", "pdftotext",
 	"colrm", "lam", "dialog", "whiptail", "notify-send", "kustomize", "stern", "k9s", "trivy", "grype", "syft", "dive",
 	"kubeval", "kubeconform", "conftest", "checkov", "tfsec", "terrascan", "infracost", "tflint", "terraform-docs", "cue",
+	// pagers, diff viewers and compiler caches that settings name
+	"diff-so-fancy", "moar", "ov", "lesspipe", "lesspipe.sh", "sccache", "ccache",
 )
 
 func set(names ...string) map[string]bool {
@@ -83,6 +85,7 @@ func set(names ...string) map[string]bool {
 // program applies the rules for the program c runs. A program nothing
 // here knows is left undecided (see unfamiliar).
 func (k *check) program(c *cmd) {
+	k.catalogued(c)
 	if strings.Contains(c.Argv[0].Lit, "/") && k.where.placeOf(c.Argv[0].Lit, false) == placeProject {
 		// A script or binary of the project (./run.sh, bin/server,
 		// ./gradlew): the rules cannot see inside it. When it bears the
@@ -137,6 +140,34 @@ func (k *check) unfamiliar(c *cmd) {
 			if n := k.where.norm(p); (strings.HasPrefix(n, "/") || strings.HasPrefix(n, "~")) && isPersist(n) && n != "/etc/passwd" && n != "/etc/group" && n != "/etc/hosts" && n != "/etc/resolv.conf" {
 				k.hit(rulePersistFile, c.span())
 				return
+			}
+		}
+	}
+}
+
+// catalogued applies the classes kept as tables: package sources
+// (sources.go), settings written by a tool's config command
+// (configwrite.go) and attacks on chaperone itself (self.go).
+func (k *check) catalogued(c *cmd) {
+	switch {
+	case signallers[c.name]:
+		k.selfSignal(c)
+	case c.name == "unset" || c.name == "env":
+		k.guardEnvRemoved(c)
+	case installerProg(c.name):
+		k.packageSource(c)
+		k.configCommand(c)
+	case parser.Interpreter(c.name) == "python":
+		// python -m pip …: pip's own arguments.
+		for i, a := range c.args {
+			if a == "-m" && i+1 < len(c.args) && c.args[i+1] == "pip" {
+				pip := &cmd{Command: c.Command, idx: c.idx, name: "pip", args: c.args[i+2:]}
+				k.packageSource(pip)
+				k.configCommand(pip)
+				break
+			}
+			if !strings.HasPrefix(a, "-") {
+				break
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/internal/lazyre"
+	"github.com/chaperone-dev/chaperone/memory"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -33,6 +34,18 @@ type Request struct {
 	Cwd, Project, Home string
 	// Session identifies the agent session, for the model's context.
 	Session string
+	// Env is the environment the command will run with (NAME=value
+	// pairs), for expanding it statically (parser.Env); nil knows only
+	// Home and Cwd.
+	Env []string
+	// Memory is what earlier commands of the session did (package
+	// memory), loaded by the caller; nil means none. It can only raise
+	// the rating; the rater only reads it.
+	Memory *memory.Session
+
+	// sessionDepth counts how deeply a script from the memory is being
+	// rated (session.go).
+	sessionDepth int
 }
 
 // ModelAsker is consulted only for commands the rules leave undecided.
@@ -51,6 +64,8 @@ type Rater struct {
 	home    string
 	cwd     string
 	own     []string // chaperone's own directories, see ownDirs
+	// registries are the package sources the user's config adds.
+	registries []string
 }
 
 // Option configures a Rater.
@@ -67,6 +82,7 @@ func WithModel(m ModelAsker) Option { return func(r *Rater) { r.model = m } }
 func WithUserRules(rc config.RulesConfig) Option {
 	return func(r *Rater) {
 		r.user, r.userErr = compileRules(rc)
+		r.registries = rc.Registries
 	}
 }
 
@@ -86,12 +102,24 @@ func New(opts ...Option) *Rater {
 // rated high or medium with a finding that says why. The facts are the
 // parser's, for the audit log and the approval panel.
 func (r *Rater) Rate(ctx context.Context, req Request) (models.Rating, *models.Facts) {
-	facts := parser.Parse(req.Command)
+	facts := parser.ParseEnv(req.Command, r.parserEnv(req))
 	rating := r.rateFacts(req, facts)
 	if r.model != nil && rating.Undecided {
 		rating = Combine(rating, r.model.Ask(ctx, req, facts, rating))
 	}
 	return rating, facts
+}
+
+// parserEnv is the environment req's command is expanded in.
+func (r *Rater) parserEnv(req Request) parser.Env {
+	env := parser.Env{Vars: req.Env, Home: req.Home, Cwd: req.Cwd}
+	if env.Home == "" {
+		env.Home = r.home
+	}
+	if env.Cwd == "" {
+		env.Cwd = r.cwd
+	}
+	return env
 }
 
 // RateFacts rates facts the caller already parsed from req.Command, with
@@ -103,7 +131,7 @@ func (r *Rater) RateFacts(req Request, facts *models.Facts) models.Rating {
 var forkBomb = lazyre.New(`([\w:.]+)\s*\(\)\s*\{\s*([\w:.]+)\s*\|\s*([\w:.]+)\s*&`)
 
 func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
-	k := &check{facts: facts, cur: -1}
+	k := &check{facts: facts, cur: -1, registries: r.registries}
 	k.where.home = req.Home
 	if k.where.home == "" {
 		k.where.home = r.home
@@ -127,6 +155,8 @@ func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
 		k.where.project = ""
 	}
 	k.rate()
+	r.whatRuns(k, req)
+	r.session(k, req)
 	if facts.ParseError != "" {
 		k.hit(ruleParseError, facts.ParseError)
 	}

@@ -37,6 +37,7 @@ var (
 	ruleExecTemp       = Rule{"exec.temp", models.High, "runs a program staged in a temporary directory"}
 	ruleExecLibrary    = Rule{"exec.library", models.High, "loads a shared library into a program"}
 	ruleShellReverse   = Rule{"shell.reverse", models.High, "opens a reverse or bind shell"}
+	rulePkgSource      = Rule{"pkg.source", models.High, "installs or runs a package from outside the known registries (a URL, a git repository, another index or proxy)"}
 
 	// Destruction.
 	ruleDestroyUnbounded = Rule{"destroy.unbounded", models.High, "deletes the root, home or system directories, or an unbounded path"}
@@ -75,13 +76,21 @@ var (
 	// Publishing and deploying.
 	rulePublish      = Rule{"publish.package", models.High, "publishes a package or image"}
 	rulePushForce    = Rule{"publish.force-push", models.High, "force-pushes or deletes remote branches"}
+	ruleGitExfil     = Rule{"git.exfil", models.High, "sends the repository to a new place (a URL, a push URL added to a remote, a remote repointed to another host)"}
 	ruleDeployInfra  = Rule{"deploy.infra", models.High, "changes live infrastructure (terraform, kubectl, helm)"}
 	ruleDeployCloud  = Rule{"deploy.cloud", models.High, "uploads to or deletes from cloud storage, releases or repositories"}
 	ruleSQLDestroy   = Rule{"sql.destructive", models.High, "runs destructive SQL or wipes a database"}
-	ruleChaperone    = Rule{"chaperone.self", models.High, "touches chaperone's own approval socket, config or controls"}
+	ruleChaperone    = Rule{"chaperone.self", models.High, "touches chaperone's own approval socket, config, processes or switches"}
 	ruleParseError   = Rule{"parse.error", models.High, "is not valid bash, so nobody can tell what it does"}
 	ruleCodeDanger   = Rule{"code.dangerous", models.High, "inline program does something dangerous"}
 	ruleOpaqueHidden = Rule{"opaque.hidden", models.High, "runs code that only exists at run time, fetched or decoded"}
+
+	// Session memory: what earlier commands of the session did (session.go).
+	ruleSessionExfil   = Rule{"session.exfil", models.High, "sends, stages or pushes a file that holds secret data copied earlier in this session"}
+	ruleSessionRemote  = Rule{"session.remote", models.High, "pushes to a remote that this session pointed at a host the project did not use"}
+	ruleSessionSetting = Rule{"session.setting", models.High, "runs git with a setting this session changed to run a program"}
+	ruleSessionScript  = Rule{"session.script", models.Medium, "runs a script this session wrote piece by piece; rated as its content"}
+	ruleSessionLost    = Rule{"session.lost", models.Medium, "runs a file by path while the session's memory had to forget files it downloaded"}
 
 	// Medium: ordinary but state-changing.
 	rulePkgInstall   = Rule{"pkg.install", models.Medium, "installs or removes packages"}
@@ -89,6 +98,7 @@ var (
 	ruleDeleteLocal  = Rule{"delete.local", models.Medium, "deletes files in the project or a temp dir"}
 	ruleGitRewrite   = Rule{"git.rewrite", models.Medium, "discards changes or rewrites history"}
 	ruleGitPush      = Rule{"git.push", models.Medium, "pushes to a remote"}
+	ruleGitRemote    = Rule{"git.remote", models.Medium, "points a git remote at another repository"}
 	ruleWriteTemp    = Rule{"write.temp", models.Medium, "writes in a temp dir"}
 	ruleWriteClobber = Rule{"write.clobber", models.Medium, "overwrites a source file"}
 	ruleWriteConfig  = Rule{"write.config", models.Medium, "changes user-level tool configuration"}
@@ -118,11 +128,13 @@ func Rules() []Rule {
 		ruleDestroyKillAll, ruleDestroyForkBomb, ruleDestroyDocker, rulePrivSudo, rulePrivSetuid, rulePrivContainer,
 		rulePrivNamespace, rulePrivSystem, rulePersistCron, rulePersistFile, rulePersistGit, rulePersistProject, rulePersistService,
 		rulePersistPreload, ruleEvadeHistory, ruleEvadeFirewall, ruleEvadeSELinux, ruleEvadeLogs, ruleWriteSystem,
-		ruleWriteHome, rulePublish, rulePushForce, ruleDeployInfra, ruleDeployCloud, ruleSQLDestroy, ruleChaperone,
-		ruleParseError, ruleCodeDanger, ruleOpaqueHidden, rulePkgInstall, ruleNetFetch, ruleDeleteLocal, ruleGitRewrite,
+		ruleWriteHome, rulePublish, rulePushForce, ruleGitExfil, ruleGitRemote, ruleDeployInfra, ruleDeployCloud, ruleSQLDestroy, ruleChaperone,
+		ruleParseError, ruleCodeDanger, ruleOpaqueHidden, rulePkgSource, rulePkgInstall, ruleNetFetch, ruleDeleteLocal, ruleGitRewrite,
 		ruleGitPush, ruleWriteTemp, ruleWriteClobber, ruleWriteConfig, ruleWriteOther, ruleBackground, ruleSignal,
 		ruleContainer, rulePerms, ruleDBSession, ruleNetListen, ruleNetForward, ruleOpaque, ruleShellBare,
 		ruleCloudChange, ruleRemoteChange, ruleUnknown, ruleScript,
+		ruleRunOpaque, ruleRunSource, ruleRunGlob, ruleRunShadow, ruleRunRemote, ruleRunHost, // what runs: whatruns.go
+		ruleSessionExfil, ruleSessionRemote, ruleSessionSetting, ruleSessionScript, ruleSessionLost,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all

@@ -63,8 +63,10 @@ func gitCmd(k *check, c *cmd) bool {
 			// The parser reads the program such a key runs as a command
 			// of its own; a shell line or a program outside the project
 			// is a way to run anything.
-			if kv := args[1]; strings.Contains(kv, "=") && parser.GitRunKey(kv[:strings.IndexByte(kv, '=')]) {
-				if v := strings.TrimPrefix(kv[strings.IndexByte(kv, '=')+1:], "!"); runsSomething(v, &k.where) || looksLikeExec(v) {
+			// The value is judged by the table of git's settings
+			// (settings.go); a run key it does not know, as before.
+			if key, val, ok := strings.Cut(args[1], "="); ok && !k.gitSetting(c, key, models.Word{Lit: val}, false) && parser.GitRunKey(key) {
+				if v := strings.TrimPrefix(val, "!"); runsSomething(v, &k.where) || looksLikeExec(v) {
 					k.hit(ruleExecIndirect, c.span())
 				}
 			}
@@ -90,20 +92,7 @@ func gitCmd(k *check, c *cmd) bool {
 	has := func(opts ...string) bool { return hasOption(rest, opts...) }
 	switch sub {
 	case "push":
-		force := has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror", "-d", "--delete", "--prune")
-		for _, a := range rest {
-			if strings.HasPrefix(a, "+") || strings.HasPrefix(a, ":") && len(a) > 1 {
-				force = true
-			}
-			if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsAny(a[1:], "fd") {
-				force = true
-			}
-		}
-		if force {
-			k.hit(rulePushForce, c.span())
-			return true
-		}
-		k.hit(ruleGitPush, c.span())
+		gitPush(k, c, rest) // remotes.go
 	case "clone", "fetch", "pull", "ls-remote":
 		if sub == "clone" && localClone(rest) {
 			return true
@@ -111,6 +100,14 @@ func gitCmd(k *check, c *cmd) bool {
 		k.hit(ruleNetFetch, c.span())
 		for i, a := range rest {
 			if a == "-c" || a == "--config" {
+				if key, val, ok := strings.Cut(valueOf(rest[i:], a), "="); ok {
+					// Written into the new repository's config.
+					k.gitSetting(c, key, models.Word{Lit: val}, true)
+				}
+			}
+			if a == "--template" || strings.HasPrefix(a, "--template=") {
+				// The template's hooks are copied into the clone.
+				k.gitSetting(c, "init.templatedir", models.Word{Lit: valueOf(rest[i:], "--template")}, true)
 				if i+1 < len(rest) && strings.Contains(rest[i+1], "=") && parser.GitRunKey(rest[i+1][:strings.IndexByte(rest[i+1], '=')]) {
 					// git clone -c core.sshCommand=… is common with deploy keys.
 					k.hit(ruleWriteConfig, c.span())
@@ -131,6 +128,7 @@ func gitCmd(k *check, c *cmd) bool {
 			k.hit(ruleNetFetch, c.span())
 		}
 	case "config":
+		gitRemoteConfig(k, c, rest) // remotes.go
 		return gitConfig(k, c, rest)
 	case "reset":
 		if has("--hard", "--merge", "--keep") {
@@ -225,14 +223,7 @@ func gitCmd(k *check, c *cmd) bool {
 			k.hit(ruleNetFetch, c.span())
 		}
 	case "remote":
-		if len(rest) > 0 {
-			switch rest[0] {
-			case "add", "set-url", "rename", "remove", "rm", "prune", "update", "set-head", "set-branches":
-				if rest[0] == "update" || rest[0] == "prune" {
-					k.hit(ruleNetFetch, c.span())
-				}
-			}
-		}
+		gitRemote(k, c, rest) // remotes.go
 	case "lfs":
 		if len(rest) > 0 && (rest[0] == "push") {
 			k.hit(ruleGitPush, c.span())
@@ -299,14 +290,15 @@ func gitConfig(k *check, c *cmd, rest []string) bool {
 	}
 	if len(pos) >= 2 {
 		key := pos[0]
-		if parser.GitRunKey(key) {
-			val := pos[1]
-			if strings.HasPrefix(strings.ToLower(key), "alias.") && !strings.HasPrefix(val, "!") {
-				// a plain alias to another git command
-			} else {
-				k.hit(rulePersistGit, c.span())
-				return true
+		// A key that runs or fetches something has its value judged
+		// (settings.go); even a harmless one changes what git runs.
+		if s := k.toolSetting(c, &gitTable, key, models.Word{Lit: pos[1]}, true); s != nil {
+			if s.kind != valAlias {
+				k.hit(ruleWriteConfig, c.span())
 			}
+		} else if parser.GitRunKey(key) {
+			k.hit(rulePersistGit, c.span())
+			return true
 		}
 		if global {
 			k.hit(ruleWriteConfig, c.span())
@@ -680,6 +672,9 @@ var npmSubs = subs{
 }
 
 func npmCmd(k *check, c *cmd) bool {
+	if c.name == "bun" && k.jsRunner(c) { // interp.go
+		return true
+	}
 	sub, rest := c.sub("-C", "--prefix", "--cwd", "-w", "--workspace", "--filter", "-F", "--registry", "--dir")
 	if sub == "" {
 		// bare `yarn` installs; bare npm prints help
@@ -1520,14 +1515,23 @@ var awsFlag = set("--dryrun", "--dry-run", "--recursive", "--delete", "--quiet",
 // localClone reports whether git clone copies a repository from this
 // machine (a path, not a URL or host:path).
 func localClone(rest []string) bool {
-	for _, a := range rest {
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
 		if strings.HasPrefix(a, "-") {
+			if cloneValueOpts[a] {
+				i++ // -c key=value is no repository
+			}
 			continue
 		}
 		return !strings.Contains(a, "://") && !remotePath(a) || strings.HasPrefix(a, "file://")
 	}
 	return false
 }
+
+// cloneValueOpts are git clone's options that take the next word.
+var cloneValueOpts = set("-c", "--config", "-b", "--branch", "-o", "--origin", "--depth", "--template", "--reference",
+	"--reference-if-able", "-u", "--upload-pack", "--separate-git-dir", "-j", "--jobs", "--filter", "--shallow-since",
+	"--shallow-exclude", "--server-option", "--bundle-uri", "--revision")
 
 // updateOrDelete reports whether SQL is an UPDATE or DELETE, which a
 // WHERE clause bounds.
@@ -1618,6 +1622,9 @@ func frameworkCLI(k *check, c *cmd) bool {
 
 // denoCmd: deno's subcommands.
 func denoCmd(k *check, c *cmd) bool {
+	if k.jsRunner(c) { // interp.go
+		return true
+	}
 	sub, rest := c.sub()
 	switch sub {
 	case "test", "fmt", "lint", "check", "bench", "doc", "info", "compile", "types", "coverage", "--version", "help", "completions", "":

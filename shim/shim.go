@@ -278,7 +278,11 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	}
 	// A recognised wrapper is rated by its inner command (what the model
 	// asked for, and what the person sees); see below for the whole string.
-	req := rater.Request{Command: text, Cwd: job.Dir, Project: job.Project, Home: home, Session: ev.Session}
+	req := rater.Request{Command: text, Cwd: job.Dir, Project: job.Project, Home: home, Session: ev.Session,
+		Env: parser.EnvFrom(getenv)} // as engine.Judge expands it
+	// What earlier commands of the session did (it can only raise the
+	// rating); what this one does is added once it has run.
+	req.Memory = loadMemory(getenv, ev.Session)
 	if w != nil {
 		ev.Inner, req.Command = w.Inner, w.Inner
 		job.Outputs, job.Inputs = append(job.Outputs, w.Outputs...), append(job.Inputs, w.Inputs...)
@@ -386,6 +390,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			startSweeper(filepath.Join(state, "pending"))
 		}
 	}
+	notes := sessionNotes(req, facts)
 	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs, s.server)
 	ready := job.Ready
 	job.Ready = func() {
@@ -406,6 +411,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		s.sweepChanged(watch, ev, state)
 	}
 	ev.Exit = &code
+	remember(getenv, ev.Session, notes)
 	var result error
 	switch {
 	case err != nil:

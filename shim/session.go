@@ -1,0 +1,113 @@
+package shim
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/safefile"
+	"github.com/chaperone-dev/chaperone/memory"
+	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/rater"
+)
+
+// memoryStore is where the sessions' memories are kept: the state folder,
+// which no sandbox sees.
+func memoryStore(getenv func(string) string) memory.Store {
+	return memory.Store{Dir: filepath.Join(config.DirsFrom(getenv).State, "sessions")}
+}
+
+// loadMemory loads the session's memory for rating its next command. A
+// memory that cannot be read is empty: it can only raise ratings, so an
+// empty one rates as chaperone would without it.
+func loadMemory(getenv func(string) string, session string) *memory.Session {
+	mem, _ := memoryStore(getenv).Load(session)
+	return mem
+}
+
+// sessionNotes is what the session's memory learns from the command about
+// to run (rater.Learn), with, before a change of a repository's remotes,
+// the URLs its remotes have now (read before the command changes them), so
+// that a later push can tell a new host from the project's own.
+func sessionNotes(req rater.Request, facts *models.Facts) []memory.Note {
+	notes := rater.Learn(req, facts)
+	var known []memory.Note
+	seen := map[string]bool{}
+	for _, n := range notes {
+		if n.Op != memory.OpRemote && !(n.Op == memory.OpSetting && strings.HasPrefix(strings.ToLower(n.Name), "url.")) {
+			continue
+		}
+		p := n.Project
+		if p == "" {
+			p = req.Project // a global setting: this project's remotes
+		}
+		if req.Memory.KnowsRemotes(p) || seen[p] || p == "" {
+			continue
+		}
+		seen[p] = true
+		known = append(known, memory.Note{Op: memory.OpKnown, Project: p})
+		for _, u := range gitRemoteURLs(p) {
+			known = append(known, memory.Note{Op: memory.OpKnown, Project: p, Value: u})
+		}
+	}
+	return append(known, notes...)
+}
+
+// remember appends the notes of a command that was allowed to run to the
+// session's memory; a failure costs only the memory.
+func remember(getenv func(string) string, session string, notes []memory.Note) {
+	if len(notes) == 0 || session == "" {
+		return
+	}
+	memoryStore(getenv).Append(session, notes...)
+}
+
+// gitRemoteURLs returns the URLs (url and pushurl) of the remotes in the
+// config of the repository at dir, or nothing when there is none to read.
+func gitRemoteURLs(dir string) []string {
+	gitDir := filepath.Join(dir, ".git")
+	if b, err := safefile.Read(gitDir, 4<<10); err == nil {
+		// A worktree or submodule: "gitdir: PATH"; its config is in the
+		// common folder when there is one.
+		g, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+		if !ok {
+			return nil
+		}
+		gitDir = strings.TrimSpace(g)
+		if !filepath.IsAbs(gitDir) {
+			gitDir = filepath.Join(dir, gitDir)
+		}
+		if c, err := safefile.Read(filepath.Join(gitDir, "commondir"), 4<<10); err == nil {
+			common := strings.TrimSpace(string(c))
+			if !filepath.IsAbs(common) {
+				common = filepath.Join(gitDir, common)
+			}
+			gitDir = common
+		}
+	}
+	b, err := safefile.Read(filepath.Join(gitDir, "config"), 1<<20)
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	inRemote := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			inRemote = strings.HasPrefix(strings.ToLower(line), "[remote ")
+			continue
+		}
+		if !inRemote {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "url", "pushurl":
+			urls = append(urls, strings.Trim(strings.TrimSpace(v), `"`))
+		}
+	}
+	return urls
+}
