@@ -303,9 +303,11 @@ func testTTY(t *testing.T, e *env, open bool) {
 	// The size first, and after a resize (SIGWINCH, as a terminal sends
 	// its foreground processes).
 	j := &sandbox.Job{Script: "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; read -r line; echo got $line; " +
-		"for i in $(seq 50); do s=$(stty size); [ \"$s\" = '44 99' ] && break; sleep 0.1; done; echo $s",
+		// docker resizes the container's terminal through the daemon,
+		// which a busy machine (the whole suite at once) makes slow.
+		"for i in $(seq 200); do s=$(stty size); [ \"$s\" = '44 99' ] && break; sleep 0.1; done; echo $s",
 		Dir: e.project, Env: e.vars, StdinFile: slave, StdoutFile: slave, StderrFile: slave, OpenGuarded: open}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	go func() {
 		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {

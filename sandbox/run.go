@@ -79,6 +79,14 @@ func child(ctx context.Context, cmd *exec.Cmd, j *Job, tty, passTTY bool, gate *
 			go func() {
 				for range winch {
 					cmd.Process.Signal(syscall.SIGWINCH)
+					// The docker CLI sets up its own handler only once
+					// the command is attached; one that comes before
+					// (a busy machine) is lost, and the size stays old.
+					// Told again a little later: a resize to the same
+					// size costs nothing.
+					for _, d := range []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond, 4 * time.Second} {
+						time.AfterFunc(d, func() { cmd.Process.Signal(syscall.SIGWINCH) })
+					}
 				}
 			}()
 		}
