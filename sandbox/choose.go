@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,13 +54,24 @@ func choose(name string, p Policy, env []string) (Backend, error) {
 	default:
 		return nil, fmt.Errorf("unknown sandbox backend %q (want one of %s)", name, strings.Join(Names, ", "))
 	}
-	if dockerAnswers(env) {
+	// A container engine needs an image, and a machine that cannot pull
+	// one would fail every command: with bubblewrap at hand, an engine is
+	// the first choice only when its image is here or one was named or
+	// built (`sandbox up --build`).
+	_, bwrapErr := exec.LookPath("bwrap")
+	hasImage := func(kind string) bool {
+		if bwrapErr != nil || p.Image != "" || lookup(env, "CHAPERONE_IMAGE") != "" || builtImages(env) {
+			return true
+		}
+		return kind == "docker" && dockerImageHere(env, defaultImage)
+	}
+	if dockerAnswers(env) && hasImage("docker") {
 		return Engine{Kind: "docker", Policy: p}, nil
 	}
-	if _, err := exec.LookPath("podman"); err == nil {
+	if _, err := exec.LookPath("podman"); err == nil && hasImage("podman") {
 		return Engine{Kind: "podman", Policy: p}, nil
 	}
-	if _, err := exec.LookPath("bwrap"); err == nil {
+	if bwrapErr == nil {
 		return Bwrap{Policy: p}, nil
 	}
 	return nil, fmt.Errorf("%w: install one (Debian/Ubuntu: sudo apt-get install bubblewrap, or docker.io, or podman), "+
@@ -111,6 +125,33 @@ func Select(cfg *config.Config, env []string) (Backend, Chosen, error) {
 		return b, ChosenConfig, err
 	}
 	return b, ChosenFirst, err
+}
+
+// builtImages reports whether `sandbox up --build` made an image for some
+// project (its name is kept in the project's container folder).
+func builtImages(env []string) bool {
+	m, _ := filepath.Glob(filepath.Join(stateDir(env), "*", "image"))
+	return len(m) > 0
+}
+
+// dockerImageHere reports whether the docker daemon has image without a
+// pull, asking its API on the unix socket (a millisecond); false when it
+// cannot tell.
+func dockerImageHere(env []string, image string) bool {
+	sock := dockerSocket(env)
+	if sock == "" {
+		return false
+	}
+	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}, Timeout: 2 * time.Second}
+	resp, err := cl.Get("http://docker/images/" + url.PathEscape(image) + "/json")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // dockerAnswers reports whether a docker daemon accepts connections on its

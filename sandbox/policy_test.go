@@ -1,13 +1,18 @@
 package sandbox
 
 import (
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/itest"
 )
 
 func TestEnv(t *testing.T) {
@@ -102,5 +107,59 @@ func TestMoveFileRefusesLinks(t *testing.T) {
 	}
 	if _, err := os.Stat(plain); err == nil {
 		t.Error("source left behind")
+	}
+}
+
+// A docker daemon that answers but has no image for chaperone (and none
+// can be pulled here) would fail every command: with bubblewrap at hand,
+// the first choice is bubblewrap then, and docker once the image is here,
+// named or built.
+func TestChooseNeedsAnImage(t *testing.T) {
+	_, err := exec.LookPath("bwrap")
+	itest.Require(t, "bwrap", err == nil)
+	_, err = exec.LookPath("docker")
+	itest.Require(t, "docker CLI", err == nil)
+	var have atomic.Bool
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/images/") && have.Load() {
+			w.Write([]byte("{}"))
+			return
+		}
+		http.NotFound(w, r)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	state := t.TempDir()
+	env := []string{"DOCKER_HOST=unix://" + sock, "XDG_STATE_HOME=" + state, "HOME=" + t.TempDir()}
+	pick := func(env []string, cfg config.SandboxConfig) string {
+		b, err := Choose("", cfg, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Name()
+	}
+	if got := pick(env, config.SandboxConfig{}); got != "bwrap" {
+		t.Errorf("no image here: chose %s, want bwrap", got)
+	}
+	if got := pick(append(env, "CHAPERONE_IMAGE=myimage"), config.SandboxConfig{}); got != "docker" {
+		t.Errorf("image named: chose %s, want docker", got)
+	}
+	if got := pick(env, config.SandboxConfig{Image: "myimage"}); got != "docker" {
+		t.Errorf("image configured: chose %s, want docker", got)
+	}
+	have.Store(true)
+	if got := pick(env, config.SandboxConfig{}); got != "docker" {
+		t.Errorf("default image here: chose %s, want docker", got)
+	}
+	have.Store(false)
+	must(t, os.MkdirAll(filepath.Join(stateDir(env), "chaperone-proj-x"), 0o700))
+	must(t, os.WriteFile(filepath.Join(stateDir(env), "chaperone-proj-x", "image"), []byte("built\n"), 0o600))
+	if got := pick(env, config.SandboxConfig{}); got != "docker" {
+		t.Errorf("an image built by sandbox up --build: chose %s, want docker", got)
 	}
 }

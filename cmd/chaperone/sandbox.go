@@ -232,14 +232,21 @@ func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []str
 			if c.Name == b.Name() {
 				break
 			}
-			skipped = append(skipped, c.Name+" ("+strings.SplitN(c.Detail, ";", 2)[0]+")")
+			why := strings.SplitN(c.Detail, ";", 2)[0]
+			if c.OK {
+				why = "no image here yet, and none named or built"
+			}
+			skipped = append(skipped, c.Name+" ("+why+")")
 		}
-		fmt.Fprintf(w, "will use: %s (the first that works of docker, podman, bwrap; set backend = \"...\" in %s to choose)\n", b.Name(), config.UserPath())
+		fmt.Fprintf(w, "will use: %s (the first that works of docker, podman, bwrap — an engine only with its image here, named or built; set backend = \"...\" in %s to choose)\n", b.Name(), config.UserPath())
 		if len(skipped) > 0 {
 			fmt.Fprintf(w, "  not used: %s\n", strings.Join(skipped, ", "))
 		}
+		after := false
 		for _, c := range checks {
-			if c.OK && c.Name != b.Name() && c.Name != "host" {
+			if c.Name == b.Name() {
+				after = true
+			} else if after && c.OK && c.Name != "host" {
 				fmt.Fprintf(w, "  %s works too but comes later in the order\n", c.Name)
 			}
 		}
