@@ -147,20 +147,46 @@ func (e *Engine) Judge(ctx context.Context, c Command) Judgement {
 	}
 	req := rater.Request{Command: c.Text, Cwd: c.Cwd, Project: c.Project, Home: getenv("HOME"), Session: c.Session,
 		Env: parser.EnvFrom(c.Getenv), Memory: c.Memory}
-	w, ok := parser.Unwrap(c.Text, c.Agent, parser.PlacesFromEnv(getenv))
-	if !ok {
-		r, f := e.rater.Rate(ctx, req)
-		return Judgement{Rating: r, Facts: f}
+	w, _ := parser.Unwrap(c.Text, c.Agent, parser.PlacesFromEnv(getenv))
+	return Rate(ctx, e.rater, req, w, "")
+}
+
+// Rater rates one command string: *rater.Rater, or whatever the caller
+// rates with (the shim's tests use fixed ratings).
+type Rater interface {
+	Rate(ctx context.Context, req rater.Request) (models.Rating, *models.Facts)
+}
+
+// Rate is Judge's rating, given the wrapper already recognised around
+// req.Command (nil: none) and, when the command's bash will first source
+// a $BASH_ENV file, that file's text: the inner command is rated, and the
+// whole text holds it when that is high (but for Codex's per-command form
+// and Claude Code's snapshot script, see Judge); the BASH_ENV text counts
+// when it is riskier. The shim and Judge both rate with it, so that the
+// panel and the shim judge a command alike.
+func Rate(ctx context.Context, r Rater, req rater.Request, w *parser.Wrapper, bashEnv string) Judgement {
+	var j Judgement
+	if w == nil {
+		j.Rating, j.Facts = r.Rate(ctx, req)
+	} else {
+		j.Wrapper, j.Inner = w, w.Inner
+		inner := req
+		inner.Command = w.Inner
+		j.Rating, j.Facts = r.Rate(ctx, inner)
+		if w.Kind != "codex-exec" && w.Kind != "claude-snapshot" {
+			// Only a hold counts: the agents' scaffolding itself is
+			// "medium" in places, which would put a warning on every
+			// command and tell nobody anything.
+			if r2, f2 := r.Rate(ctx, req); r2.Risk.Effective() == models.High && j.Rating.Risk.Effective() < models.High {
+				j.Rating, j.Facts = r2, f2
+			}
+		}
 	}
-	j := Judgement{Wrapper: w, Inner: w.Inner}
-	inner := req
-	inner.Command = w.Inner
-	j.Rating, j.Facts = e.rater.Rate(ctx, inner)
-	if w.Kind != "codex-exec" && w.Kind != "claude-snapshot" {
-		// Only a hold counts: the agents' scaffolding itself is "medium"
-		// in places, which would put a warning on every command.
-		if r, f := e.rater.Rate(ctx, req); r.Risk.Effective() == models.High && j.Rating.Risk.Effective() < models.High {
-			j.Rating, j.Facts = r, f
+	if bashEnv != "" {
+		be := req
+		be.Command = bashEnv
+		if r2, _ := r.Rate(ctx, be); r2.Risk.Effective() > j.Rating.Risk.Effective() {
+			j.Rating = r2
 		}
 	}
 	return j

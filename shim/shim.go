@@ -29,6 +29,7 @@ import (
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/internal/cloexec"
 	"github.com/chaperone-dev/chaperone/internal/safefile"
 	"github.com/chaperone-dev/chaperone/models"
@@ -284,35 +285,20 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	// rating); what this one does is added once it has run.
 	req.Memory = loadMemory(getenv, ev.Session)
 	if w != nil {
-		ev.Inner, req.Command = w.Inner, w.Inner
+		ev.Inner = w.Inner
 		job.Outputs, job.Inputs = append(job.Outputs, w.Outputs...), append(job.Inputs, w.Inputs...)
 	}
-	rating, facts := s.Rater.Rate(ctx, req)
-	// The whole string is rated too, and holds it when it is high. Not for
-	// Codex: its 38 KB prelude sources a snapshot that the rules cannot see
-	// into (a hold on every command); every statement of it is checked to
-	// be exactly Codex's own instead (wrapper.go). Not for Claude Code's
-	// snapshot script either, whose inner command is the whole text but
-	// for its writes to its own snapshot file (startup.go).
-	if w != nil && w.Kind != "codex-exec" && w.Kind != "claude-snapshot" {
-		whole := req
-		whole.Command = text
-		// Only a hold counts: the agents' scaffolding itself is "medium"
-		// in places (zsh's setopt in Claude's prefix form), which would put
-		// a warning on every command and tell nobody anything.
-		if r2, f2 := s.Rater.Rate(ctx, whole); r2.Risk.Effective() == models.High && rating.Risk.Effective() < models.High {
-			rating, facts = r2, f2
-		}
-	}
-	// A non-interactive bash first sources $BASH_ENV: rate that file too.
+	// Rated as the panel rates it (engine.Rate): the inner command, the
+	// whole text when that is high, and the $BASH_ENV file a
+	// non-interactive bash sources first.
+	var bashEnv string
 	if f := getenv("BASH_ENV"); f != "" {
 		if b, err := safefile.ReadFollow(f, 1<<20); err == nil { // never a FIFO, which would block
-			req.Command = string(b)
-			if r2, _ := s.Rater.Rate(ctx, req); r2.Risk.Effective() > rating.Risk.Effective() {
-				rating = r2
-			}
+			bashEnv = string(b)
 		}
 	}
+	j := engine.Rate(ctx, s.Rater, req, w, bashEnv)
+	rating, facts := j.Rating, j.Facts
 	ev.Rating, ev.Facts = rating, facts
 	if m := rating.Model; m != nil && m.Error != "" {
 		fmt.Fprintf(s.Stderr, "chaperone: model: %s; rated by rules alone\n", m.Error)
