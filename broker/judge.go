@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/engine"
+	"github.com/chaperone-dev/chaperone/memory"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -76,8 +79,12 @@ func (s *Server) judge(ctx context.Context, w *heldWire) (models.HoldRequest, *C
 // anyway — never a sandboxed command.
 func (s *Server) rate(ctx context.Context, req models.HoldRequest) (j engine.Judgement) {
 	env := map[string]string{"HOME": req.Home, "CLAUDE_CONFIG_DIR": req.ClaudeConfigDir, "CODEX_HOME": req.CodexHome}
+	// What the session's earlier commands did, as the shim rated with it:
+	// read from this user's state folder, never from the request (its
+	// session id can only pick a memory, which only ever raises a rating).
+	mem, _ := memory.Store{Dir: filepath.Join(config.DirsFrom(os.Getenv).State, "sessions")}.Load(req.Session)
 	cmd := engine.Command{Text: req.Command, Cwd: req.Cwd, Project: req.Project, Session: req.Session, Agent: req.Agent,
-		Getenv: func(k string) string { return env[k] }}
+		Getenv: func(k string) string { return env[k] }, Memory: mem}
 	defer func() {
 		if r := recover(); r != nil {
 			j = unrated(fmt.Sprintf("the panel could not rate this command (%v)", r))
