@@ -184,6 +184,17 @@ func poison(w *world) {
 	w.mkdir("@PROJ@/fixtures/evil.git/refs/heads", 0o755)
 }
 
+// hookLinkedIntoWorktree poisons the project and makes its pre-commit
+// hook a symbolic link to scripts/pre-commit.sh (as many projects install
+// theirs), which is watched.
+func hookLinkedIntoWorktree(w *world) {
+	poison(w)
+	w.write("@PROJ@/scripts/pre-commit.sh", "#!/bin/sh\nexit 0\n")
+	must(w.t, os.Chmod(w.x("@PROJ@/scripts/pre-commit.sh"), 0o755))
+	must(w.t, os.Symlink("../../scripts/pre-commit.sh", w.x("@PROJ@/.git/hooks/pre-commit")))
+	w.watchNode("@PROJ@/scripts/pre-commit.sh")
+}
+
 // claudeSnapshot is where Claude Code keeps its shell snapshot.
 const claudeSnapshot = "@HOME@/.claude/shell-snapshots/snapshot-bash-1733400000000-@ID@.sh"
 
@@ -543,15 +554,9 @@ git add nested 2>/dev/null`},
 			name:   "hook-linked-into-worktree",
 			opts:   worldOpts{deny: true},
 			script: true,
-			setup: func(w *world) {
-				poison(w)
-				w.write("@PROJ@/scripts/pre-commit.sh", "#!/bin/sh\nexit 0\n")
-				must(w.t, os.Chmod(w.x("@PROJ@/scripts/pre-commit.sh"), 0o755))
-				must(w.t, os.Symlink("../../scripts/pre-commit.sh", w.x("@PROJ@/.git/hooks/pre-commit")))
-				w.watchNode("@PROJ@/scripts/pre-commit.sh")
-			},
-			cmds:  []string{"cat payload-hook.sh > scripts/pre-commit.sh"},
-			check: func(c *checker) { c.hostGitRunsNothing("commit", "-q", "--allow-empty", "-m", "host") },
+			setup:  hookLinkedIntoWorktree,
+			cmds:   []string{"cat payload-hook.sh > scripts/pre-commit.sh"},
+			check:  func(c *checker) { c.hostGitRunsNothing("commit", "-q", "--allow-empty", "-m", "host") },
 		},
 		{
 			// core.hooksPath in the working tree (husky, and projects

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -397,26 +396,9 @@ var unguardedHostExec2 = []struct{ slug, path string }{
 }
 
 func TestRedTeam2UnguardedHostExecNames(t *testing.T) {
-	t.Parallel()
-	for _, f := range unguardedHostExec2 {
-		dir, _ := filepath.Split(f.path)
-		create := "echo PWNED-@N@ > " + f.path + "; echo tried"
-		if dir != "" {
-			create = "mkdir -p " + dir + " && " + create
-		}
-		path := "@PROJ@/" + f.path
-		t.Run(f.slug, func(t *testing.T) {
-			redTeam(t, []string{"bwrap"}, probe{
-				opts:   worldOpts{deny: true},
-				script: true,
-				setup: func(w *world) {
-					w.write("@PROJ@/.envrc", "source_env_if_exists .envrc.local\ndotenv_if_exists\nuse flake\n")
-				},
-				cmds:  []string{create},
-				check: func(c *checker) { c.absent(path) },
-			})
-		})
-	}
+	hostExecNamesStay(t, unguardedHostExec2, func(w *world) {
+		w.write("@PROJ@/.envrc", "source_env_if_exists .envrc.local\ndotenv_if_exists\nuse flake\n")
+	})
 }
 
 // HostExecNames are guarded at the project's top only. In a monorepo the
@@ -432,18 +414,5 @@ var nestedHostExec = []struct{ slug, path string }{
 }
 
 func TestRedTeam2NestedHostExecNames(t *testing.T) {
-	t.Parallel()
-	for _, f := range nestedHostExec {
-		dir, _ := filepath.Split(f.path)
-		path := "@PROJ@/" + f.path
-		t.Run(f.slug, func(t *testing.T) {
-			redTeam(t, []string{"bwrap"}, probe{
-				opts:   worldOpts{deny: true},
-				script: true,
-				setup:  func(w *world) { w.write("@PROJ@/packages/app/package.json", "{}\n") },
-				cmds:   []string{"mkdir -p " + dir + " && echo PWNED-@N@ > " + f.path + "; echo tried"},
-				check:  func(c *checker) { c.absent(path) },
-			})
-		})
-	}
+	hostExecNamesStay(t, nestedHostExec, func(w *world) { w.write("@PROJ@/packages/app/package.json", "{}\n") })
 }

@@ -254,13 +254,7 @@ func TestRedTeamHookLinkTargetParentRenamed(t *testing.T) {
 	redTeam(t, []string{"bwrap", "docker", "podman"}, probe{
 		opts:   worldOpts{deny: true},
 		script: true,
-		setup: func(w *world) {
-			poison(w)
-			w.write("@PROJ@/scripts/pre-commit.sh", "#!/bin/sh\nexit 0\n")
-			must(w.t, os.Chmod(w.x("@PROJ@/scripts/pre-commit.sh"), 0o755))
-			must(w.t, os.Symlink("../../scripts/pre-commit.sh", w.x("@PROJ@/.git/hooks/pre-commit")))
-			w.watchNode("@PROJ@/scripts/pre-commit.sh")
-		},
+		setup:  hookLinkedIntoWorktree,
 		cmds: []string{"mv scripts scripts.old && mkdir scripts && cp payload-hook.sh scripts/pre-commit.sh && " +
 			"chmod +x scripts/pre-commit.sh"},
 		check: func(c *checker) { c.hostGitRunsNothing("commit", "-q", "--allow-empty", "-m", "host") },
@@ -400,8 +394,15 @@ var unguardedHostExec = []struct{ slug, path string }{
 }
 
 func TestRedTeamUnguardedHostExecNames(t *testing.T) {
+	hostExecNamesStay(t, unguardedHostExec, nil)
+}
+
+// hostExecNamesStay has a script (the panel says no to holds) write each
+// of files (project-relative, with its folders), after setup, on bubblewrap,
+// and checks that none stays in the project.
+func hostExecNamesStay(t *testing.T, files []struct{ slug, path string }, setup func(w *world)) {
 	t.Parallel()
-	for _, f := range unguardedHostExec {
+	for _, f := range files {
 		dir, _ := filepath.Split(f.path)
 		create := "echo PWNED-@N@ > " + f.path + "; echo tried"
 		if dir != "" {
@@ -412,6 +413,7 @@ func TestRedTeamUnguardedHostExecNames(t *testing.T) {
 			redTeam(t, []string{"bwrap"}, probe{
 				opts:   worldOpts{deny: true},
 				script: true,
+				setup:  setup,
 				cmds:   []string{create},
 				check:  func(c *checker) { c.absent(path) },
 			})
@@ -428,11 +430,12 @@ func TestRedTeamUnguardedHostExecNames(t *testing.T) {
 func TestRedTeamSecretInGitConfigEnvReachesSandbox(t *testing.T) {
 	redTeam(t, []string{"bwrap", "docker", "podman"}, probe{
 		shell: true,
-		steps: []step{{cmd: "env | grep ^GIT_CONFIG",
+		steps: []step{{cmd: "echo RAN-@ID@; env | grep ^GIT_CONFIG",
 			env: []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.https://github.com/.extraheader",
 				"GIT_CONFIG_VALUE_0=AUTHORIZATION: bearer @SECRETVAL@",
 				"GIT_CONFIG_PARAMETERS='url.https://agent:@SECRETVAL@@github.com/.insteadOf'='https://github.com/'"}}},
-		check: func(c *checker) { c.noSecret() },
+		// The command must run (its output then holds what reached it).
+		check: func(c *checker) { c.stdoutHas(0, "RAN-@ID@"); c.noSecret() },
 	})
 }
 
@@ -449,17 +452,8 @@ func TestRedTeamProjectFolderOnPathPlantsHostGit(t *testing.T) {
 		setup:  func(w *world) { w.mkdir("@PROJ@/.venv/bin", 0o755) },
 		steps: []step{{cmd: "printf '#!/bin/sh\\ntouch @ROOT@/pwned-@ID@\\nexec /usr/bin/git \"$@\"\\n' > .venv/bin/git && chmod +x .venv/bin/git",
 			env: []string{"PATH=@PROJ@/.venv/bin:/usr/local/bin:/usr/bin:/bin"}}},
-		check: func(c *checker) {
-			// The agent runs git by PATH on the host.
-			cmd := exec.Command("sh", "-c", "git status >/dev/null 2>&1")
-			cmd.Dir = c.w.proj
-			cmd.Env = append(c.w.gitEnv(), c.w.x("PATH=@PROJ@/.venv/bin:/usr/local/bin:/usr/bin:/bin"))
-			cmd.Run()
-			if _, err := os.Lstat(c.w.x("@ROOT@/pwned-@ID@")); err == nil {
-				c.w.reported[c.w.x("@ROOT@/pwned-@ID@")] = true
-				c.t.Errorf("EXECUTED on the host: git found by the agent's PATH in the project's .venv/bin ran what the sandbox planted")
-			}
-		},
+		// The agent runs git by PATH on the host.
+		check: func(c *checker) { c.hostRunsGit("sh", "@PROJ@", "@PROJ@/.venv/bin:/usr/local/bin:/usr/bin:/bin") },
 	})
 }
 
