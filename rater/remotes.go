@@ -62,7 +62,7 @@ func gitPush(k *check, c *cmd, rest []string) {
 			if strings.ContainsRune(a[1:], 'd') {
 				destroy = true
 			}
-		case repo == "" && len(refs) == 0 && !hasRepoOpt(rest):
+		case repo == "" && len(refs) == 0 && !hasOption(rest, "--repo"):
 			repo = a
 		default:
 			refs = append(refs, a)
@@ -87,15 +87,6 @@ func gitPush(k *check, c *cmd, rest []string) {
 	default:
 		k.hit(ruleGitPush, c.span())
 	}
-}
-
-func hasRepoOpt(args []string) bool {
-	for _, a := range args {
-		if a == "--repo" || strings.HasPrefix(a, "--repo=") {
-			return true
-		}
-	}
-	return false
 }
 
 // pushTarget returns where a push goes when that is a new place: a URL

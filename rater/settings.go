@@ -315,13 +315,16 @@ func lookupSetting(table []setting, key string) *setting {
 	return nil
 }
 
+// looseKey drops the separators keyLoose ignores.
+var looseKey = strings.NewReplacer("-", "", "_", "")
+
 // key writes a tool's config key the way its table has it (see keyStyle).
 func (t *settingTable) key(key string) string {
 	k := strings.ToLower(key)
 	if t.style == keyLower {
 		return k
 	}
-	k = strings.NewReplacer("-", "", "_", "").Replace(k)
+	k = looseKey.Replace(k)
 	if t.style == keyNoSection && !strings.Contains(k, "index.url") && !strings.Contains(k, "source.url") {
 		if i := strings.LastIndexByte(k, '.'); i >= 0 {
 			k = k[i+1:]

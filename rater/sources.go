@@ -1,6 +1,7 @@
 package rater
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -363,7 +364,7 @@ func (k *check) packageSource(c *cmd) {
 				i++
 			}
 		}
-		if i >= len(args) || !inList2(args[i], in.subs) {
+		if i >= len(args) || !slices.Contains(in.subs, args[i]) {
 			return
 		}
 		sub = args[i]
@@ -415,7 +416,7 @@ func (k *check) packageSource(c *cmd) {
 			continue
 		}
 		short := len(name) > 2 && name[1] != '-'
-		takes := inList2(name, in.source) || inList2(name, in.git) || inList2(name, in.spec) || inList2(name, in.value)
+		takes := slices.Contains(in.source, name) || slices.Contains(in.git, name) || slices.Contains(in.spec, name) || slices.Contains(in.value, name)
 		if !eq && short && !takes {
 			// -ihttps://… glued to a short option.
 			for _, o := range append(append([]string{}, in.source...), in.spec...) {
@@ -436,17 +437,17 @@ func (k *check) packageSource(c *cmd) {
 			val = args[i]
 		}
 		switch {
-		case inList2(name, in.git):
+		case slices.Contains(in.git, name):
 			if k.specKind(in.eco, val) != srcLocal {
 				k.hit(rulePkgSource, c.span())
 				return
 			}
-		case inList2(name, in.source):
+		case slices.Contains(in.source, name):
 			if k.sourceValue(val, in.names) {
 				k.hit(rulePkgSource, c.span())
 				return
 			}
-		case inList2(name, in.spec):
+		case slices.Contains(in.spec, name):
 			if k.specKind(in.eco, val) >= srcRemote {
 				k.hit(rulePkgSource, c.span())
 				return
@@ -480,7 +481,7 @@ func (k *check) goRunRemote(c *cmd, args, withValue []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if strings.HasPrefix(a, "-") {
-			if inList2(a, withValue) {
+			if slices.Contains(withValue, a) {
 				i++
 			}
 			continue
@@ -490,14 +491,4 @@ func (k *check) goRunRemote(c *cmd, args, withValue []string) {
 		}
 		return
 	}
-}
-
-// inList2 reports whether s is one of list.
-func inList2(s string, list []string) bool {
-	for _, x := range list {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
