@@ -147,23 +147,26 @@ func agentFile(p string, output bool, env, own []string) bool {
 		}
 	}
 	for _, k := range kinds() {
-		if k.output != output || !k.base.MatchString(base) {
-			continue
-		}
-		d := dir
-		if k.parent != nil {
-			if !k.parent.MatchString(filepath.Base(d)) {
-				continue
-			}
-			d = filepath.Dir(d)
-		}
-		for _, want := range k.dirs(env) {
-			if d == want {
-				return true
-			}
+		if k.output == output && k.matches(dir, base, env) {
+			return true
 		}
 	}
 	return false
+}
+
+// matches reports whether a file named base in the folder dir (cleaned)
+// is of kind k, by its name and folder.
+func (k agentKind) matches(dir, base string, env []string) bool {
+	if !k.base.MatchString(base) {
+		return false
+	}
+	if k.parent != nil {
+		if !k.parent.MatchString(filepath.Base(dir)) {
+			return false
+		}
+		dir = filepath.Dir(dir)
+	}
+	return slices.Contains(k.dirs(env), dir)
 }
 
 // freshOutput reports whether the output p is of a fresh kind (name and
@@ -172,7 +175,7 @@ func freshOutput(p string, env []string) bool {
 	dir, base := filepath.Split(p)
 	dir = filepath.Clean(dir)
 	for _, k := range kinds() {
-		if k.output && k.fresh && k.parent == nil && k.base.MatchString(base) && slices.Contains(k.dirs(env), dir) {
+		if k.output && k.fresh && k.matches(dir, base, env) {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"os"
 	"path"
 	"path/filepath"
@@ -48,29 +49,14 @@ func (w *Watch) SweepChanged(quarantine string, changed []string) (moved []strin
 			}
 			continue
 		}
-		if w.shadowsOnRelativePath(rel) && !seen[rel] {
+		if !seen[rel] && (w.shadowsOnRelativePath(rel) || models.HostExecPath(rel)) {
 			seen[rel] = true
 			if n := s.lk.look(rel); n.State != "" {
-				s.out(cmpAt(n, rel))
-			}
-			continue
-		}
-		if models.HostExecPath(rel) && !seen[rel] {
-			seen[rel] = true
-			if n := s.lk.look(rel); n.State != "" {
-				s.out(cmpAt(n, rel))
+				s.out(cmp.Or(n.At, rel)) // a link on the way, or rel
 			}
 		}
 	}
 	return s.moved, s.dest, s.err
-}
-
-// cmpAt is where n was looked at: the link on the way, or rel itself.
-func cmpAt(n node, rel string) string {
-	if n.At != "" {
-		return n.At
-	}
-	return rel
 }
 
 // dangerousGitDir reports whether the git folder (or .git file) at p makes

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -59,7 +60,7 @@ type PathFolder struct {
 // agent's working folder, which the host resolves it against: from PWD
 // in env and from the project's top, both. No PATH: nil.
 //
-// It costs a few lstat calls per PATH entry (filepath.EvalSymlinks).
+// It costs a few lstat calls per PATH entry (realPrefix).
 func PathFolders(project string, env []string) []PathFolder {
 	path, ok := lookupEnvOK(env, "PATH")
 	if !ok || !filepath.IsAbs(project) {
@@ -107,10 +108,9 @@ func PathFolders(project string, env []string) []PathFolder {
 			continue
 		}
 		f := PathFolder{Dir: e.dir}
-		if r, err := filepath.EvalSymlinks(e.dir); err == nil && inside(r) {
-			if st, err := os.Stat(r); err == nil && st.IsDir() {
-				f.Real = inProject(r, project, projReal)
-			}
+		// An existing folder: e.real is where it leads, links resolved.
+		if st, err := os.Stat(e.dir); err == nil && st.IsDir() && inside(e.real) {
+			f.Real = inProject(e.real, project, projReal)
 		}
 		later := map[string]bool{}
 		for _, l := range entries[i+1:] {
@@ -285,9 +285,10 @@ func (w *Watch) WatchPath(env []string) {
 			w.s.RelPath, w.s.RelLater = rel, later
 		}
 	}
+	projReal := realPrefix(w.s.Project)
 	for _, f := range PathFolders(w.s.Project, env) {
 		pw := pathWatch{Dir: f.Dir, Later: f.Later, Names: map[string]string{}}
-		if pw.Rel = relProject(inProject(f.Dir, w.s.Project, realPrefix(w.s.Project)), w.s.Project); pw.Rel != "" {
+		if pw.Rel = relProject(inProject(f.Dir, w.s.Project, projReal), w.s.Project); pw.Rel != "" {
 			pw.Link = linkOn(w.s.Project, pw.Rel)
 		}
 		for _, n := range Shadowing(f.Dir, f.Later) {
@@ -374,22 +375,11 @@ func runs(p string) string {
 // linkOn returns the first symbolic link on the way from project to the
 // project-relative folder rel, rel included, as "PATH\x00TARGET" (PATH
 // project-relative), or "" when there is none. It follows no link and
-// looks no further than the first.
+// looks no further than the first (looker.look).
 func linkOn(project, rel string) string {
-	parts := strings.Split(filepath.ToSlash(rel), "/")
-	for i := range parts {
-		p := strings.Join(parts[:i+1], "/")
-		full := filepath.Join(project, filepath.FromSlash(p))
-		fi, err := os.Lstat(full)
-		switch {
-		case err != nil:
-			return ""
-		case fi.Mode()&os.ModeSymlink != 0:
-			t, _ := os.Readlink(full)
-			return p + "\x00" + t
-		case !fi.IsDir():
-			return ""
-		}
+	n := newLooker(project, nil).look(filepath.ToSlash(rel))
+	if t, ok := strings.CutPrefix(n.State, "link:"); ok {
+		return cmp.Or(n.At, rel) + "\x00" + t
 	}
 	return ""
 }

@@ -302,12 +302,8 @@ func plainValue(v string) bool {
 
 // lookup returns the value of name in env ("" if absent).
 func lookup(env []string, name string) string {
-	for i := len(env) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(env[i], name+"="); ok {
-			return v
-		}
-	}
-	return ""
+	v, _ := lookupEnvOK(env, name)
+	return v
 }
 
 // ContainerName is the name of the project's long-lived container:

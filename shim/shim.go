@@ -218,7 +218,7 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 	}
 	job.Project = s.Project
 	if job.Project == "" {
-		p, err := findProject(dir, env, &config.Config{})
+		p, err := FindProject(dir, env, &config.Config{})
 		if err != nil && s.Backend.Name() != "host" {
 			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
 			return ExitCode(DeniedStatus)
@@ -431,14 +431,7 @@ func writesGuarded(r models.Rating) bool {
 // state is chaperone's state folder.
 func (s *Shim) sweep(w *sandbox.Watch, ev *models.Event, state string) {
 	moved, dest, err := w.Sweep(filepath.Join(state, "quarantine"))
-	if len(moved) > 0 {
-		ev.Quarantined, ev.QuarantineDir = moved, dest
-		fmt.Fprintf(s.Stderr, "chaperone: moved %s out of the project to %s: host tools run it, so writing it needs your approval in the panel\n",
-			quoteNames(moved), quoteName(dest))
-	}
-	if err != nil {
-		fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
-	}
+	s.quarantined(ev, moved, dest, err)
 }
 
 // sweepChanged moves out of the project's folders below its top what the
@@ -456,6 +449,12 @@ func (s *Shim) sweepChanged(w *sandbox.Watch, ev *models.Event, state string) {
 		return
 	}
 	moved, dest, err := w.SweepChanged(filepath.Join(state, "quarantine"), changed)
+	s.quarantined(ev, moved, dest, err)
+}
+
+// quarantined says on stderr what a sweep moved out of the project and
+// where to, and why, and notes it in ev.
+func (s *Shim) quarantined(ev *models.Event, moved []string, dest string, err error) {
 	if len(moved) > 0 {
 		ev.Quarantined = append(ev.Quarantined, moved...)
 		ev.QuarantineDir = cmp.Or(ev.QuarantineDir, dest)

@@ -54,7 +54,7 @@ func (w *warm) configured(ctx context.Context, o origin) (*Shim, error) {
 	// The project: a git top level or a trusted folder, never HOME or /
 	// (sandbox.FindProject). None: no project file joins the config, and
 	// only the host backend runs anything.
-	project, perr := findProject(o.dir, o.environ, cfg)
+	project, perr := FindProject(o.dir, o.environ, cfg)
 	// The engine adds what the trusted project contributes to cfg (the
 	// backend below sees its sandbox settings); a broken rule is an error
 	// here, before anything runs.
@@ -203,9 +203,10 @@ func (w *warm) engine(base *config.Config, project string, stderr *os.File) (*co
 	return cfg, eng, model, nil
 }
 
-// findProject is sandbox.FindProject with the trusted folders and
-// chaperone's own folders (the audit folder too when the config moves it).
-func findProject(dir string, env []string, cfg *config.Config) (string, error) {
+// FindProject is sandbox.FindProject with the trusted folders and
+// chaperone's own folders (the audit folder too when the config moves it):
+// the project the shim runs a command from dir in.
+func FindProject(dir string, env []string, cfg *config.Config) (string, error) {
 	trusted, err := config.TrustedProjects()
 	if err != nil {
 		return "", err

@@ -214,15 +214,6 @@ func handOver(conn int, x *shellsrv.Exec, fds []int) int {
 	return code
 }
 
-// dupAbove duplicates fd to a close-on-exec descriptor numbered min or more.
-func dupAbove(fd, min int) (int, error) {
-	r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, uintptr(min))
-	if errno != 0 {
-		return -1, errno
-	}
-	return int(r), nil
-}
-
 // startServer starts `chaperone shell-server --socket SOCK` in its own
 // session, with this environment (the server's is the agent's), for the
 // next command; it is not waited for (the chaperone that runs this command

@@ -10,7 +10,7 @@ import (
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/rater"
-	"github.com/chaperone-dev/chaperone/sandbox"
+	"github.com/chaperone-dev/chaperone/shim"
 )
 
 // runRate rates commands without running them: `chaperone rate [--json]
@@ -49,7 +49,7 @@ func runRate(ctx context.Context, args []string) error {
 	req := rater.Request{}
 	if wd, err := os.Getwd(); err == nil {
 		req.Cwd = wd
-		req.Project = projectAround(wd, cfg)
+		req.Project, _ = shim.FindProject(wd, os.Environ(), cfg) // none: no project rules
 	}
 	r, err := newEngine(cfg, req.Project, *noModel)
 	if err != nil {
@@ -66,21 +66,6 @@ func runRate(ctx context.Context, args []string) error {
 		return r.RateOne(ctx, os.Stdout, req, format)
 	}
 	return r.RateStream(ctx, os.Stdin, os.Stdout, req, format)
-}
-
-// projectAround is the project the shim would find from dir (a git top
-// level or a trusted folder), or "" when there is none.
-func projectAround(dir string, cfg *config.Config) string {
-	trusted, err := config.TrustedProjects()
-	if err != nil {
-		return ""
-	}
-	env := os.Environ()
-	project, err := sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
-	if err != nil {
-		return ""
-	}
-	return project
 }
 
 // newEngine builds the engine the shim would rate with from the config:

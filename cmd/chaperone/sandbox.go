@@ -47,11 +47,7 @@ func runSandbox(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	trusted, err := config.TrustedProjects()
-	if err != nil {
-		return err
-	}
-	project, err := sandbox.FindProject(dir, env, trusted, sandbox.OwnDirs(env, cfg.Audit.Dir))
+	project, err := shim.FindProject(dir, env, cfg)
 	if err != nil {
 		return err
 	}
