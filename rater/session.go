@@ -497,11 +497,7 @@ func (s *sessionCheck) alias(c *cmd, v string, rest []string) {
 		text = "git " + v
 	}
 	for _, a := range rest {
-		q, err := syntax.Quote(a, syntax.LangBash)
-		if err != nil {
-			q = "$'?'"
-		}
-		text += " " + q
+		text += " " + runQuote(a)
 	}
 	if s.req.sessionDepth >= maxSessionDepth {
 		s.add(ruleSessionSetting, models.Medium, "alias defined earlier in this session", c.span())

@@ -27,7 +27,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chaperone-dev/chaperone/internal/safefile"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -76,7 +76,7 @@ func init() {
 		"npm": runNode, "yarn": runNode, "pnpm": runNode, "bun": runNode,
 		"pip": runPip, "pip3": runPip, "uv": runUv, "poetry": runPyproject, "pdm": runPyproject,
 		"pytest": runPytest, "py.test": runPytest,
-		"python": runPython, "python3": runPython,
+		"python": runPython, "python3": runPython, "node": runCodeFile, "nodejs": runCodeFile,
 		"go":     runGo,
 		"docker": runDocker, "podman": runDocker, "docker-compose": runCompose, "podman-compose": runCompose,
 		"direnv": runDirenv,
@@ -87,11 +87,13 @@ func init() {
 // runs is the state of looking into what one command string runs.
 type runs struct {
 	where where
-	root  string // the project folder, as given
-	real  string // root with links resolved
-	depth int
-	units *int            // units rated so far, shared along the chain
-	chain map[string]bool // files being rated up the chain (no cycles)
+	// registries are the package sources the user added (check.registries).
+	registries []string
+	root       string // the project folder, as given
+	real       string // root with links resolved
+	depth      int
+	units      *int            // units rated so far, shared along the chain
+	chain      map[string]bool // files being rated up the chain (no cycles)
 	// standing is set while rating the unit the command itself stands
 	// for: the script it runs, the git alias it is.
 	standing bool
@@ -122,7 +124,7 @@ func (r *Rater) whatRuns(k *check, req Request) {
 	if cwd == "" {
 		cwd = root
 	}
-	x := &runs{where: k.where, root: root, units: new(int), chain: map[string]bool{}}
+	x := &runs{where: k.where, registries: k.registries, root: root, units: new(int), chain: map[string]bool{}}
 	x.apply(k, filepath.Clean(cwd))
 }
 
@@ -360,27 +362,17 @@ func (x *runs) fileMax(p string, max int64) ([]byte, error) {
 	if data, ok := runFiles.get(p, fi); ok {
 		return data, nil
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, errors.New("unreadable")
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
+	data, err := safefile.ReadFollow(p, max)
+	switch {
+	case errors.Is(err, safefile.ErrTooLarge):
+		return nil, fmt.Errorf("larger than %d KiB", max>>10)
+	case errors.Is(err, safefile.ErrNotRegular):
 		return nil, errors.New("not a regular file")
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("larger than %d KiB", max>>10)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
+	case err != nil:
 		return nil, errors.New("unreadable")
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("larger than %d KiB", max>>10)
 	}
 	if fi.Mode().IsRegular() && len(data) <= maxRunFile {
-		runFiles.put(p, st, data)
+		runFiles.put(p, fi, data)
 	}
 	return data, nil
 }
@@ -545,14 +537,14 @@ func (x *runs) shellAt(dir, text, label string, at func(int) int) {
 		x.add(ruleRunOpaque, label, at(0), "is not valid shell")
 		return
 	}
-	k := &check{facts: facts, where: x.where, cur: -1}
+	k := &check{facts: facts, where: x.where, registries: x.registries, cur: -1}
 	k.rate()
 	k.cur = -1
 	for _, why := range facts.OpaqueReasons {
 		k.hit(ruleOpaque, why)
 	}
 	if x.depth+1 < maxRunDepth {
-		child := &runs{where: x.where, root: x.root, real: x.real, depth: x.depth + 1, units: x.units, chain: x.chain}
+		child := &runs{where: x.where, registries: x.registries, root: x.root, real: x.real, depth: x.depth + 1, units: x.units, chain: x.chain}
 		child.apply(k, dir)
 	} else if k.mayRun() {
 		x.add(ruleRunOpaque, label, at(0), "runs files nested too deep to follow")

@@ -148,59 +148,49 @@ func makeStripComment(s string) string {
 	return s
 }
 
+// makeTop returns the index of the first byte of t that is one of any
+// and outside $(…) and ${…}, or -1.
+func makeTop(t, any string) int {
+	depth := 0
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; {
+		case c == '(' || c == '{':
+			depth++
+		case c == ')' || c == '}':
+			depth = max(depth-1, 0)
+		case depth == 0 && strings.IndexByte(any, c) >= 0:
+			return i
+		}
+	}
+	return -1
+}
+
 // makeAssign splits a variable assignment "NAME op VALUE"; ok is false
 // for a rule line.
 func makeAssign(t string) (name, op, val string, ok bool) {
-	depth := 0
-	for i := 0; i < len(t); i++ {
-		switch t[i] {
-		case '(', '{':
-			depth++
-		case ')', '}':
-			depth--
-		case ':':
-			if depth > 0 {
-				continue
+	i := makeTop(t, ":=")
+	switch {
+	case i < 0:
+		return "", "", "", false
+	case t[i] == ':':
+		for _, o := range []string{":::=", "::=", ":="} {
+			if strings.HasPrefix(t[i:], o) {
+				return strings.TrimSpace(t[:i]), o, strings.TrimSpace(t[i+len(o):]), true
 			}
-			rest := t[i:]
-			for _, o := range []string{":::=", "::=", ":="} {
-				if strings.HasPrefix(rest, o) {
-					return strings.TrimSpace(t[:i]), o, strings.TrimSpace(t[i+len(o):]), true
-				}
-			}
-			return "", "", "", false
-		case '=':
-			if depth > 0 {
-				continue
-			}
-			j := i
-			op := "="
-			if j > 0 && strings.IndexByte("?+!", t[j-1]) >= 0 {
-				op = t[j-1:j+1] + ""
-				j--
-			}
-			return strings.TrimSpace(t[:j]), op, strings.TrimSpace(t[i+1:]), true
 		}
+		return "", "", "", false
 	}
-	return "", "", "", false
+	j, op := i, "="
+	if j > 0 && strings.IndexByte("?+!", t[j-1]) >= 0 {
+		op = t[j-1 : j+1]
+		j--
+	}
+	return strings.TrimSpace(t[:j]), op, strings.TrimSpace(t[i+1:]), true
 }
 
 // rule records a rule line and returns its index, or -1.
 func (mf *makefile) rule(t string, line int) int {
-	depth := 0
-	colon := -1
-	for i := 0; i < len(t); i++ {
-		switch t[i] {
-		case '(', '{':
-			depth++
-		case ')', '}':
-			depth--
-		case ':':
-			if depth == 0 && colon < 0 {
-				colon = i
-			}
-		}
-	}
+	colon := makeTop(t, ":")
 	if colon < 0 {
 		return -1
 	}

@@ -729,3 +729,16 @@ func (x *runs) gitConfig(p string, depth int) []gitFileEntry {
 	}
 	return out
 }
+
+// RemoteURLs returns the url and pushurl values of the remotes in the git
+// config text data, in file order.
+func RemoteURLs(data []byte) []string {
+	var out []string
+	for _, e := range parseGitConfig(data) {
+		if strings.HasPrefix(e.key, "remote.") && strings.Count(e.key, ".") >= 2 &&
+			(strings.HasSuffix(e.key, ".url") || strings.HasSuffix(e.key, ".pushurl")) {
+			out = append(out, e.value)
+		}
+	}
+	return out
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/chaperone-dev/chaperone/parser"
 )
 
 // pipValueOpts are pip install's options that take the next word.
@@ -407,7 +409,7 @@ func runIndex(list []string, s string) int {
 }
 
 // runPython: python -m pip / -m pytest are those programs; python
-// setup.py … runs setup.py.
+// setup.py or any other file runs that file.
 func runPython(x *runs, c *cmd, dir string) {
 	if m, ok := c.value("-m"); ok {
 		i := runIndex(c.args, m)
@@ -426,12 +428,30 @@ func runPython(x *runs, c *cmd, dir string) {
 		}
 		return
 	}
-	pos := c.positional(interpValueOpts...)
-	if len(pos) > 0 && baseName(pos[0]) == "setup.py" {
-		p := x.abs(dir, pos[0])
-		if data, ok := x.readUnit(p); ok {
-			x.code(filepath.Dir(p), "python", string(data), x.rel(p))
+	runCodeFile(x, c, dir)
+}
+
+// runCodeFile: python x.py, node x.js — the interpreter runs the
+// project file named by its first operand (not inline code: -c, -e).
+func runCodeFile(x *runs, c *cmd, dir string) {
+	for _, a := range c.args {
+		switch a {
+		case "-c", "-e", "-p", "--eval", "--print", "-":
+			return
 		}
+	}
+	pos := c.positional(interpValueOpts...)
+	if len(pos) == 0 || pos[0] == "-" {
+		return
+	}
+	for _, w := range c.Argv[1:] {
+		if w.Lit == pos[0] && w.Dynamic {
+			return
+		}
+	}
+	p := x.abs(dir, pos[0])
+	if data, ok := x.readUnit(p); ok {
+		x.code(filepath.Dir(p), parser.Interpreter(c.name), string(data), x.rel(p))
 	}
 }
 

@@ -89,25 +89,5 @@ func gitRemoteURLs(dir string) []string {
 	if err != nil {
 		return nil
 	}
-	var urls []string
-	inRemote := false
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "[") {
-			inRemote = strings.HasPrefix(strings.ToLower(line), "[remote ")
-			continue
-		}
-		if !inRemote {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "url", "pushurl":
-			urls = append(urls, strings.Trim(strings.TrimSpace(v), `"`))
-		}
-	}
-	return urls
+	return rater.RemoteURLs(b)
 }

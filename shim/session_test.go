@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chaperone-dev/chaperone/models"
@@ -83,5 +84,24 @@ func TestSessionNotesReadsRemotes(t *testing.T) {
 	notes := sessionNotes(req, facts)
 	if len(notes) != 3 || notes[0].Op != "known" || notes[1].Value != "git@github.com:acme/app.git" || notes[2].Op != "remote" {
 		t.Fatalf("notes %+v", notes)
+	}
+}
+
+// TestGitRemoteURLs: the URLs of every remote, quoted or not, and nothing
+// from other sections.
+func TestGitRemoteURLs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := "[core]\n\turl = not-a-remote\n[remote \"origin\"]\n\turl = git@github.com:a/b.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n" +
+		"[remote \"mirror\"]\n\tpushurl = \"https://mirror.example/b.git\"\n"
+	if err := os.MkdirAll(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".git", "config"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(gitRemoteURLs(dir), " ")
+	if want := "git@github.com:a/b.git https://mirror.example/b.git"; got != want {
+		t.Errorf("gitRemoteURLs = %q, want %q", got, want)
 	}
 }
