@@ -313,7 +313,7 @@ func TestWhatRunsFilesUnread(t *testing.T) {
 	t.Parallel()
 	dir := makeProject(t, map[string]string{"big.sh": strings.Repeat("echo hi\n", maxRunFile/8+1)})
 	if err := syscall.Mkfifo(filepath.Join(dir, "Makefile"), 0o644); err != nil {
-		t.Skip("no FIFOs here:", err)
+		t.Fatal(err)
 	}
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "out.sh")); err != nil {
 		t.Fatal(err)

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "chaperone:", err)
 		os.Exit(127)
 	}
+	if spec := os.Getenv("GUARD_TEST_HOLD"); spec != "" {
+		os.Exit(sandbox.HoldChild(spec))
+	}
 	if name := os.Getenv("CHAPERONE_TEST_SHIM"); name != "" {
 		os.Exit(shimMain(name))
 	}

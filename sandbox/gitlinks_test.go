@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"github.com/chaperone-dev/chaperone/internal/itest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +13,8 @@ import (
 // TestGitlinks makes real indexes (versions 2, 3 and 4, SHA-1 and SHA-256)
 // holding files and gitlinks, and reads the gitlinks back.
 func TestGitlinks(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
-	}
+	_, err := exec.LookPath("git")
+	itest.Require(t, "git", err == nil)
 	for _, format := range []string{"sha1", "sha256"} {
 		for _, version := range []int{2, 3, 4} {
 			t.Run(format+"/v"+strconv.Itoa(version), func(t *testing.T) {
@@ -79,9 +79,8 @@ func FuzzParseIndex(f *testing.F) {
 // TestSweepGit plays what a command can do to git that no mount stops, and
 // what git itself does that must stay.
 func TestSweepGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
-	}
+	_, err := exec.LookPath("git")
+	itest.Require(t, "git", err == nil)
 	proj, quarantine := t.TempDir(), t.TempDir()
 	git := func(dir string, args ...string) {
 		t.Helper()

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/chaperone-dev/chaperone/internal/itest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,9 +33,8 @@ type guardWorld struct {
 
 func newGuardWorld(t *testing.T) *guardWorld {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("no git")
-	}
+	_, err := exec.LookPath("git")
+	itest.Require(t, "git", err == nil)
 	root, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -651,12 +651,12 @@ func TestNewHostExecNames(t *testing.T) {
 
 // TestHeldWatchSweptWhenKilled: a chaperone killed (SIGKILL) while its
 // command runs leaves its watch on disk; the next chaperone sweeps it.
-// The child is this test binary (see TestHoldChild).
+// The child is this test binary (see HoldChild and TestMain).
 func TestHeldWatchSweptWhenKilled(t *testing.T) {
 	t.Parallel()
 	w := newGuardWorld(t)
 	pending := filepath.Join(w.root, "state", "pending")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldChild$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "GUARD_TEST_HOLD="+w.proj+"\n"+pending+"\n"+w.quarantine)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -687,24 +687,28 @@ func TestHeldWatchSweptWhenKilled(t *testing.T) {
 	}
 }
 
-// TestHoldChild is the chaperone TestHeldWatchSweptWhenKilled kills: it
-// watches, holds the watch, plays its command, and waits.
-func TestHoldChild(t *testing.T) {
-	args := strings.Split(os.Getenv("GUARD_TEST_HOLD"), "\n")
+// HoldChild is the chaperone TestHeldWatchSweptWhenKilled kills (run by
+// the test binary's TestMain when GUARD_TEST_HOLD is set): it watches,
+// holds the watch, plays its command, and waits. It returns an exit status.
+func HoldChild(spec string) int {
+	args := strings.Split(spec, "\n")
 	if len(args) != 3 {
-		t.Skip("run by TestHeldWatchSweptWhenKilled")
+		return 2
 	}
 	wt, err := WatchTop(args[0], nil)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	if _, err := wt.Hold(args[1], args[2]); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	os.WriteFile(filepath.Join(args[0], ".envrc"), []byte("evil"), 0o644)
 	os.WriteFile(filepath.Join(args[0], ".git", "commondir"), []byte("../evil"), 0o644)
 	os.Stdout.WriteString("ready")
 	time.Sleep(time.Minute)
+	return 0
 }
 
 // TestSweeper: the sweeper sweeps as soon as a holder lets go without
