@@ -36,6 +36,7 @@ type Config struct {
 	Sandbox  SandboxConfig `toml:"sandbox"`
 	Model    ModelConfig   `toml:"model"`
 	Audit    AuditConfig   `toml:"audit"`
+	Network  NetworkConfig `toml:"network"`
 	Remember []Remembered  `toml:"remember"`
 
 	// Path is the file this was loaded from ("" when none existed).
@@ -219,6 +220,9 @@ func decode(path string, data []byte) (*Config, error) {
 		return nil, &Error{Path: path, Line: keyLine(data, und[0]), Msg: fmt.Sprintf("unknown setting %q", und[0].String()),
 			Fix: "remove it or correct its name; see the README for the settings"}
 	}
+	if err := c.Network.Check(); err != nil {
+		return nil, &Error{Path: path, Line: sectionLine(data, "network"), Msg: err.Error(), Fix: "correct the entry; see the README's [network] section"}
+	}
 	return c, nil
 }
 
@@ -228,6 +232,16 @@ func keyLine(data []byte, key toml.Key) int {
 	for i, l := range strings.Split(string(data), "\n") {
 		l = strings.TrimSpace(l)
 		if strings.HasPrefix(l, last) && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, last)), "=") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// sectionLine finds the line of the table header [name], for errors.
+func sectionLine(data []byte, name string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == "["+name+"]" {
 			return i + 1
 		}
 	}
@@ -405,5 +419,8 @@ func (c *Config) Clone() *Config {
 	d.Sandbox.Env = slices.Clip(d.Sandbox.Env)
 	d.Sandbox.Mounts = slices.Clip(d.Sandbox.Mounts)
 	d.Sandbox.Protect = slices.Clip(d.Sandbox.Protect)
+	d.Network.Allow = slices.Clip(d.Network.Allow)
+	d.Network.Deny = slices.Clip(d.Network.Deny)
+	d.Network.Projects = slices.Clip(d.Network.Projects)
 	return &d
 }

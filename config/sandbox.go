@@ -3,7 +3,7 @@ package config
 // SandboxConfig is the [sandbox] table: how commands are confined.
 //
 // The zero value is the strict default: the image from CHAPERONE_IMAGE (or
-// the built-in default), no network, read-only root, 2 GiB of memory, 2 CPUs,
+// the built-in default), network only through the egress proxy, read-only root, 2 GiB of memory, 2 CPUs,
 // 1024 processes, the default OCI runtime, only the built-in environment
 // allow-list and no extra mounts.
 //
@@ -13,9 +13,12 @@ package config
 type SandboxConfig struct {
 	// Image is the container image for docker and podman.
 	Image string `toml:"image"`
-	// Network is the container network: "none" (the default) or the name
-	// of a docker/podman network such as "bridge". bubblewrap knows only
-	// "none" and "host" (any other value shares the host's network).
+	// Network is how a command reaches the network. "proxy" (the default,
+	// also when empty): only loopback inside, and chaperone's egress proxy
+	// as the one way out, with the hosts of the [network] table allowed and
+	// the others held for a person. "none": no network at all. Any other
+	// value gives the command the whole network, unwatched: the name of a
+	// docker/podman network such as "bridge"; bubblewrap shares the host's.
 	Network string `toml:"network"`
 	// Memory is the container memory limit in docker's syntax ("2g").
 	Memory string `toml:"memory"`

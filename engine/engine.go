@@ -92,6 +92,10 @@ func mergeProject(cfg *config.Config, project string) error {
 	cfg.Rules.Rate = append(cfg.Rules.Rate, proj.Rules.Rate...)
 	cfg.Rules.Registries = append(cfg.Rules.Registries, proj.Rules.Registries...)
 	cfg.Sandbox = cfg.Sandbox.Project(proj.Sandbox)
+	// A trusted project may name the hosts it needs, and refuse more; it
+	// cannot pin names to addresses or change the network mode.
+	cfg.Network.Allow = append(cfg.Network.Allow, proj.Network.Allow...)
+	cfg.Network.Deny = append(cfg.Network.Deny, proj.Network.Deny...)
 	return nil
 }
 

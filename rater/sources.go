@@ -3,6 +3,8 @@ package rater
 import (
 	"slices"
 	"strings"
+
+	"github.com/chaperone-dev/chaperone/models"
 )
 
 // Package sources: where installers fetch what they install. Installing
@@ -13,36 +15,9 @@ import (
 // (rule pkg.source): nobody has vetted that source, and it is the usual way
 // a poisoned README smuggles in its own package.
 //
-// The registries are data: registries below, extended by the user's
+// The registries are data: models.Registries, extended by the user's
 // `[rules] registries = [...]` (config.RulesConfig.Registries). The
 // installers and the options that carry a source are data too: installers.
-
-// registry is one ecosystem's default package registry.
-type registry struct {
-	eco   string
-	hosts []string // exact host names; a leading "." matches sub-domains
-}
-
-// registries are the sources each ecosystem installs from by default. A
-// source whose host is listed is a registry; every other is not. Extend
-// it here for a public registry, or in the user's config for a private
-// one (a host, or a URL whose host is taken).
-var registries = []registry{
-	{"npm", []string{"registry.npmjs.org", "registry.npmjs.com", "registry.yarnpkg.com", "registry.npmmirror.com", "npm.pkg.github.com"}},
-	{"pypi", []string{"pypi.org", "pypi.python.org", "files.pythonhosted.org", "test.pypi.org", "download.pytorch.org"}},
-	{"go", []string{"proxy.golang.org", "sum.golang.org", "goproxy.io", "goproxy.cn", "sum.golang.google.cn"}},
-	{"crates", []string{"crates.io", "static.crates.io", "index.crates.io", "github.com/rust-lang/crates.io-index"}},
-	{"rubygems", []string{"rubygems.org", "index.rubygems.org", "gems.ruby-china.com"}},
-	{"maven", []string{"repo.maven.apache.org", "repo1.maven.org", "central.sonatype.com", "plugins.gradle.org", "maven.google.com", "dl.google.com"}},
-	{"nuget", []string{"api.nuget.org", "www.nuget.org"}},
-	{"packagist", []string{"repo.packagist.org", "packagist.org"}},
-	{"conda", []string{"conda.anaconda.org", "repo.anaconda.com", "anaconda.org"}},
-	{"hex", []string{"hex.pm", "repo.hex.pm"}},
-	{"pub", []string{"pub.dev", "pub.dartlang.org"}},
-	{"deno", []string{"deno.land", "jsr.io"}},
-	{"cocoapods", []string{"cdn.cocoapods.org", "trunk.cocoapods.org"}},
-	{"homebrew", []string{"formulae.brew.sh", "ghcr.io"}},
-}
 
 // isRegistry reports whether the URL (or bare host) u points at a known
 // package registry or one the user added.
@@ -51,8 +26,8 @@ func (k *check) isRegistry(u string) bool {
 	if h == "" {
 		return false
 	}
-	for _, r := range registries {
-		for _, x := range r.hosts {
+	for _, r := range models.Registries {
+		for _, x := range r.Hosts {
 			if hostMatch(h, u, x) {
 				return true
 			}

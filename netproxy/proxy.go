@@ -1,0 +1,544 @@
+package netproxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/models"
+)
+
+// Request is a connection held for a person: a destination the policy
+// does not know, or an upload past the limit to a host the session has
+// not sent much to before.
+type Request struct {
+	Host   string
+	Port   int
+	Method string
+	// Upload is set when the connection is held for what it sends: the
+	// bytes sent to the host so far, with the session's earlier ones.
+	Upload int64
+	// Reason says why it is held, for the person.
+	Reason string
+}
+
+// Target is "host:port" as a person reads it.
+func (r Request) Target() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
+
+// Proxy serves the connections of one command. Set its fields before the
+// first Serve; it is safe for concurrent use afterwards.
+type Proxy struct {
+	// Policy decides; nil refuses everything.
+	Policy *Policy
+	// Ask holds a connection for a person and returns the verdict. It must
+	// return at once when no panel runs (a connection must not hang for
+	// the whole hold timeout). nil refuses what would be asked.
+	Ask func(ctx context.Context, r Request) models.Verdict
+	// Warn gets one line for each host refused, "chaperone: network: HOST
+	// refused: WHY" (the command's stderr); nil discards them.
+	Warn io.Writer
+	// Uploaded returns what the session sent to host in earlier commands
+	// and whether a person let it send more; nil means nothing.
+	Uploaded func(host string) (sent int64, approved bool)
+	// Dial connects to an address; nil uses a net.Dialer with a 10 s
+	// timeout.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Resolve finds a name's addresses; nil uses the host's resolver.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	mu      sync.Mutex
+	conns   []*models.Connection
+	asked   map[string]*answer // by "METHOD host:port" kind: a person's verdict for this command
+	sent    map[string]int64   // bytes sent per host by this command
+	warned  map[string]bool
+	open    map[net.Conn]bool
+	closed  bool
+	serving sync.WaitGroup
+}
+
+// answer is one question to a person, shared by the connections that wait
+// for it (a package manager opens several at once).
+type answer struct {
+	done chan struct{}
+	v    models.Verdict
+}
+
+// Serve accepts connections on l until ctx ends or l is closed, and
+// serves each (ServeConn). It returns nil when stopped that way.
+func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("egress proxy: %w", err)
+		}
+		p.serving.Add(1)
+		go func() {
+			defer p.serving.Done()
+			p.ServeConn(ctx, c)
+		}()
+	}
+}
+
+// Close ends every connection still open and waits for their handlers.
+// Connections() is complete afterwards.
+func (p *Proxy) Close() {
+	p.mu.Lock()
+	p.closed = true
+	for c := range p.open {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.serving.Wait()
+}
+
+// Connections returns what the proxy recorded so far, in the order the
+// connections were made.
+func (p *Proxy) Connections() []models.Connection {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]models.Connection, len(p.conns))
+	for i, c := range p.conns {
+		out[i] = *c
+	}
+	return out
+}
+
+// track registers c as open; false when the proxy is closed.
+func (p *Proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	if p.open == nil {
+		p.open = map[net.Conn]bool{}
+	}
+	p.open[c] = true
+	return true
+}
+
+func (p *Proxy) untrack(c net.Conn) {
+	p.mu.Lock()
+	delete(p.open, c)
+	p.mu.Unlock()
+}
+
+// ServeConn serves one client connection: SOCKS5 when its first byte says
+// so, else HTTP (CONNECT, or one request in absolute form).
+func (p *Proxy) ServeConn(ctx context.Context, c net.Conn) {
+	if !p.track(c) {
+		c.Close()
+		return
+	}
+	defer p.untrack(c)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // the request, not the transfer
+	first, err := br.Peek(1)
+	if err != nil {
+		return
+	}
+	if first[0] == 5 {
+		p.socks(ctx, c, br)
+		return
+	}
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		writeStatus(c, http.StatusBadRequest, "chaperone: network: not a proxy request\n")
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	if req.Method == http.MethodConnect {
+		p.connect(ctx, c, br, req)
+		return
+	}
+	p.plain(ctx, c, req)
+}
+
+// record adds a connection to the record and returns it, to be completed.
+func (p *Proxy) record(host string, port int, method string) *models.Connection {
+	rec := &models.Connection{Time: time.Now().UTC(), Host: canonHost(host), Port: port, Method: method}
+	p.mu.Lock()
+	p.conns = append(p.conns, rec)
+	p.mu.Unlock()
+	return rec
+}
+
+// decide settles whether rec may go ahead: the policy, then a person.
+func (p *Proxy) decide(ctx context.Context, rec *models.Connection) bool {
+	if p.Policy == nil {
+		return p.refuse(rec, models.ByPolicy, "the sandbox has no network policy")
+	}
+	d := p.Policy.Decide(rec.Host, rec.Port)
+	switch d.Action {
+	case Allow:
+		p.setAllowed(rec, d.By)
+		return true
+	case Refuse:
+		return p.refuse(rec, d.By, d.Reason)
+	}
+	v := p.ask(ctx, Request{Host: rec.Host, Port: rec.Port, Method: rec.Method, Reason: d.Reason}, "connect ")
+	if !v.Approved {
+		return p.refuse(rec, v.By, cmpReason(v, "not allowed"))
+	}
+	by := v.By
+	if v.Remembered {
+		by = models.ByRemembered
+	}
+	p.setAllowed(rec, by)
+	return true
+}
+
+func (p *Proxy) setAllowed(rec *models.Connection, by string) {
+	p.mu.Lock()
+	rec.Allowed, rec.By = true, by
+	p.mu.Unlock()
+}
+
+// ask asks a person once per kind and destination for this command; the
+// connections that need the same answer meanwhile wait for it.
+func (p *Proxy) ask(ctx context.Context, r Request, kind string) models.Verdict {
+	key := kind + r.Target()
+	p.mu.Lock()
+	if p.asked == nil {
+		p.asked = map[string]*answer{}
+	}
+	a, ok := p.asked[key]
+	if !ok {
+		a = &answer{done: make(chan struct{})}
+		p.asked[key] = a
+	}
+	p.mu.Unlock()
+	if !ok {
+		if p.Ask == nil {
+			a.v = models.Verdict{By: models.ByNoPanel, Reason: "held connections cannot be asked about here"}
+		} else {
+			a.v = p.Ask(ctx, r)
+		}
+		close(a.done)
+	}
+	select {
+	case <-a.done:
+		return a.v
+	case <-ctx.Done():
+		return models.Verdict{By: models.ByTimeout, Reason: "the command ended"}
+	}
+}
+
+// refuse records the refusal, warns once per host, and returns false.
+func (p *Proxy) refuse(rec *models.Connection, by, reason string) bool {
+	p.mu.Lock()
+	rec.Allowed, rec.By, rec.Reason = false, by, reason
+	first := !p.warned[rec.Host]
+	if p.warned == nil {
+		p.warned = map[string]bool{}
+	}
+	p.warned[rec.Host] = true
+	p.mu.Unlock()
+	if first && p.Warn != nil {
+		fmt.Fprintf(p.Warn, "chaperone: network: %s refused: %s\n", rec.Host, reason)
+	}
+	return false
+}
+
+func cmpReason(v models.Verdict, def string) string {
+	switch {
+	case v.Reason != "":
+		return v.Reason
+	case v.Note != "":
+		return "denied by a person: " + v.Note
+	case v.By == models.ByPerson:
+		return "denied by a person"
+	}
+	return def
+}
+
+// dial connects to host:port, refusing what leads to this machine's own
+// networks unless pinned or listed.
+func (p *Proxy) dial(ctx context.Context, rec *models.Connection) (net.Conn, bool) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	dial := p.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
+	if addr, ok := p.Policy.Pin(rec.Host, rec.Port); ok {
+		c, err := dial(ctx, "tcp", addr)
+		if err != nil {
+			return nil, p.refuse(rec, models.ByPolicy, "cannot connect: "+dialText(err))
+		}
+		return c, true
+	}
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(rec.Host); err == nil {
+		addrs = []netip.Addr{a}
+	} else {
+		resolve := p.Resolve
+		if resolve == nil {
+			resolve = func(ctx context.Context, h string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", h)
+			}
+		}
+		addrs, err = resolve(ctx, rec.Host)
+		if err != nil || len(addrs) == 0 {
+			return nil, p.refuse(rec, models.ByPolicy, "the name does not resolve")
+		}
+	}
+	for _, a := range addrs {
+		if local(a) && !p.Policy.Listed(a, rec.Port) {
+			return nil, p.refuse(rec, models.ByPolicy, fmt.Sprintf("it leads to %s, an address of this machine or its network; pin the name in [network] hosts if the sandbox must reach it", a.Unmap()))
+		}
+	}
+	var last error
+	for _, a := range addrs {
+		c, err := dial(ctx, "tcp", netip.AddrPortFrom(a.Unmap(), uint16(rec.Port)).String())
+		if err == nil {
+			return c, true
+		}
+		last = err
+	}
+	return nil, p.refuse(rec, models.ByPolicy, "cannot connect: "+dialText(last))
+}
+
+// dialText is a dial error without the addresses Go repeats in it.
+func dialText(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Err.Error()
+	}
+	return err.Error()
+}
+
+// connect serves a CONNECT: a tunnel to the host it names.
+func (p *Proxy) connect(ctx context.Context, c net.Conn, br *bufio.Reader, req *http.Request) {
+	host, port, ok := splitTarget(req.Host, 0)
+	if !ok {
+		writeStatus(c, http.StatusBadRequest, "chaperone: network: CONNECT needs host:port\n")
+		return
+	}
+	rec := p.record(host, port, http.MethodConnect)
+	if !p.decide(ctx, rec) {
+		writeStatus(c, http.StatusForbidden, refusal(rec))
+		return
+	}
+	up, ok := p.dial(ctx, rec)
+	if !ok {
+		writeStatus(c, http.StatusBadGateway, refusal(rec))
+		return
+	}
+	if !p.track(up) {
+		up.Close()
+		return
+	}
+	defer p.untrack(up)
+	defer up.Close()
+	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	p.splice(ctx, rec, c, br, up)
+}
+
+// plain serves one HTTP request in absolute form ("GET http://host/…"):
+// it is sent to the host with "Connection: close", and the answer copied
+// back until the host closes.
+func (p *Proxy) plain(ctx context.Context, c net.Conn, req *http.Request) {
+	if req.URL == nil || req.URL.Scheme != "http" || req.URL.Host == "" {
+		writeStatus(c, http.StatusBadRequest, "chaperone: network: send the proxy an absolute http:// URL, or CONNECT for https\n")
+		return
+	}
+	host, port, ok := splitTarget(req.URL.Host, 80)
+	if !ok {
+		writeStatus(c, http.StatusBadRequest, "chaperone: network: bad host in the URL\n")
+		return
+	}
+	rec := p.record(host, port, req.Method)
+	if !p.decide(ctx, rec) {
+		writeStatus(c, http.StatusForbidden, refusal(rec))
+		return
+	}
+	up, ok := p.dial(ctx, rec)
+	if !ok {
+		writeStatus(c, http.StatusBadGateway, refusal(rec))
+		return
+	}
+	if !p.track(up) {
+		up.Close()
+		return
+	}
+	defer p.untrack(up)
+	defer up.Close()
+	for _, h := range []string{"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "Keep-Alive", "Te", "Trailer", "Upgrade"} {
+		req.Header.Del(h)
+	}
+	req.Close = true
+	req.RequestURI = ""
+	w := &upload{p: p, ctx: ctx, rec: rec, w: up}
+	if err := req.Write(w); err != nil {
+		if w.refused {
+			writeStatus(c, http.StatusForbidden, refusal(rec))
+		}
+		return
+	}
+	p.copyDown(rec, c, up)
+}
+
+// splitTarget splits "host:port" (or "host", taking def) into its parts.
+func splitTarget(s string, def int) (string, int, bool) {
+	host, ps, err := net.SplitHostPort(s)
+	if err != nil {
+		if def == 0 || strings.Contains(strings.Trim(s, "[]"), ":") && !strings.HasPrefix(s, "[") {
+			return "", 0, false
+		}
+		return strings.Trim(s, "[]"), def, s != ""
+	}
+	port, err := strconv.Atoi(ps)
+	if err != nil || port <= 0 || port > 65535 || host == "" {
+		return "", 0, false
+	}
+	return host, port, true
+}
+
+// refusal is the body of the answer to a refused request.
+func refusal(rec *models.Connection) string {
+	return fmt.Sprintf("chaperone: network: %s refused: %s\n", rec.Host, rec.Reason)
+}
+
+// writeStatus answers an HTTP client with a status and a short text, and
+// closes the exchange.
+func writeStatus(w io.Writer, code int, body string) {
+	fmt.Fprintf(w, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		code, http.StatusText(code), len(body), body)
+}
+
+// splice copies both ways between the client (c, with what br has read
+// ahead) and the host until either side is done, counting the bytes.
+func (p *Proxy) splice(ctx context.Context, rec *models.Connection, c net.Conn, br *bufio.Reader, up net.Conn) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := &upload{p: p, ctx: ctx, rec: rec, w: up}
+		io.Copy(w, br)
+		if tc, ok := up.(interface{ CloseWrite() error }); ok && !w.refused {
+			tc.CloseWrite()
+		} else {
+			up.Close()
+			c.Close()
+		}
+	}()
+	p.copyDown(rec, c, up)
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		tc.CloseWrite()
+	}
+	<-done
+}
+
+// copyDown copies what the host sends to the client, counting it.
+func (p *Proxy) copyDown(rec *models.Connection, c io.Writer, up io.Reader) {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := up.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			rec.Down += int64(n)
+			p.mu.Unlock()
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// upload is the writer towards the host: it counts what is sent, and
+// holds the connection for a person when the command's uploads to a host
+// that the session has not sent much to pass the policy's limit.
+type upload struct {
+	p       *Proxy
+	ctx     context.Context
+	rec     *models.Connection
+	w       io.Writer
+	refused bool
+}
+
+func (u *upload) Write(b []byte) (int, error) {
+	if !u.p.mayUpload(u.ctx, u.rec, int64(len(b))) {
+		u.refused = true
+		return 0, errUploadRefused
+	}
+	n, err := u.w.Write(b)
+	u.p.mu.Lock()
+	u.rec.Up += int64(n)
+	u.p.mu.Unlock()
+	return n, err
+}
+
+var errUploadRefused = errors.New("upload refused")
+
+// mayUpload counts n more bytes towards rec's host and says whether they
+// may be sent: below the limit, to a package registry, or once a person
+// let this host have more in this command or session.
+func (p *Proxy) mayUpload(ctx context.Context, rec *models.Connection, n int64) bool {
+	limit := p.Policy.UploadLimit()
+	if limit <= 0 || n == 0 {
+		return true
+	}
+	if d := p.Policy.Decide(rec.Host, rec.Port); d.Registry {
+		return true
+	}
+	var before int64
+	approved := false
+	if p.Uploaded != nil {
+		before, approved = p.Uploaded(rec.Host)
+	}
+	p.mu.Lock()
+	if p.sent == nil {
+		p.sent = map[string]int64{}
+	}
+	p.sent[rec.Host] += n
+	total := before + p.sent[rec.Host]
+	p.mu.Unlock()
+	if approved || total <= limit {
+		return true
+	}
+	v := p.ask(ctx, Request{Host: rec.Host, Port: rec.Port, Method: rec.Method, Upload: total,
+		Reason: fmt.Sprintf("uploads more than %s to a host this session has not sent that much to", sizeText(limit))}, "upload ")
+	if v.Approved {
+		p.mu.Lock()
+		rec.Held = true
+		p.mu.Unlock()
+		return true
+	}
+	p.mu.Lock()
+	rec.Held = true
+	p.mu.Unlock()
+	p.refuse(rec, v.By, "upload of more than "+sizeText(limit)+": "+cmpReason(v, "not allowed"))
+	return false
+}
+
+// sizeText writes n bytes for a person.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

