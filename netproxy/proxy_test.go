@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/internal/egress"
 	"github.com/chaperone-dev/chaperone/models"
 )
 
@@ -82,7 +83,7 @@ func newWorld(t *testing.T, n config.NetworkConfig) *world {
 	ctx, cancel := context.WithCancel(context.Background())
 	go w.proxy.Serve(ctx, l)
 	t.Cleanup(func() { cancel(); w.proxy.Close() })
-	w.port, err = Forward(w.sock)
+	w.port, err = egress.Forward(w.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +415,7 @@ func TestProxySOCKS5(t *testing.T) {
 
 func TestForwardProxyGone(t *testing.T) {
 	t.Parallel()
-	port, err := Forward(filepath.Join(t.TempDir(), "nothing.sock"))
+	port, err := egress.Forward(filepath.Join(t.TempDir(), "nothing.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

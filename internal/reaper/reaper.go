@@ -57,6 +57,7 @@ import (
 	"unsafe"
 
 	"github.com/chaperone-dev/chaperone/internal/inside"
+	"github.com/chaperone-dev/chaperone/internal/egress"
 )
 
 // Name is the program name (the base name of argv[0]) under which
@@ -133,6 +134,12 @@ func run(job string, argv []string) int {
 			return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
 		}
 		s.prepare(os.Getpid())
+		if s.Egress != "" {
+			if err := startEgress(s.Egress); err != nil {
+				warn("cannot start the network forwarder: " + err.Error())
+				return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
+			}
+		}
 	}
 
 	sigs := make(chan os.Signal, 16)
@@ -170,6 +177,20 @@ wait:
 		k.status = 128 + int(syscall.SIGKILL)
 	}
 	return finish(result, Result{Status: k.status, Killed: k.list(), Left: k.left})
+}
+
+// startEgress starts the forwarder to the proxy's socket and sets the proxy
+// variables for the command (over any the command's environment had).
+func startEgress(sock string) error {
+	port, err := egress.Forward(sock)
+	if err != nil {
+		return err
+	}
+	for _, kv := range egress.Env(port) {
+		k, v, _ := strings.Cut(kv, "=")
+		os.Setenv(k, v)
+	}
+	return nil
 }
 
 // finish writes r to the result file (when there is one) and returns the

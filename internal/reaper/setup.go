@@ -36,6 +36,11 @@ type Setup struct {
 	// folders above FILE: the agent's files that the engine exchanges
 	// with the host (see package sandbox). Whatever is at FILE is replaced.
 	Links [][2]string
+	// Egress, when set, is the path of the egress proxy's unix socket: the
+	// reaper listens on a free port of 127.0.0.1, carries what connects
+	// there to the socket, and gives the command the proxy variables that
+	// point at it (see package netproxy).
+	Egress string
 }
 
 // StartFiles are the names (relative to the home folder) of what shells
@@ -87,6 +92,10 @@ func (s Setup) Encode() string {
 		word(l[0])
 		word(l[1])
 	}
+	if s.Egress != "" {
+		word("egress")
+		word(s.Egress)
+	}
 	return string(b)
 }
 
@@ -112,7 +121,7 @@ func ParseSetup(v string) (Setup, error) {
 	for len(words) > 0 {
 		var n int
 		switch words[0] {
-		case "home", "dir":
+		case "home", "dir", "egress":
 			n = 2
 		case "size", "link":
 			n = 3
@@ -127,6 +136,8 @@ func ParseSetup(v string) (Setup, error) {
 			s.Home = words[1]
 		case "dir":
 			s.Dirs = append(s.Dirs, words[1])
+		case "egress":
+			s.Egress = words[1]
 		case "size":
 			r, err1 := strconv.Atoi(words[1])
 			c, err2 := strconv.Atoi(words[2])
