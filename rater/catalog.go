@@ -164,3 +164,11 @@ func handlerOf(e *catalog.Entry) handler {
 	}
 	return checks[e.Check]
 }
+
+// ExampleRequest is the context the catalogue's examples are written for
+// and rated in (by the tests and `chaperone rules show`): a project at
+// /home/dev/proj, worked in at its top, for a user whose home is
+// /home/dev.
+func ExampleRequest(cmd string) Request {
+	return Request{Command: cmd, Cwd: "/home/dev/proj", Project: "/home/dev/proj", Home: "/home/dev"}
+}

@@ -55,7 +55,7 @@ func TestCatalogExamples(t *testing.T) {
 	for _, e := range catalog.Entries() {
 		for _, x := range e.Catch {
 			n++
-			got, facts := r.Rate(context.Background(), testReq(x.Cmd))
+			got, facts := r.Rate(context.Background(), ExampleRequest(x.Cmd))
 			if risk := got.Risk.Effective(); risk < x.Risk {
 				t.Errorf("%s: must catch %q: rated %s %v, want at least %s", e.Name(), x.Cmd, risk, rules(got), x.Risk)
 			}
@@ -66,7 +66,7 @@ func TestCatalogExamples(t *testing.T) {
 		}
 		for _, x := range e.Alike {
 			n++
-			got, facts := r.Rate(context.Background(), testReq(x.Cmd))
+			got, facts := r.Rate(context.Background(), ExampleRequest(x.Cmd))
 			if risk := got.Risk.Effective(); risk > x.Risk {
 				t.Errorf("%s: look-alike %q: rated %s %v, want at most %s", e.Name(), x.Cmd, risk, rules(got), x.Risk)
 			}
