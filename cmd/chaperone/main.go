@@ -47,6 +47,7 @@ func isShell(args []string) bool {
 // subcommands are chaperone's own verbs; anything else is bash's argv.
 var subcommands = map[string]func(ctx context.Context, args []string) error{
 	"rate":    runRate,
+	"rules":   runRules,
 	"shims":   runShims,
 	"run":     runRun,
 	"sandbox": runSandbox,

@@ -23,6 +23,7 @@ func runRate(ctx context.Context, args []string) error {
 	noModel := fs.Bool("no-model", false, "rate with the rules only, never asking the model")
 	command := fs.String("c", "", "rate this command instead of reading stdin")
 	listRules := fs.Bool("rules", false, "list the built-in rules and exit")
+	explain := explainFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: chaperone rate [--json] [--no-model] [-c CMD] | --rules\n\nRates commands without running them. Without -c, reads one command per line from stdin.")
 		fs.PrintDefaults()
@@ -61,6 +62,9 @@ func runRate(ctx context.Context, args []string) error {
 	}
 	cSet := false
 	fs.Visit(func(f *flag.Flag) { cSet = cSet || f.Name == "c" })
+	if *explain {
+		return rateExplain(ctx, r, req, cSet, *command, os.Stdin, os.Stdout, *jsonOut)
+	}
 	if cSet {
 		req.Command = *command
 		return r.RateOne(ctx, os.Stdout, req, format)
