@@ -56,8 +56,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/chaperone-dev/chaperone/internal/inside"
 	"github.com/chaperone-dev/chaperone/internal/egress"
+	"github.com/chaperone-dev/chaperone/internal/inside"
 )
 
 // Name is the program name (the base name of argv[0]) under which
