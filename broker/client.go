@@ -106,7 +106,8 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 }
 
 // Ask sends a held command to the panel and waits for the person's
-// verdict. When no panel runs it keeps looking for one (a panel started
+// verdict. A held connection (req.Network) is refused at once when no
+// panel runs. For a command, when no panel runs Ask keeps looking for one (a panel started
 // meanwhile picks the request up), and when the panel goes away it waits
 // for the next one, all within the hold timeout. Past the timeout it
 // returns a denial By models.ByTimeout (a panel had the request) or
@@ -152,6 +153,10 @@ func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdic
 				v.ID = req.ID
 				return v, nil
 			}
+		} else if req.Network != nil && !reached {
+			// A connection must not hang for the whole hold timeout when
+			// nobody can answer: the program waiting on it would too.
+			return deny(req.ID, models.ByNoPanel, "no approval panel is running (start `chaperone tui` to answer, or add the host to [network] allow)"), nil
 		}
 		if wait.Err() == nil {
 			t := time.NewTimer(poll)

@@ -16,9 +16,9 @@ type SandboxConfig struct {
 	// Network is how a command reaches the network. "proxy" (the default,
 	// also when empty): only loopback inside, and chaperone's egress proxy
 	// as the one way out, with the hosts of the [network] table allowed and
-	// the others held for a person. "none": no network at all. Any other
-	// value gives the command the whole network, unwatched: the name of a
-	// docker/podman network such as "bridge"; bubblewrap shares the host's.
+	// the others held for a person. "none": no network at all. The name
+	// of a docker/podman network such as "bridge", or "host" for
+	// bubblewrap, gives the command that network, unwatched.
 	Network string `toml:"network"`
 	// Memory is the container memory limit in docker's syntax ("2g").
 	Memory string `toml:"memory"`

@@ -16,8 +16,10 @@
 package memory
 
 import (
+	"maps"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -122,6 +124,11 @@ type Session struct {
 	// Lost is set when the session had to forget something risky to stay
 	// within MaxFiles.
 	Lost bool
+	// Uploads are the bytes the session's commands sent to each host
+	// through the egress proxy, and UploadOK the hosts a person let a
+	// large upload go to (see netproxy.Proxy.Uploaded).
+	Uploads  map[string]int64
+	UploadOK map[string]bool
 
 	seq       int
 	textBytes int
@@ -157,6 +164,9 @@ const (
 	// OpStage: a file holding secret data (Path) was staged or committed
 	// in Project.
 	OpStage Op = "stage"
+	// OpUpload: Value (decimal) more bytes were sent to host Name; with
+	// Push set, a person let uploads to Name past the limit.
+	OpUpload Op = "upload"
 )
 
 // Note is one change to a session's memory, as stored (one line; see
@@ -294,9 +304,38 @@ func (s *Session) Apply(n Note) {
 			s.Staged = map[string]bool{}
 		}
 		s.Staged[n.Project] = true
+	case OpUpload:
+		n64, err := strconv.ParseInt(n.Value, 10, 64)
+		if n.Name == "" || err != nil || n64 < 0 {
+			return
+		}
+		if s.Uploads == nil {
+			s.Uploads = map[string]int64{}
+		}
+		if _, ok := s.Uploads[n.Name]; ok || len(s.Uploads) < maxHosts {
+			s.Uploads[n.Name] += n64
+		}
+		if n.Push {
+			if s.UploadOK == nil {
+				s.UploadOK = map[string]bool{}
+			}
+			s.UploadOK[n.Name] = true
+		}
 	case opLost:
 		s.Lost = true
 	}
+}
+
+// maxHosts bounds the hosts whose uploads a session counts.
+const maxHosts = 1024
+
+// Uploaded returns what the session sent to host and whether a person let
+// it send more than the limit; a nil Session sent nothing.
+func (s *Session) Uploaded(host string) (int64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	return s.Uploads[host], s.UploadOK[host]
 }
 
 func (s *Session) put(f *File) {
@@ -410,6 +449,14 @@ func (s *Session) Notes() []Note {
 	for p := range s.Staged {
 		out = append(out, Note{Op: OpStage, Project: p})
 	}
+	hosts := make([]string, 0, len(s.Uploads))
+	for h := range s.Uploads {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		out = append(out, Note{Op: OpUpload, Name: h, Value: strconv.FormatInt(s.Uploads[h], 10), Push: s.UploadOK[h]})
+	}
 	files := make([]*File, 0, len(s.Files))
 	for _, f := range s.Files {
 		files = append(files, f)
@@ -500,6 +547,8 @@ func (s *Session) Clone() *Session {
 			c.Staged[k] = v
 		}
 	}
+	c.Uploads = maps.Clone(s.Uploads)
+	c.UploadOK = maps.Clone(s.UploadOK)
 	return c
 }
 

@@ -56,6 +56,10 @@ type Event struct {
 	// ("watch limit reached: 2000 dirs", "inotify unavailable: …").
 	FilesNote string `json:"files_note,omitempty"`
 
+	// Connections are the network connections the command made through
+	// the egress proxy, allowed or refused, in order.
+	Connections []Connection `json:"connections,omitempty"`
+
 	// Output describes the command's recorded output (audit.Recorder).
 	Output *Output `json:"output,omitempty"`
 	// Redactions counts the secrets audit removed from this record's text.

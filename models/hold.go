@@ -36,6 +36,26 @@ type HoldRequest struct {
 	// Deadline is when the shim stops waiting and denies the command
 	// (set by the broker client from the hold timeout).
 	Deadline time.Time `json:"deadline,omitempty"`
+	// Network is set when what is held is not the command but a network
+	// connection it made through the egress proxy (the command already
+	// runs). "Approve" lets that connection, and the command's next ones
+	// to the same place, through; "remember" allows the host for the
+	// project.
+	Network *NetworkHold `json:"network,omitempty"`
+	// EventID is the audit record the command's run will be written as.
+	EventID string `json:"event_id,omitempty"`
+}
+
+// NetworkHold is a connection held for a person.
+type NetworkHold struct {
+	Host   string `json:"host"`
+	Port   int    `json:"port"`
+	Method string `json:"method"`
+	// Upload is set when the connection is held for what it sends: the
+	// bytes sent to the host so far in the session.
+	Upload int64 `json:"upload,omitempty"`
+	// Reason says why it is held.
+	Reason string `json:"reason"`
 }
 
 // Verdict is the panel's answer to a HoldRequest.

@@ -28,10 +28,11 @@ func (Bwrap) Name() string { return "bwrap" }
 // Run runs the job in a new jail and returns bash's exit status.
 func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	tty := wantsTTY(j)
-	prog, args, env, err := b.command(j, tty)
+	prog, args, env, egress, err := b.command(j, tty)
 	if err != nil {
 		return 126, err
 	}
+	defer egress.stop()
 	// bwrap sets the jail up, then waits on the gate (fd 3) before it runs
 	// bash: the job's Ready hook runs meanwhile. The command has been
 	// decided before this; a gate closed without a byte (chaperone gone)
@@ -60,7 +61,9 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 // are descriptors): what a person can run to see the sandbox chaperone
 // makes.
 func (b Bwrap) CommandLine(j *Job) ([]string, error) {
-	prog, args, _, err := b.command(j, false)
+	jj := *j
+	jj.Egress = nil // a person's own run has no proxy to reach
+	prog, args, _, _, err := b.command(&jj, false)
 	if err != nil {
 		return nil, err
 	}
@@ -68,35 +71,36 @@ func (b Bwrap) CommandLine(j *Job) ([]string, error) {
 }
 
 // command returns the bwrap program, its arguments (after argv[0]) and its
-// environment for the job.
-func (b Bwrap) command(j *Job, tty bool) (prog string, args, env []string, err error) {
+// environment for the job, and the job's egress socket, served until the
+// caller stops it (nil when the job has no proxy).
+func (b Bwrap) command(j *Job, tty bool) (prog string, args, env []string, egress *egressSock, err error) {
 	prog = b.Path
 	if prog == "" {
 		prog = "bwrap"
 	}
 	prog, err = exec.LookPath(prog)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
 	jobEnv := j.env()
-	args, err = b.args(j, jobEnv, tty)
+	args, egress, err = b.args(j, jobEnv, tty)
 	if err != nil {
-		return "", nil, nil, err
+		return "", nil, nil, nil, err
 	}
-	return prog, args, b.Policy.Env(jobEnv, true), nil
+	return prog, args, b.Policy.Env(jobEnv, true), egress, nil
 }
 
 // args builds bwrap's command line for the job. The mounts come from the
 // policy alone: the project, the user's config, and the agent files that
 // pass agentFile; never from the command text.
-func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
+func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, error) {
 	dir, project, err := j.dirs()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	marker, err := writeMarker(stateDir(env))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := []string{"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent"}
 	if n := b.Policy.network(); n != "host" {
@@ -150,12 +154,22 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, error) {
 	if sh, exe := shellPath(j); sh != "" {
 		a = append(a, "--ro-bind", exe, sh)
 	}
-	a = append(a, "--ro-bind", marker, MarkerPath, "--chdir", dir, "--")
 	bash, err := RealBash()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(a, bashArgv(bash, j)...), nil
+	var prefix []string
+	var egress *egressSock
+	if b.Policy.proxied(j) {
+		var mounts, setenv []string
+		egress, mounts, prefix, setenv, err = bwrapEgress(j, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		a = append(append(a, mounts...), setenv...)
+	}
+	a = append(a, "--ro-bind", marker, MarkerPath, "--chdir", dir, "--")
+	return append(append(a, prefix...), bashArgv(bash, j)...), egress, nil
 }
 
 // bashArgv is the real bash's argv for the job: flags, -c, the script and

@@ -143,7 +143,7 @@ func (e Engine) container(j *Job, env []string) (*container, error) {
 // (Protect); only a container of the job's own is made so (see once).
 func (e Engine) runArgs(c *container, env []string, open bool) []string {
 	p := e.Policy
-	a := []string{"--network", p.network()}
+	a := []string{"--network", p.engineNetwork()}
 	if !p.WritableRoot {
 		a = append(a, "--read-only")
 	}
@@ -465,7 +465,8 @@ type run struct {
 	dir    string   // working folder
 	env    []string // -e arguments: what passes into the sandbox, and the reaper's files
 	moves  [][2]string
-	copies []string // the inputs' copies in the exchange folder
+	copies []string    // the inputs' copies in the exchange folder
+	egress *egressSock // the job's proxy socket in the exchange folder, or nil
 }
 
 // maxInput caps the size of an agent's input file (a shell snapshot).
@@ -518,6 +519,16 @@ func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
 			s.Rows, s.Cols = int(ws.Rows), int(ws.Cols)
 		}
 	}
+	if e.Policy.proxied(j) {
+		name := r.id + ".egress"
+		eg, err := startEgress(j, c.outs, name)
+		if err != nil {
+			r.done()
+			return nil, err
+		}
+		r.egress = eg
+		s.Egress = outMount + "/" + name
+	}
 	for _, kv := range e.Policy.Env(env, false) {
 		name, _, _ := strings.Cut(kv, "=")
 		r.env = append(r.env, "-e", name)
@@ -533,6 +544,8 @@ func (r *run) command(j *Job) []string {
 
 // done moves the job's outputs to the host and removes its inputs' copies.
 func (r *run) done() {
+	r.egress.stop()
+	r.egress = nil
 	for _, m := range r.moves {
 		moveFile(m[0], m[1])
 	}

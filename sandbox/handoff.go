@@ -36,6 +36,7 @@ type Handoff struct {
 	gate, status *os.File // our ends of the gate and status pipes
 	theirs       []*os.File
 	once         sync.Once
+	egress       *egressSock // served until the sandbox has ended
 }
 
 // ErrNotStarted is returned by Handoff.Wait when bwrap reported no start.
@@ -47,10 +48,16 @@ func (b Bwrap) Handoff(j *Job) (*Handoff, error) {
 	if wantsTTY(j) {
 		return nil, errors.New("handoff: the job wants a terminal")
 	}
-	prog, args, env, err := b.command(j, false)
+	prog, args, env, egress, err := b.command(j, false)
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			egress.stop()
+		}
+	}()
 	gr, gw, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -77,8 +84,9 @@ func (b Bwrap) Handoff(j *Job) (*Handoff, error) {
 		return nil, errors.New("handoff: the job's stdio must be files")
 	}
 	argv := append([]string{"bwrap", "--block-fd", "3", "--json-status-fd", "4", "--seccomp", "5"}, args...)
+	ok = true
 	return &Handoff{Path: prog, Argv: argv, Env: env, Files: [6]*os.File{in, out, errw, gr, sw, filter},
-		job: j, gate: gw, status: sr, theirs: []*os.File{gr, sw, filter}}, nil
+		job: j, gate: gw, status: sr, theirs: []*os.File{gr, sw, filter}, egress: egress}, nil
 }
 
 // Sent closes this process's copies of the ends that now belong to the
@@ -97,6 +105,7 @@ func (h *Handoff) Abort() {
 	h.Sent()
 	h.gate.Close()
 	h.status.Close()
+	h.egress.stop()
 }
 
 // Wait waits until bwrap has started (it reports its child), runs the
@@ -110,6 +119,7 @@ func (h *Handoff) Abort() {
 // closed pipe.
 func (h *Handoff) Wait(ctx context.Context) (int, error) {
 	h.Sent()
+	defer h.egress.stop()
 	type report struct {
 		ChildPID *int `json:"child-pid"`
 		ExitCode *int `json:"exit-code"`

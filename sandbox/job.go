@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -64,6 +65,15 @@ type Job struct {
 	// (bubblewrap) calls it while the sandbox is being set up, so that the
 	// two overlap. It is not called when the sandbox cannot be started.
 	Ready func()
+
+	// Egress serves the connections the command makes to the network
+	// when the policy's network is "proxy" (the default): the backend
+	// listens on a unix socket that only this job's sandbox sees, runs
+	// the forwarder to it inside (see internal/egress), and hands each
+	// connection to Egress, the egress proxy (package netproxy), which
+	// must close it. Egress is called on its own goroutine per connection
+	// until the job has ended. Nil: the command has no network.
+	Egress func(net.Conn)
 
 	// Killed, when not nil, is where the backend lists the processes it
 	// had to kill because they were still there when the command ended

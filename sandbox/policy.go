@@ -66,11 +66,22 @@ func (p Policy) image(env []string, built string) string {
 	return defaultImage
 }
 
+// network is the network mode: "proxy" (the default), "none", or an
+// engine's network name ("host" for bubblewrap's any other).
 func (p Policy) network() string {
 	if p.Network == "" {
-		return "none"
+		return "proxy"
 	}
 	return p.Network
+}
+
+// engineNetwork is the --network of a docker or podman container: the
+// proxy's sandboxes have none of their own.
+func (p Policy) engineNetwork() string {
+	if n := p.network(); n != "proxy" {
+		return n
+	}
+	return "none"
 }
 
 func (p Policy) memory() string {

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/config"
@@ -90,4 +91,27 @@ func gitRemoteURLs(dir string) []string {
 		return nil
 	}
 	return rater.RemoteURLs(b)
+}
+
+// uploadNotes are the session memory's notes of what the command sent to
+// each host through the egress proxy, and of the hosts a person let a
+// large upload go to (the next commands' uploads count on from there).
+func uploadNotes(conns []models.Connection) []memory.Note {
+	sent := map[string]int64{}
+	ok := map[string]bool{}
+	var hosts []string
+	for _, c := range conns {
+		if _, seen := sent[c.Host]; !seen {
+			hosts = append(hosts, c.Host)
+		}
+		sent[c.Host] += c.Up
+		ok[c.Host] = ok[c.Host] || (c.Held && c.Allowed)
+	}
+	var notes []memory.Note
+	for _, h := range hosts {
+		if sent[h] > 0 || ok[h] {
+			notes = append(notes, memory.Note{Op: memory.OpUpload, Name: h, Value: strconv.FormatInt(sent[h], 10), Push: ok[h]})
+		}
+	}
+	return notes
 }

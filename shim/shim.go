@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,9 @@ import (
 	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/internal/cloexec"
 	"github.com/chaperone-dev/chaperone/internal/safefile"
+	"github.com/chaperone-dev/chaperone/memory"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/netproxy"
 	"github.com/chaperone-dev/chaperone/parser"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
@@ -96,6 +99,10 @@ type Shim struct {
 	// Model, when set, is told each decision, so that it sees the session
 	// around the next command.
 	Model DecisionNoter
+	// Network is where a sandboxed command may connect through the egress
+	// proxy; nil when the sandbox's network is not "proxy" (then the
+	// backend gives it none, or the whole network, as configured).
+	Network *netproxy.Policy
 
 	// Stdin, Stdout and Stderr are handed to the command as they are.
 	Stdin, Stdout, Stderr *os.File
@@ -386,8 +393,14 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		}
 	}
 	job.Killed = new([]string)
+	proxy := s.egress(ctx, job, ev, req.Memory)
 	start := time.Now()
 	code, err := s.runJob(ctx, job)
+	if proxy != nil {
+		proxy.Close()
+		ev.Connections = proxy.Connections()
+		notes = append(notes, uploadNotes(ev.Connections)...)
+	}
 	ev.Killed = *job.Killed
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
 	s.sweep(watch, ev, state)
@@ -413,6 +426,34 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	}
 	s.record(ev)
 	return result
+}
+
+// egress gives job the egress proxy, for this command, when the policy
+// has one: connections to hosts it does not know are held through the
+// Approver like a command (refused at once with no panel), and each
+// refusal is one line on the command's stderr.
+func (s *Shim) egress(ctx context.Context, job *sandbox.Job, ev *models.Event, mem *memory.Session) *netproxy.Proxy {
+	if s.Network == nil || s.Backend.Name() == "host" {
+		return nil
+	}
+	if ev.ID == "" {
+		ev.ID = audit.NewID(ev.Time) // the record the panel's question names
+	}
+	p := &netproxy.Proxy{Policy: s.Network, Warn: s.Stderr, Uploaded: mem.Uploaded}
+	if s.Approver != nil {
+		p.Ask = func(ctx context.Context, r netproxy.Request) models.Verdict {
+			hr := models.HoldRequest{Time: time.Now(), Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
+				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, PID: cmp.Or(s.PID, os.Getpid()), EventID: ev.ID,
+				Network: &models.NetworkHold{Host: r.Host, Port: r.Port, Method: r.Method, Upload: r.Upload, Reason: r.Reason}}
+			v, err := s.Approver.Ask(ctx, hr)
+			if err != nil {
+				v.Approved = false
+			}
+			return v
+		}
+	}
+	job.Egress = func(c net.Conn) { p.ServeConn(ctx, c) }
+	return p
 }
 
 // writesGuarded reports whether the rating found a write to what host

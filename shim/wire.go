@@ -14,6 +14,7 @@ import (
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/engine"
+	"github.com/chaperone-dev/chaperone/netproxy"
 	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
@@ -90,6 +91,13 @@ func (w *warm) configured(ctx context.Context, o origin) (*Shim, error) {
 	}
 	if model != nil {
 		s.Model = model
+	}
+	if cfg.Sandbox.Network == "" || cfg.Sandbox.Network == "proxy" {
+		// The user's [network] table, with the trusted project's allow
+		// and deny; checked when the config was read.
+		if s.Network, err = netproxy.NewPolicy(cfg.Network, project); err != nil {
+			return nil, fmt.Errorf("%s: %w", config.UserPath(), err)
+		}
 	}
 	return s, nil
 }

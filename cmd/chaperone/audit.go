@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -236,6 +238,9 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 	if fl := audit.FilesSummary(ev); fl != "" {
 		fmt.Fprintf(w, "%sfiles: %s\n", ind, fl)
 	}
+	for _, c := range ev.Connections {
+		fmt.Fprintf(w, "%snet: %s\n", ind, connectionLine(c))
+	}
 	if o := ev.Output; o != nil {
 		trunc := ""
 		if o.Truncated {
@@ -243,6 +248,36 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 		}
 		fmt.Fprintf(w, "%soutput: %d bytes%s (%s)\n", ind, o.Bytes, trunc, o.Path)
 	}
+}
+
+// connectionLine is one connection of a command, for a person:
+// "allowed CONNECT registry.npmjs.org:443 ↑1.2 KiB ↓3.4 MiB (list)".
+func connectionLine(c models.Connection) string {
+	what := "refused"
+	if c.Allowed {
+		what = "allowed"
+	}
+	held := ""
+	if c.Held {
+		held = ", upload held"
+	}
+	line := fmt.Sprintf("%s %s %s ↑%s ↓%s (%s%s)", what, c.Method, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		bytesText(c.Up), bytesText(c.Down), c.By, held)
+	if c.Reason != "" {
+		line += ": " + c.Reason
+	}
+	return line
+}
+
+// bytesText writes a byte count for a person.
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // oneLine shows a multi-line command on one line.

@@ -1,0 +1,125 @@
+package sandbox
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/chaperone-dev/chaperone/internal/reaper"
+	"github.com/chaperone-dev/chaperone/internal/rundir"
+)
+
+// egressMount is where a bubblewrap sandbox sees its job's proxy socket.
+const egressMount = "/run/chaperone-egress.sock"
+
+// egressSock is one job's way out: a unix socket that only its sandbox
+// sees, each connection to which is handed to the job's Egress (the
+// egress proxy, package netproxy).
+type egressSock struct {
+	path    string
+	dir     string // a folder made for the socket alone, removed with it
+	l       net.Listener
+	serving sync.WaitGroup
+}
+
+// proxied reports whether the job's sandbox reaches the network through
+// the egress proxy: the policy says "proxy" and the job has one.
+func (p Policy) proxied(j *Job) bool { return p.network() == "proxy" && j.Egress != nil }
+
+// startEgress listens on a new socket named name in dir and serves it
+// with j.Egress until stop.
+func startEgress(j *Job, dir, name string) (*egressSock, error) {
+	l, path, err := listenUnix(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("egress proxy socket: %w", err)
+	}
+	e := &egressSock{path: path, l: l}
+	e.serving.Add(1)
+	go func() {
+		defer e.serving.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			e.serving.Add(1)
+			go func() {
+				defer e.serving.Done()
+				j.Egress(c)
+			}()
+		}
+	}()
+	return e, nil
+}
+
+// stop closes the socket and waits for the connections being served
+// (their sandbox has ended, so they end too: the proxy closes them).
+func (e *egressSock) stop() {
+	if e == nil {
+		return
+	}
+	e.l.Close()
+	os.Remove(e.path)
+	if e.dir != "" {
+		os.Remove(e.dir)
+	}
+	e.serving.Wait()
+}
+
+// listenUnix listens on the unix socket dir/name. A path too long for a
+// socket address (108 bytes) is reached through the folder's descriptor
+// (/proc/self/fd/N/name).
+func listenUnix(dir, name string) (net.Listener, string, error) {
+	path := filepath.Join(dir, name)
+	os.Remove(path)
+	addr := path
+	if len(path) >= 100 {
+		d, err := os.Open(dir)
+		if err != nil {
+			return nil, "", err
+		}
+		defer d.Close()
+		addr = "/proc/self/fd/" + strconv.Itoa(int(d.Fd())) + "/" + name
+	}
+	l, err := net.Listen("unix", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false) // removed by path in stop
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, "", err
+	}
+	return l, path, nil
+}
+
+// bwrapEgress starts the job's proxy socket in a private folder of the
+// runtime folder, and returns what bubblewrap needs: the mounts (the
+// socket, and the reaper that runs the forwarder) and the reaper's argv
+// prefix and setup variable.
+func bwrapEgress(j *Job, env []string) (e *egressSock, mounts, prefix, setenv []string, err error) {
+	exe, err := Engine{}.reaperProgram()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	base := rundir.DirFrom(func(k string) string { return lookup(env, k) })
+	if err := rundir.Make(base); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	dir, err := os.MkdirTemp(base, "egress-")
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	e, err = startEgress(j, dir, "s")
+	if err != nil {
+		os.Remove(dir)
+		return nil, nil, nil, nil, err
+	}
+	e.dir = dir
+	s := reaper.Setup{Egress: egressMount}
+	return e, []string{"--ro-bind", exe, reaperPath, "--ro-bind", e.path, egressMount},
+		[]string{reaperPath, jobID(), "--"}, []string{"--setenv", reaper.SetupEnv, s.Encode()}, nil
+}
