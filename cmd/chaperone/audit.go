@@ -79,9 +79,9 @@ type auditCmd struct {
 	stdout io.Writer
 }
 
-// parseFlags parses flags that may come before or after the positional
+// parseInterspersed parses flags that may come before or after the positional
 // arguments (`show SESSION --json`), returning the positional ones.
-func parseFlags(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
+func parseInterspersed(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
 	fs.SetOutput(os.Stderr)
 	var pos []string
 	for {
@@ -136,7 +136,7 @@ func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
 
 func (a *auditCmd) list(args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	all, err := audit.ReadAll(a.dir)
@@ -174,7 +174,7 @@ func orDash(s string) string {
 func (a *auditCmd) show(args []string) error {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "one JSON record a line")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
 	n := fs.Int("n", 10, "how many of the last records to show")
 	follow := fs.Bool("f", false, "keep following as commands arrive")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	if !*follow {
@@ -294,7 +294,7 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 
 func (a *auditCmd) verify(args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	rep, err := audit.Verify(a.dir)
@@ -313,7 +313,7 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	speed := fs.Float64("speed", 1, "play N times as fast")
 	noWait := fs.Bool("no-wait", false, "play without any pauses")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func verdictOf(r models.Risk) string {
 func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("rerate", flag.ContinueOnError)
 	all := fs.Bool("all", false, "every session, not just one")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -416,7 +416,7 @@ func (a *auditCmd) export(args []string) error {
 	session := fs.String("session", "", "only this session")
 	since := fs.String("since", "", "only records at or after this time")
 	until := fs.String("until", "", "only records before this time")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	var f audit.Filter

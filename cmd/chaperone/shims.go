@@ -193,32 +193,6 @@ func runTrust(ctx context.Context, args []string) error {
 	return nil
 }
 
-const helpText = `chaperone: the shell coding agents run their commands through.
-
-As a shell (installed or linked as bash or sh, see "chaperone shims"):
-  chaperone -c 'COMMAND' [ARG0 ARG...]   rate COMMAND, then run it with bash
-  chaperone [bash options] [FILE]        every bash invocation form works
-
-Commands:
-  chaperone shims [--copy] DIR   write DIR/bash and DIR/sh (chaperone as bash)
-  chaperone run -- CMD [ARG...]  rate and run one command, as a prefix
-  chaperone rate [--json] [-c CMD]  rate without running
-  chaperone trust [DIR]          trust a folder as a project, and its .chaperone.toml as it is now
-  chaperone tui                  the approval panel for held commands
-  chaperone audit ...            the audit log
-  chaperone sandbox ... | doctor | model ... | fewshot ...
-  chaperone shell-server --socket PATH   chaperone kept warm for chaperone-shell
-                                 (started by chaperone-shell on its own)
-
-Risk: low runs silently; medium runs with one line "chaperone: medium: ..."
-on stderr; high is held for a person on the panel, else denied (exit 126).
-`
-
-func runHelp(ctx context.Context, args []string) error {
-	fmt.Print(helpText)
-	return nil
-}
-
 // runShellServer is `chaperone shell-server --socket PATH [--idle D]`,
 // started by chaperone-shell (see internal/shellsrv).
 func runShellServer(ctx context.Context, args []string) error {
