@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,21 +40,31 @@ The audit log: every command an agent ran through chaperone.
 
 The log is in $XDG_STATE_HOME/chaperone/audit unless [audit] dir says otherwise.`
 
+// auditSubs are audit's commands and their usage.
+var auditSubs = map[string]string{
+	"list":   "usage: chaperone audit list\n\nLists the sessions in the audit log with their time span, agent, project and counts.",
+	"show":   "usage: chaperone audit show [SESSION] [--json]\n\nShows a session's records: the latest session, or SESSION (or the one session it begins).",
+	"tail":   "usage: chaperone audit tail [-n N] [-f]\n\nShows the last records; -f follows as commands arrive.",
+	"verify": "usage: chaperone audit verify\n\nChecks the hash chain of the audit log; exits 1 naming the first broken record.",
+	"replay": "usage: chaperone audit replay [SESSION] [--speed N] [--no-wait]\n\nPlays a session back: commands, decisions, output.",
+	"rerate": "usage: chaperone audit rerate [SESSION | --all]\n\nRates the recorded commands again with the current rules (reusing the recorded\n" +
+		"model answer where the rules still leave a command undecided); exits 1 when any\nwould be decided differently. The user's own commands (sandbox exec) are not rated.",
+	"export": "usage: chaperone audit export [--session S] [--since T] [--until T]\n\nWrites the records as JSON lines. T: 2026-11-28, RFC 3339, or a duration ago (\"24h\").",
+}
+
 // runAudit is `chaperone audit …`.
 func runAudit(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, auditUsage)
 		return fmt.Errorf("%w: audit needs a command", errUsage)
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(os.Stderr, auditUsage)
-		return nil
+	if args[0] == "help" {
+		args[0] = "--help"
 	}
-	cfg, err := config.Load()
-	if err != nil {
+	if err := showUsage(args, auditUsage); err != nil {
 		return err
 	}
-	a := &auditCmd{dir: cfg.Audit.AuditDir(), stdout: os.Stdout}
+	a := &auditCmd{stdout: os.Stdout}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "list":
@@ -70,23 +82,60 @@ func runAudit(ctx context.Context, args []string) error {
 	case "export":
 		return a.export(rest)
 	}
-	return fmt.Errorf("%w: audit: unknown command %q (want list, show, tail, verify, replay, rerate or export)", errUsage, sub)
+	fmt.Fprintln(os.Stderr, auditUsage)
+	return unknownSub("audit", sub, slices.Collect(maps.Keys(auditSubs)))
 }
 
 // auditCmd holds what every audit subcommand needs.
 type auditCmd struct {
-	dir    string
+	cfg    *config.Config // loaded by config, after the flags
 	stdout io.Writer
 }
+
+// config loads the user's config once.
+func (a *auditCmd) config() (*config.Config, error) {
+	if a.cfg == nil {
+		cfg, err := config.Load()
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = cfg
+	}
+	return a.cfg, nil
+}
+
+// logDir is the audit log's folder.
+func (a *auditCmd) logDir() (string, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return "", err
+	}
+	return cfg.Audit.AuditDir(), nil
+}
+
+// readAll reads every record of the audit log, and says where it is.
+func (a *auditCmd) readAll() ([]models.Event, string, error) {
+	dir, err := a.logDir()
+	if err != nil {
+		return nil, "", err
+	}
+	all, err := audit.ReadAll(dir)
+	if err != nil {
+		return nil, dir, fmt.Errorf("read audit log: %w", err)
+	}
+	return all, dir, nil
+}
+
+// auditFlags is the flag set of audit's command sub.
+func auditFlags(sub string) *flag.FlagSet { return newFlags("audit "+sub, auditSubs[sub]) }
 
 // parseInterspersed parses flags that may come before or after the positional
 // arguments (`show SESSION --json`), returning the positional ones.
 func parseInterspersed(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
-	fs.SetOutput(os.Stderr)
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: audit %s: %v", errUsage, fs.Name(), err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -95,7 +144,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string, maxPos int) ([]string, e
 		args = fs.Args()[1:]
 	}
 	if len(pos) > maxPos {
-		return nil, fmt.Errorf("%w: audit %s: unexpected argument %q", errUsage, fs.Name(), pos[maxPos])
+		return nil, usageError(fs, "%s: unexpected argument %q", fs.Name(), pos[maxPos])
 	}
 	return pos, nil
 }
@@ -103,12 +152,12 @@ func parseInterspersed(fs *flag.FlagSet, args []string, maxPos int) ([]string, e
 // session loads the records and picks one session: the named one (or the
 // only session starting with that prefix), else the latest.
 func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
-	all, err := audit.ReadAll(a.dir)
+	all, dir, err := a.readAll()
 	if err != nil {
-		return nil, "", fmt.Errorf("read audit log: %w", err)
+		return nil, "", err
 	}
 	if len(all) == 0 {
-		return nil, "", fmt.Errorf("the audit log in %s has no records yet", a.dir)
+		return nil, "", fmt.Errorf("the audit log in %s has no records yet", dir)
 	}
 	want := audit.LatestSession(all)
 	if len(pos) > 0 {
@@ -135,16 +184,16 @@ func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
 }
 
 func (a *auditCmd) list(args []string) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	fs := auditFlags("list")
 	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
-	all, err := audit.ReadAll(a.dir)
+	all, dir, err := a.readAll()
 	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(os.Stderr, "chaperone: the audit log in %s has no records yet\n", a.dir)
+		fmt.Fprintf(os.Stderr, "chaperone: the audit log in %s has no records yet\n", dir)
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
@@ -172,7 +221,7 @@ func orDash(s string) string {
 }
 
 func (a *auditCmd) show(args []string) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	fs := auditFlags("show")
 	asJSON := fs.Bool("json", false, "one JSON record a line")
 	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
@@ -263,16 +312,16 @@ func writeJSONLines(w io.Writer, evs []models.Event) error {
 }
 
 func (a *auditCmd) tail(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	fs := auditFlags("tail")
 	n := fs.Int("n", 10, "how many of the last records to show")
 	follow := fs.Bool("f", false, "keep following as commands arrive")
 	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	if !*follow {
-		all, err := audit.ReadAll(a.dir)
+		all, _, err := a.readAll()
 		if err != nil {
-			return fmt.Errorf("read audit log: %w", err)
+			return err
 		}
 		if len(all) > *n {
 			all = all[len(all)-*n:]
@@ -282,7 +331,11 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	ch, err := audit.Follow(ctx, a.dir, *n)
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	ch, err := audit.Follow(ctx, dir, *n)
 	if err != nil {
 		return err
 	}
@@ -293,11 +346,15 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 }
 
 func (a *auditCmd) verify(args []string) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs := auditFlags("verify")
 	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
-	rep, err := audit.Verify(a.dir)
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	rep, err := audit.Verify(dir)
 	if err != nil {
 		return err
 	}
@@ -310,7 +367,7 @@ func (a *auditCmd) verify(args []string) error {
 }
 
 func (a *auditCmd) replay(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs := auditFlags("replay")
 	speed := fs.Float64("speed", 1, "play N times as fast")
 	noWait := fs.Bool("no-wait", false, "play without any pauses")
 	pos, err := parseInterspersed(fs, args, 1)
@@ -324,7 +381,11 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return audit.Replay(ctx, a.stdout, a.dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	return audit.Replay(ctx, a.stdout, dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
 }
 
 // errChanged is rerate's answer when a decision would change.
@@ -342,7 +403,7 @@ func verdictOf(r models.Risk) string {
 }
 
 func (a *auditCmd) rerate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("rerate", flag.ContinueOnError)
+	fs := auditFlags("rerate")
 	all := fs.Bool("all", false, "every session, not just one")
 	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
@@ -350,15 +411,15 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 	}
 	var evs []models.Event
 	if *all {
-		if evs, err = audit.ReadAll(a.dir); err != nil {
-			return fmt.Errorf("read audit log: %w", err)
+		if evs, _, err = a.readAll(); err != nil {
+			return err
 		}
 	} else if evs, _, err = a.session(pos); err != nil {
 		return err
 	}
 	// Each command is rated as the shim would rate it now: the user's rules
 	// as they are, and those of its project when its file is trusted.
-	cfg, err := config.Load()
+	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
@@ -412,7 +473,7 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 }
 
 func (a *auditCmd) export(args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs := auditFlags("export")
 	session := fs.String("session", "", "only this session")
 	since := fs.String("since", "", "only records at or after this time")
 	until := fs.String("until", "", "only records before this time")
@@ -428,9 +489,9 @@ func (a *auditCmd) export(args []string) error {
 	if f.Until, err = parseWhen(*until); err != nil {
 		return fmt.Errorf("%w: audit export --until: %v", errUsage, err)
 	}
-	all, err := audit.ReadAll(a.dir)
+	all, _, err := a.readAll()
 	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+		return err
 	}
 	return writeJSONLines(a.stdout, audit.Select(all, f))
 }

@@ -276,3 +276,19 @@ func showUsage(args []string, usage string) error {
 	}
 	return nil
 }
+
+// unknownSub is the usage error for a command of verb that is none of
+// subs, naming the one meant when it is within two edits of one.
+func unknownSub(verb, sub string, subs []string) error {
+	best, bestDist := "", 3
+	for _, s := range subs {
+		if d := editDistance(sub, s); d < bestDist || (d == bestDist && s < best) {
+			best, bestDist = s, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("%w: %s: unknown command %q; did you mean %q?", errUsage, verb, sub, best)
+	}
+	slices.Sort(subs)
+	return fmt.Errorf("%w: %s: unknown command %q (want %s)", errUsage, verb, sub, strings.Join(subs, ", "))
+}
