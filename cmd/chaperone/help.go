@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+
+	"github.com/chaperone-dev/chaperone/internal/suggest"
 )
 
 const helpText = `usage: chaperone COMMAND [ARG...]
@@ -177,40 +179,17 @@ func suggestVerb(word string, bashHas func(string) bool) string {
 	if slices.Contains(bashWords, word) {
 		return ""
 	}
-	best, bestDist := "", 3
+	var shown []string
 	for verb := range verbs {
-		if hiddenVerbs[verb] {
-			continue
-		}
-		if d := editDistance(word, verb); d < bestDist || (d == bestDist && verb < best) {
-			best, bestDist = verb, d
+		if !hiddenVerbs[verb] {
+			shown = append(shown, verb)
 		}
 	}
+	best := suggest.Closest(word, shown)
 	if best == "" || bashHas(word) {
 		return ""
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // isHelp reports whether args ask for help: their first word is -h,
@@ -280,13 +259,7 @@ func showUsage(args []string, usage string) error {
 // unknownSub is the usage error for a command of verb that is none of
 // subs, naming the one meant when it is within two edits of one.
 func unknownSub(verb, sub string, subs []string) error {
-	best, bestDist := "", 3
-	for _, s := range subs {
-		if d := editDistance(sub, s); d < bestDist || (d == bestDist && s < best) {
-			best, bestDist = s, d
-		}
-	}
-	if best != "" {
+	if best := suggest.Closest(sub, subs); best != "" {
 		return fmt.Errorf("%w: %s: unknown command %q; did you mean %q?", errUsage, verb, sub, best)
 	}
 	slices.Sort(subs)
