@@ -168,12 +168,8 @@ func modelShowPrompt(w io.Writer, args []string) error {
 // doctorModel writes what `chaperone doctor` says about the model: none
 // configured (rules alone), or whether the server answers and has the
 // model, any back-off in force, and broken example lines.
-func doctorModel(w io.Writer) {
-	mc, path, err := modelConfig()
-	if err != nil {
-		fmt.Fprintf(w, "model: cannot read the config: %v\n", err)
-		return
-	}
+func doctorModel(w io.Writer, cfg *config.Config) {
+	mc, path := cfg.Model.Resolved(), config.UserPath()
 	exDir := filepath.Join(config.Dir(), "fewshot")
 	store := fewshot.Open(exDir, nil)
 	for _, p := range store.Problems() {

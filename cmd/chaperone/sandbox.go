@@ -194,16 +194,43 @@ func runDoctor(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, doctorUsage)
 		return fmt.Errorf("%w: doctor takes no arguments", errUsage)
 	}
-	cfg, err := config.Load()
-	if err != nil {
-		return err
+	// A broken config is one of the problems doctor reports, not a reason
+	// to stop: the other checks run with the defaults.
+	cfg, fileErr := config.LoadFile(config.UserPath())
+	if fileErr != nil {
+		cfg = &config.Config{}
 	}
+	envErr := config.CheckEnv(os.Getenv)
+	doctorConfig(os.Stdout, fileErr, envErr)
 	env := os.Environ()
 	writeDoctor(ctx, os.Stdout, cfg, env)
 	doctorProject(os.Stdout, cfg, env)
 	doctorShell(os.Stdout, env)
-	doctorModel(os.Stdout)
+	doctorModel(os.Stdout, cfg)
+	if fileErr != nil || envErr != nil {
+		return errBrokenConfig
+	}
 	return nil
+}
+
+// errBrokenConfig is doctor's answer when the configuration is broken.
+var errBrokenConfig = errors.New("doctor: the configuration has a problem (shown first): chaperone runs no command until it is fixed")
+
+// doctorConfig says whether the user's config file and chaperone's
+// environment variables can be used.
+func doctorConfig(w io.Writer, fileErr, envErr error) {
+	path := config.UserPath()
+	switch _, statErr := os.Stat(path); {
+	case fileErr != nil:
+		fmt.Fprintf(w, "config: NO  %v\n        (the checks below use the defaults instead)\n", fileErr)
+	case statErr != nil:
+		fmt.Fprintf(w, "config: none at %s: the defaults\n", path)
+	default:
+		fmt.Fprintf(w, "config: %s ok\n", path)
+	}
+	if envErr != nil {
+		fmt.Fprintf(w, "config: NO  %v\n", envErr)
+	}
 }
 
 // doctorProject says which project commands run in from here (the folder
