@@ -257,12 +257,19 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 	if by == "" {
 		by = "-"
 	}
+	risk := ev.Rating.Risk.Effective().String()
+	if audit.UserCommand(ev) {
+		risk = "-" // never rated: the person ran it
+	}
 	fmt.Fprintf(w, "%s  %-6s  %-8s by %-10s exit %-3s %7s  %s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
-		ev.Rating.Risk.Effective(), ev.Decision, by, exit, fmt.Sprintf("%.0fms", ev.Duration), oneLine(cmd))
+		risk, ev.Decision, by, exit, fmt.Sprintf("%.0fms", ev.Duration), oneLine(cmd))
 	if !long {
 		return
 	}
 	const ind = "    "
+	if audit.UserCommand(ev) {
+		fmt.Fprintf(w, "%sthe user's own command (chaperone sandbox exec): run without rating\n", ind)
+	}
 	if ev.Inner != "" && ev.Inner != ev.Command {
 		fmt.Fprintf(w, "%swrapper: %s\n", ind, oneLine(ev.Command))
 	}
@@ -435,8 +442,12 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 		engines[project] = e
 		return e, nil
 	}
-	changed := 0
+	changed, own := 0, 0
 	for _, ev := range evs {
+		if audit.UserCommand(ev) {
+			own++ // never rated, so never rated differently
+			continue
+		}
 		cmd := ev.Inner
 		if cmd == "" {
 			cmd = ev.Command
@@ -465,10 +476,15 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	if changed > 0 {
-		return fmt.Errorf("%w: %d of %d commands would be decided differently", errChanged, changed, len(evs))
+	skipped := ""
+	if own > 0 {
+		skipped = fmt.Sprintf(" (and %d of the user's own, from sandbox exec, not rated)", own)
 	}
-	fmt.Fprintf(a.stdout, "all %d commands would be decided the same\n", len(evs))
+	rated := len(evs) - own
+	if changed > 0 {
+		return fmt.Errorf("%w: %d of %d commands would be decided differently%s", errChanged, changed, rated, skipped)
+	}
+	fmt.Fprintf(a.stdout, "all %d commands would be decided the same%s\n", rated, skipped)
 	return nil
 }
 
@@ -481,7 +497,6 @@ func (a *auditCmd) export(args []string) error {
 		return err
 	}
 	var f audit.Filter
-	f.Session = *session
 	var err error
 	if f.Since, err = parseWhen(*since); err != nil {
 		return fmt.Errorf("%w: audit export --since: %v", errUsage, err)
@@ -489,11 +504,18 @@ func (a *auditCmd) export(args []string) error {
 	if f.Until, err = parseWhen(*until); err != nil {
 		return fmt.Errorf("%w: audit export --until: %v", errUsage, err)
 	}
-	all, _, err := a.readAll()
+	var evs []models.Event
+	if *session != "" {
+		// As show finds it: a session that is not there is an error, not
+		// an empty export.
+		evs, _, err = a.session([]string{*session})
+	} else {
+		evs, _, err = a.readAll()
+	}
 	if err != nil {
 		return err
 	}
-	return writeJSONLines(a.stdout, audit.Select(all, f))
+	return writeJSONLines(a.stdout, audit.Select(evs, f))
 }
 
 // parseWhen reads a time: RFC 3339, a date (local midnight), a local
