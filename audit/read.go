@@ -109,6 +109,11 @@ func LatestSession(evs []models.Event) string {
 	return evs[len(evs)-1].Session
 }
 
+// UserCommand reports whether ev records the user's own command (`chaperone
+// sandbox exec`), which chaperone ran as the person asked, without rating
+// it: it has no risk, and nothing to rate again.
+func UserCommand(ev models.Event) bool { return ev.DecidedBy == models.ByUser }
+
 // SessionSummary describes one session of records.
 type SessionSummary struct {
 	Session     string
@@ -116,8 +121,10 @@ type SessionSummary struct {
 	Project     string
 	First, Last time.Time
 	Commands    int
-	ByRisk      map[models.Risk]int
-	ByDecision  map[models.Decision]int
+	// ByRisk counts the rated commands; the user's own (UserCommand) are
+	// counted in Commands and ByDecision only.
+	ByRisk     map[models.Risk]int
+	ByDecision map[models.Decision]int
 }
 
 // Sessions summarises evs by session, oldest session first.
@@ -146,7 +153,9 @@ func Sessions(evs []models.Event) []SessionSummary {
 			s.Last = ev.Time
 		}
 		s.Commands++
-		s.ByRisk[ev.Rating.Risk.Effective()]++
+		if !UserCommand(ev) {
+			s.ByRisk[ev.Rating.Risk.Effective()]++
+		}
 		s.ByDecision[ev.Decision]++
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].First.Before(out[b].First) })

@@ -99,6 +99,9 @@ func Replay(ctx context.Context, w io.Writer, dir string, evs []models.Event, op
 // DecisionLine describes in one line what chaperone decided about ev and
 // why: "[chaperone] high: denied by person (rm.recursive: deletes the home directory)".
 func DecisionLine(ev models.Event) string {
+	if UserCommand(ev) {
+		return "[chaperone] the user's own command (sandbox exec): run without rating"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "[chaperone] %s: %s", ev.Rating.Risk.Effective(), ev.Decision)
 	if ev.DecidedBy != "" {

@@ -31,8 +31,9 @@ const HoldTimeoutEnv = "CHAPERONE_HOLD_TIMEOUT"
 
 // HoldTimeout returns the hold timeout: $CHAPERONE_HOLD_TIMEOUT when it is
 // a valid positive duration, else configured when positive, else
-// DefaultHoldTimeout. An invalid environment value is ignored (a shorter
-// or longer wait never loosens policy).
+// DefaultHoldTimeout. An invalid environment value is ignored here (a
+// shorter or longer wait never loosens policy); config.Load refuses it
+// first, naming the variable (config.CheckEnv).
 func HoldTimeout(configured time.Duration) time.Duration {
 	if s := os.Getenv(HoldTimeoutEnv); s != "" {
 		if d, err := time.ParseDuration(s); err == nil && d > 0 {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 	"github.com/chaperone-dev/chaperone/internal/safefile"
+	"github.com/chaperone-dev/chaperone/internal/suggest"
 )
 
 // Config is the whole configuration. The zero value is the default policy.
@@ -88,7 +89,10 @@ func (p *PrefixRule) UnmarshalTOML(v any) error {
 			case "reason":
 				p.Reason = s
 			default:
-				return fmt.Errorf("unknown rule key %q (want prefix, risk, reason)", k)
+				if meant := suggest.Closest(k, []string{"prefix", "risk", "reason"}); meant != "" {
+					return fmt.Errorf("unknown rule key %q; did you mean %q? (a rule has prefix, risk, reason)", k, meant)
+				}
+				return fmt.Errorf("unknown rule key %q (a rule has prefix, risk, reason)", k)
 			}
 		}
 		if p.Prefix == "" {
@@ -106,7 +110,7 @@ type Duration struct{ time.Duration }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("%q is not a duration (write it like \"30s\" or \"2m\")", b)
+		return fmt.Errorf("%q is not a duration", b)
 	}
 	d.Duration = v
 	return nil
@@ -135,8 +139,10 @@ func UserPath() string { return filepath.Join(Dir(), "config.toml") }
 type Error struct {
 	Path string
 	Line int
-	Msg  string
-	Fix  string
+	// Key is the setting or section at fault ("sandbox.image"), when one is.
+	Key string
+	Msg string
+	Fix string
 	// Err is the cause, for errors.Is and errors.As (nil for a problem
 	// in the content).
 	Err error
@@ -161,8 +167,19 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads the user's config file. A missing file gives the defaults.
-func Load() (*Config, error) { return LoadFile(UserPath()) }
+// Load reads the user's config file and checks the environment variables
+// that override its settings (CheckEnv). A missing file gives the
+// defaults.
+func Load() (*Config, error) {
+	c, err := LoadFile(UserPath())
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckEnv(os.Getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 // maxFile is the largest file chaperone reads as configuration or trust
 // records: far more than any of them needs, and a bound on what a file
@@ -205,37 +222,45 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// decode parses one config file's content.
+// decode parses one config file's content. Every problem is an *Error
+// with the line, the key and the fix: TOML syntax first, then unknown
+// sections and settings and values of the wrong type (checkKeys), then the
+// values themselves.
 func decode(path string, data []byte) (*Config, error) {
-	c := &Config{Path: path}
-	md, err := toml.Decode(string(data), c)
+	var raw map[string]any
+	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, &Error{Path: path, Line: pe.Position.Line, Msg: pe.Message, Fix: "correct the TOML syntax on that line"}
 		}
-		return nil, &Error{Path: path, Msg: err.Error(), Fix: "correct the value's type"}
+		return nil, &Error{Path: path, Msg: err.Error(), Fix: "correct the TOML syntax", Err: err}
+	}
+	if err := checkKeys(path, data, md, raw); err != nil {
+		return nil, err
+	}
+	c := &Config{Path: path}
+	if md, err = toml.Decode(string(data), c); err != nil {
+		// The types are right (checkKeys): a value was refused by its own
+		// rules (a duration, a rule), and the decoder knows where.
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.LastKey + ": " + pe.Message,
+				Fix: fixFor(pe.LastKey)}
+		}
+		return nil, &Error{Path: path, Msg: err.Error(), Fix: "correct the value's type", Err: err}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return nil, &Error{Path: path, Line: keyLine(data, und[0]), Msg: fmt.Sprintf("unknown setting %q", und[0].String()),
+		return nil, &Error{Path: path, Line: keyLine(data, und[0]), Key: und[0].String(), Msg: fmt.Sprintf("unknown setting %q", und[0].String()),
 			Fix: "remove it or correct its name; see the README for the settings"}
 	}
+	if err := checkValues(path, data, c); err != nil {
+		return nil, err
+	}
 	if err := c.Network.Check(); err != nil {
-		return nil, &Error{Path: path, Line: sectionLine(data, "network"), Msg: err.Error(), Fix: "correct the entry; see the README's [network] section"}
+		return nil, &Error{Path: path, Line: sectionLine(data, "network"), Key: "network", Msg: err.Error(), Fix: "correct the entry; see the README's [network] section"}
 	}
 	return c, nil
-}
-
-// keyLine finds the first line that sets the last part of key, for errors.
-func keyLine(data []byte, key toml.Key) int {
-	last := key[len(key)-1]
-	for i, l := range strings.Split(string(data), "\n") {
-		l = strings.TrimSpace(l)
-		if strings.HasPrefix(l, last) && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, last)), "=") {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 // sectionLine finds the line of the table header [name], for errors.

@@ -31,7 +31,7 @@ const (
 // and an unset timeout or context takes its default. A negative context
 // is taken as 0 (no session context); a context above 20 is cut to 20.
 func (m ModelConfig) Resolved() ModelConfig {
-	if env := os.Getenv("CHAPERONE_MODEL"); env != "" {
+	if env := os.Getenv(ModelEnv); env != "" {
 		m.Name = env
 	}
 	if m.Timeout.Duration <= 0 {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,5 +246,49 @@ func TestStampFollowsTheFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600) // not an example file
 	if s0 == s1 || s1 == s2 || s2 != fewshot.Stamp(dir) {
 		t.Errorf("stamps %s %s %s", s0[:8], s1[:8], s2[:8])
+	}
+}
+
+// With neither the examples folder nor the folders above it there (a
+// model set, and no config folder yet), watching starts without a
+// problem, and the examples are read once the folders are made.
+func TestWatchFolderWithoutParents(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	dir := filepath.Join(base, "config", "chaperone", "fewshot") // none of them exists
+	var problems []error
+	var mu sync.Mutex
+	s := fewshot.Open(dir, parser.Parse, fewshot.WithReport(func(err error) { mu.Lock(); problems = append(problems, err); mu.Unlock() }))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.Watch(ctx); err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	if err := fewshot.Add(dir, fewshot.Example{Cmd: "deep-tool run", Risk: models.Low, Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(s.Examples(), func(e fewshot.Example) bool { return e.Cmd == "deep-tool run" }) {
+		if time.Now().After(deadline) {
+			t.Fatal("the example in the new folders was never read")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The folder goes away and comes back: still watched.
+	os.RemoveAll(filepath.Join(base, "config"))
+	time.Sleep(100 * time.Millisecond)
+	if err := fewshot.Add(dir, fewshot.Example{Cmd: "again-tool run", Risk: models.Low, Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	for !slices.ContainsFunc(s.Examples(), func(e fewshot.Example) bool { return e.Cmd == "again-tool run" }) {
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatal("the example in the folders made again was never read")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("problems reported: %v", problems)
 	}
 }

@@ -173,20 +173,44 @@ func (s *Store) Nearest(shape Shape, k int) []Example {
 }
 
 // Watch re-reads the user's files whenever one changes, until ctx is done.
-// A folder that does not exist yet is watched for from its parent. It
-// returns an error only when watching cannot start.
+// A folder that does not exist yet (nor its parents) is watched for from
+// the nearest folder above it that does. It returns an error only when
+// watching cannot start.
 func (s *Store) Watch(ctx context.Context) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch examples: %w", err)
 	}
-	parent := filepath.Dir(s.dir)
-	watchingDir := w.Add(s.dir) == nil
-	if !watchingDir {
-		if err := w.Add(parent); err != nil {
-			w.Close()
-			return fmt.Errorf("watch examples: %w", err)
+	// watched is s.dir, or the nearest existing folder above it.
+	watched := ""
+	arm := func() error {
+		d := s.dir
+		for {
+			err := w.Add(d)
+			switch {
+			case err == nil:
+				if watched != "" && watched != d {
+					w.Remove(watched)
+				}
+				watched = d
+				if d == s.dir || s.below(d) == "" {
+					return nil
+				}
+				d = s.dir // made while d was being added: go deeper
+			case errors.Is(err, fs.ErrNotExist) && d != filepath.Dir(d):
+				d = filepath.Dir(d)
+			default:
+				return err
+			}
 		}
+	}
+	if err := arm(); err != nil {
+		w.Close()
+		return fmt.Errorf("watch examples: %w", err)
+	}
+	// onTheWay reports whether p is s.dir or a folder above it.
+	onTheWay := func(p string) bool {
+		return p == s.dir || strings.HasPrefix(s.dir, p+string(filepath.Separator))
 	}
 	go func() {
 		defer w.Close()
@@ -199,18 +223,14 @@ func (s *Store) Watch(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				if !watchingDir && ev.Name == s.dir && ev.Has(fsnotify.Create) {
-					watchingDir = w.Add(s.dir) == nil
-					if watchingDir {
-						w.Remove(parent)
-					}
-				}
-				if watchingDir && ev.Name == s.dir && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
-					// The folder went away: watch for it to come back.
-					watchingDir = false
-					w.Add(parent)
-				}
-				if ev.Name == s.dir || strings.HasSuffix(ev.Name, ".jsonl") {
+				switch {
+				case watched != s.dir && ev.Has(fsnotify.Create) && onTheWay(ev.Name),
+					ev.Name == watched && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)):
+					// A folder on the way appeared, or the watched one went
+					// away: watch the nearest again, and read what is there.
+					arm()
+					debounce = time.After(30 * time.Millisecond)
+				case ev.Name == s.dir || strings.HasSuffix(ev.Name, ".jsonl"):
 					debounce = time.After(30 * time.Millisecond)
 				}
 			case <-w.Errors:
@@ -221,6 +241,20 @@ func (s *Store) Watch(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// below returns the existing folder just below d on the way to s.dir,
+// or "" when there is none.
+func (s *Store) below(d string) string {
+	rel, err := filepath.Rel(d, s.dir)
+	if err != nil || rel == "." {
+		return ""
+	}
+	next := filepath.Join(d, strings.SplitN(rel, string(filepath.Separator), 2)[0])
+	if fi, err := os.Stat(next); err == nil && fi.IsDir() {
+		return next
+	}
+	return ""
 }
 
 // Stamp names the current state of the examples without reading them:

@@ -116,8 +116,13 @@ func WriteReport(w io.Writer, cmd string, r models.Rating) error {
 			return err
 		}
 	}
-	if r.Model != nil {
-		fmt.Fprintf(w, "       - model %s: %s %s\n", r.Model.Model, r.Model.Risk, r.Model.Reason)
+	switch m := r.Model; {
+	case m == nil:
+	case m.Error != "":
+		// No answer: say why, and what decided instead.
+		fmt.Fprintf(w, "       - model %s: no answer: %s; rated by the rules alone (`chaperone model check` says what to fix)\n", m.Model, m.Error)
+	default:
+		fmt.Fprintf(w, "       - model %s: %s %s\n", m.Model, m.Risk, m.Reason)
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func listenUnix(dir, name string) (net.Listener, string, error) {
 // socket, and the reaper that runs the forwarder) and the reaper's argv
 // prefix and setup variable.
 func bwrapEgress(j *Job, env []string) (e *egressSock, mounts, prefix, setenv []string, err error) {
-	exe, err := Engine{}.reaperProgram()
+	exe, err := bwrapReaper()
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -122,4 +122,31 @@ func bwrapEgress(j *Job, env []string) (e *egressSock, mounts, prefix, setenv []
 	s := reaper.Setup{Egress: egressMount}
 	return e, []string{"--ro-bind", exe, reaperPath, "--ro-bind", e.path, egressMount},
 		[]string{reaperPath, jobID(), "--"}, []string{"--setenv", reaper.SetupEnv, s.Encode()}, nil
+}
+
+// bwrapReaper is the program a bubblewrap sandbox runs its command under
+// (the reaper, which starts the forwarder): as an engine's (see
+// Engine.reaperProgram), but it need not be static, as the sandbox sees
+// the host's libraries.
+func bwrapReaper() (string, error) {
+	if DefaultReaper != "" {
+		return DefaultReaper, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrReaper, err)
+	}
+	if s, err := filepath.EvalSymlinks(self); err == nil {
+		self = s
+	}
+	if sh := filepath.Join(filepath.Dir(self), "chaperone-shell"); isFile(sh) {
+		return sh, nil
+	}
+	return self, nil
+}
+
+// isFile reports whether p is a regular file.
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -40,21 +42,31 @@ The audit log: every command an agent ran through chaperone.
 
 The log is in $XDG_STATE_HOME/chaperone/audit unless [audit] dir says otherwise.`
 
+// auditSubs are audit's commands and their usage.
+var auditSubs = map[string]string{
+	"list":   "usage: chaperone audit list\n\nLists the sessions in the audit log with their time span, agent, project and counts.",
+	"show":   "usage: chaperone audit show [SESSION] [--json]\n\nShows a session's records: the latest session, or SESSION (or the one session it begins).",
+	"tail":   "usage: chaperone audit tail [-n N] [-f]\n\nShows the last records; -f follows as commands arrive.",
+	"verify": "usage: chaperone audit verify\n\nChecks the hash chain of the audit log; exits 1 naming the first broken record.",
+	"replay": "usage: chaperone audit replay [SESSION] [--speed N] [--no-wait]\n\nPlays a session back: commands, decisions, output.",
+	"rerate": "usage: chaperone audit rerate [SESSION | --all]\n\nRates the recorded commands again with the current rules (reusing the recorded\n" +
+		"model answer where the rules still leave a command undecided); exits 1 when any\nwould be decided differently. The user's own commands (sandbox exec) are not rated.",
+	"export": "usage: chaperone audit export [--session S] [--since T] [--until T]\n\nWrites the records as JSON lines. T: 2026-11-28, RFC 3339, or a duration ago (\"24h\").",
+}
+
 // runAudit is `chaperone audit …`.
 func runAudit(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, auditUsage)
 		return fmt.Errorf("%w: audit needs a command", errUsage)
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(os.Stderr, auditUsage)
-		return nil
+	if args[0] == "help" {
+		args[0] = "--help"
 	}
-	cfg, err := config.Load()
-	if err != nil {
+	if err := showUsage(args, auditUsage); err != nil {
 		return err
 	}
-	a := &auditCmd{dir: cfg.Audit.AuditDir(), stdout: os.Stdout}
+	a := &auditCmd{stdout: os.Stdout}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "list":
@@ -72,23 +84,60 @@ func runAudit(ctx context.Context, args []string) error {
 	case "export":
 		return a.export(rest)
 	}
-	return fmt.Errorf("%w: audit: unknown command %q (want list, show, tail, verify, replay, rerate or export)", errUsage, sub)
+	fmt.Fprintln(os.Stderr, auditUsage)
+	return unknownSub("audit", sub, slices.Collect(maps.Keys(auditSubs)))
 }
 
 // auditCmd holds what every audit subcommand needs.
 type auditCmd struct {
-	dir    string
+	cfg    *config.Config // loaded by config, after the flags
 	stdout io.Writer
 }
 
-// parseFlags parses flags that may come before or after the positional
+// config loads the user's config once.
+func (a *auditCmd) config() (*config.Config, error) {
+	if a.cfg == nil {
+		cfg, err := config.Load()
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = cfg
+	}
+	return a.cfg, nil
+}
+
+// logDir is the audit log's folder.
+func (a *auditCmd) logDir() (string, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return "", err
+	}
+	return cfg.Audit.AuditDir(), nil
+}
+
+// readAll reads every record of the audit log, and says where it is.
+func (a *auditCmd) readAll() ([]models.Event, string, error) {
+	dir, err := a.logDir()
+	if err != nil {
+		return nil, "", err
+	}
+	all, err := audit.ReadAll(dir)
+	if err != nil {
+		return nil, dir, fmt.Errorf("read audit log: %w", err)
+	}
+	return all, dir, nil
+}
+
+// auditFlags is the flag set of audit's command sub.
+func auditFlags(sub string) *flag.FlagSet { return newFlags("audit "+sub, auditSubs[sub]) }
+
+// parseInterspersed parses flags that may come before or after the positional
 // arguments (`show SESSION --json`), returning the positional ones.
-func parseFlags(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
-	fs.SetOutput(os.Stderr)
+func parseInterspersed(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: audit %s: %v", errUsage, fs.Name(), err)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -97,7 +146,7 @@ func parseFlags(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 	if len(pos) > maxPos {
-		return nil, fmt.Errorf("%w: audit %s: unexpected argument %q", errUsage, fs.Name(), pos[maxPos])
+		return nil, usageError(fs, "%s: unexpected argument %q", fs.Name(), pos[maxPos])
 	}
 	return pos, nil
 }
@@ -105,12 +154,12 @@ func parseFlags(fs *flag.FlagSet, args []string, maxPos int) ([]string, error) {
 // session loads the records and picks one session: the named one (or the
 // only session starting with that prefix), else the latest.
 func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
-	all, err := audit.ReadAll(a.dir)
+	all, dir, err := a.readAll()
 	if err != nil {
-		return nil, "", fmt.Errorf("read audit log: %w", err)
+		return nil, "", err
 	}
 	if len(all) == 0 {
-		return nil, "", fmt.Errorf("the audit log in %s has no records yet", a.dir)
+		return nil, "", fmt.Errorf("the audit log in %s has no records yet", dir)
 	}
 	want := audit.LatestSession(all)
 	if len(pos) > 0 {
@@ -137,16 +186,16 @@ func (a *auditCmd) session(pos []string) ([]models.Event, string, error) {
 }
 
 func (a *auditCmd) list(args []string) error {
-	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	fs := auditFlags("list")
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
-	all, err := audit.ReadAll(a.dir)
+	all, dir, err := a.readAll()
 	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+		return err
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(os.Stderr, "chaperone: the audit log in %s has no records yet\n", a.dir)
+		fmt.Fprintf(os.Stderr, "chaperone: the audit log in %s has no records yet\n", dir)
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
@@ -174,9 +223,9 @@ func orDash(s string) string {
 }
 
 func (a *auditCmd) show(args []string) error {
-	fs := flag.NewFlagSet("show", flag.ContinueOnError)
+	fs := auditFlags("show")
 	asJSON := fs.Bool("json", false, "one JSON record a line")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -210,12 +259,19 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 	if by == "" {
 		by = "-"
 	}
+	risk := ev.Rating.Risk.Effective().String()
+	if audit.UserCommand(ev) {
+		risk = "-" // never rated: the person ran it
+	}
 	fmt.Fprintf(w, "%s  %-6s  %-8s by %-10s exit %-3s %7s  %s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
-		ev.Rating.Risk.Effective(), ev.Decision, by, exit, fmt.Sprintf("%.0fms", ev.Duration), oneLine(cmd))
+		risk, ev.Decision, by, exit, fmt.Sprintf("%.0fms", ev.Duration), oneLine(cmd))
 	if !long {
 		return
 	}
 	const ind = "    "
+	if audit.UserCommand(ev) {
+		fmt.Fprintf(w, "%sthe user's own command (chaperone sandbox exec): run without rating\n", ind)
+	}
 	if ev.Inner != "" && ev.Inner != ev.Command {
 		fmt.Fprintf(w, "%swrapper: %s\n", ind, oneLine(ev.Command))
 	}
@@ -298,16 +354,16 @@ func writeJSONLines(w io.Writer, evs []models.Event) error {
 }
 
 func (a *auditCmd) tail(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("tail", flag.ContinueOnError)
+	fs := auditFlags("tail")
 	n := fs.Int("n", 10, "how many of the last records to show")
 	follow := fs.Bool("f", false, "keep following as commands arrive")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	if !*follow {
-		all, err := audit.ReadAll(a.dir)
+		all, _, err := a.readAll()
 		if err != nil {
-			return fmt.Errorf("read audit log: %w", err)
+			return err
 		}
 		if len(all) > *n {
 			all = all[len(all)-*n:]
@@ -317,7 +373,11 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	ch, err := audit.Follow(ctx, a.dir, *n)
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	ch, err := audit.Follow(ctx, dir, *n)
 	if err != nil {
 		return err
 	}
@@ -328,11 +388,15 @@ func (a *auditCmd) tail(ctx context.Context, args []string) error {
 }
 
 func (a *auditCmd) verify(args []string) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	fs := auditFlags("verify")
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
-	rep, err := audit.Verify(a.dir)
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	rep, err := audit.Verify(dir)
 	if err != nil {
 		return err
 	}
@@ -345,10 +409,10 @@ func (a *auditCmd) verify(args []string) error {
 }
 
 func (a *auditCmd) replay(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs := auditFlags("replay")
 	speed := fs.Float64("speed", 1, "play N times as fast")
 	noWait := fs.Bool("no-wait", false, "play without any pauses")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -359,7 +423,11 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return audit.Replay(ctx, a.stdout, a.dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
+	dir, err := a.logDir()
+	if err != nil {
+		return err
+	}
+	return audit.Replay(ctx, a.stdout, dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
 }
 
 // errChanged is rerate's answer when a decision would change.
@@ -377,23 +445,23 @@ func verdictOf(r models.Risk) string {
 }
 
 func (a *auditCmd) rerate(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("rerate", flag.ContinueOnError)
+	fs := auditFlags("rerate")
 	all := fs.Bool("all", false, "every session, not just one")
-	pos, err := parseFlags(fs, args, 1)
+	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
 	}
 	var evs []models.Event
 	if *all {
-		if evs, err = audit.ReadAll(a.dir); err != nil {
-			return fmt.Errorf("read audit log: %w", err)
+		if evs, _, err = a.readAll(); err != nil {
+			return err
 		}
 	} else if evs, _, err = a.session(pos); err != nil {
 		return err
 	}
 	// Each command is rated as the shim would rate it now: the user's rules
 	// as they are, and those of its project when its file is trusted.
-	cfg, err := config.Load()
+	cfg, err := a.config()
 	if err != nil {
 		return err
 	}
@@ -409,8 +477,12 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 		engines[project] = e
 		return e, nil
 	}
-	changed := 0
+	changed, own := 0, 0
 	for _, ev := range evs {
+		if audit.UserCommand(ev) {
+			own++ // never rated, so never rated differently
+			continue
+		}
 		cmd := ev.Inner
 		if cmd == "" {
 			cmd = ev.Command
@@ -439,23 +511,27 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	if changed > 0 {
-		return fmt.Errorf("%w: %d of %d commands would be decided differently", errChanged, changed, len(evs))
+	skipped := ""
+	if own > 0 {
+		skipped = fmt.Sprintf(" (and %d of the user's own, from sandbox exec, not rated)", own)
 	}
-	fmt.Fprintf(a.stdout, "all %d commands would be decided the same\n", len(evs))
+	rated := len(evs) - own
+	if changed > 0 {
+		return fmt.Errorf("%w: %d of %d commands would be decided differently%s", errChanged, changed, rated, skipped)
+	}
+	fmt.Fprintf(a.stdout, "all %d commands would be decided the same%s\n", rated, skipped)
 	return nil
 }
 
 func (a *auditCmd) export(args []string) error {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs := auditFlags("export")
 	session := fs.String("session", "", "only this session")
 	since := fs.String("since", "", "only records at or after this time")
 	until := fs.String("until", "", "only records before this time")
-	if _, err := parseFlags(fs, args, 0); err != nil {
+	if _, err := parseInterspersed(fs, args, 0); err != nil {
 		return err
 	}
 	var f audit.Filter
-	f.Session = *session
 	var err error
 	if f.Since, err = parseWhen(*since); err != nil {
 		return fmt.Errorf("%w: audit export --since: %v", errUsage, err)
@@ -463,11 +539,18 @@ func (a *auditCmd) export(args []string) error {
 	if f.Until, err = parseWhen(*until); err != nil {
 		return fmt.Errorf("%w: audit export --until: %v", errUsage, err)
 	}
-	all, err := audit.ReadAll(a.dir)
-	if err != nil {
-		return fmt.Errorf("read audit log: %w", err)
+	var evs []models.Event
+	if *session != "" {
+		// As show finds it: a session that is not there is an error, not
+		// an empty export.
+		evs, _, err = a.session([]string{*session})
+	} else {
+		evs, _, err = a.readAll()
 	}
-	return writeJSONLines(a.stdout, audit.Select(all, f))
+	if err != nil {
+		return err
+	}
+	return writeJSONLines(a.stdout, audit.Select(evs, f))
 }
 
 // parseWhen reads a time: RFC 3339, a date (local midnight), a local

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -35,14 +36,25 @@ func main() {
 // isShell reports whether chaperone runs as bash here rather than as one
 // of its own verbs: installed or linked as bash or sh (or "-bash", a login
 // shell), with no arguments (a script on stdin), or with bash's arguments.
+// By its own name, chaperone's help and version options and a mistyped
+// verb (see mistypedVerb) are chaperone's, not bash's.
 func isShell(args []string) bool {
 	name := strings.TrimPrefix(filepath.Base(args[0]), "-")
 	if name == "bash" || name == "sh" || len(args) < 2 {
 		return true
 	}
-	_, verb := subcommands[args[1]]
-	return !verb
+	if _, verb := subcommands[args[1]]; verb {
+		return false
+	}
+	if _, opt := ownOptions[args[1]]; opt && (args[1] != "-h" || len(args) == 2) {
+		return false // -h with more is bash's set -h (hashall)
+	}
+	return mistypedVerb(args[1]) == ""
 }
+
+// ownOptions are the options chaperone answers itself when called by its
+// own name, and the verb each stands for. Linked as bash, they are bash's.
+var ownOptions = map[string]string{"--help": "help", "-h": "help", "--version": "version"}
 
 // subcommands are chaperone's own verbs; anything else is bash's argv.
 var subcommands = map[string]func(ctx context.Context, args []string) error{
@@ -58,6 +70,7 @@ var subcommands = map[string]func(ctx context.Context, args []string) error{
 	"fewshot": runFewshot,
 	"trust":   runTrust,
 	"help":    runHelp,
+	"version": runVersion,
 	// Started by chaperone-shell; see internal/shellsrv.
 	"shell-server": runShellServer,
 }
@@ -66,14 +79,22 @@ func run(ctx context.Context, args []string) error {
 	if isShell(args) {
 		return shim.Main(ctx, args)
 	}
-	return subcommands[args[1]](ctx, args[2:])
+	verb := args[1]
+	if v, ok := ownOptions[verb]; ok {
+		verb = v
+	}
+	cmd, ok := subcommands[verb]
+	if !ok {
+		return &unknownVerbError{Name: verb, Suggest: mistypedVerb(verb)}
+	}
+	return cmd(ctx, args[2:])
 }
 
 // exitCode maps an error to the process exit status; the single switch.
 func exitCode(err error) int {
 	var ec shim.ExitCode
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp): // help was asked for, and shown
 		return 0
 	case errors.As(err, &ec):
 		return int(ec)

@@ -33,19 +33,19 @@ show-prompt  prints the exact prompt the model would be sent for CMD.`
 func runModel(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, modelUsage)
-		return fmt.Errorf("model: %w", errUsage)
+		return fmt.Errorf("%w: model needs a command", errUsage)
 	}
 	switch args[0] {
 	case "check":
 		return modelCheck(ctx, os.Stdout, args[1:])
 	case "show-prompt":
 		return modelShowPrompt(os.Stdout, args[1:])
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprintln(os.Stdout, modelUsage)
-		return nil
+		return flag.ErrHelp
 	}
 	fmt.Fprintln(os.Stderr, modelUsage)
-	return fmt.Errorf("model: unknown subcommand %q: %w", args[0], errUsage)
+	return unknownSub("model", args[0], []string{"check", "show-prompt"})
 }
 
 // errCheckFailed marks a failed `model check` whose details were printed.
@@ -62,8 +62,12 @@ func modelConfig() (config.ModelConfig, string, error) {
 func reportFewshot(err error) { fmt.Fprintln(os.Stderr, "chaperone: fewshot:", err) }
 
 func modelCheck(ctx context.Context, w io.Writer, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("model check: unexpected argument %q: %w", args[0], errUsage)
+	fs := newFlags("model check", "usage: chaperone model check\n\nAsks the configured Ollama model one timed question and says what to fix when\nthe server or the model is not there.")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, "model check: unexpected argument %q", fs.Arg(0))
 	}
 	mc, path, err := modelConfig()
 	if err != nil {
@@ -129,19 +133,15 @@ func modelCheck(ctx context.Context, w io.Writer, args []string) error {
 }
 
 func modelShowPrompt(w io.Writer, args []string) error {
-	fs := flag.NewFlagSet("model show-prompt", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("model show-prompt", "usage: chaperone model show-prompt [--json] [--session ID] -c CMD\n\nPrints the exact prompt the model would be sent for CMD.")
 	command := fs.String("c", "", "the command to show the prompt for")
 	session := fs.String("session", os.Getenv("CHAPERONE_SESSION"), "include this session's earlier commands")
 	jsonOut := fs.Bool("json", false, "print the exact JSON request sent to Ollama's /api/chat")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("model show-prompt: %w", errUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *command == "" || fs.NArg() > 0 {
-		return fmt.Errorf("model show-prompt: give the command with -c CMD: %w", errUsage)
+		return usageError(fs, "model show-prompt: give the command with -c CMD")
 	}
 	mc, _, err := modelConfig()
 	if err != nil {
@@ -168,12 +168,8 @@ func modelShowPrompt(w io.Writer, args []string) error {
 // doctorModel writes what `chaperone doctor` says about the model: none
 // configured (rules alone), or whether the server answers and has the
 // model, any back-off in force, and broken example lines.
-func doctorModel(w io.Writer) {
-	mc, path, err := modelConfig()
-	if err != nil {
-		fmt.Fprintf(w, "model: cannot read the config: %v\n", err)
-		return
-	}
+func doctorModel(w io.Writer, cfg *config.Config) {
+	mc, path := cfg.Model.Resolved(), config.UserPath()
 	exDir := filepath.Join(config.Dir(), "fewshot")
 	store := fewshot.Open(exDir, nil)
 	for _, p := range store.Problems() {
@@ -220,7 +216,7 @@ when they change.`
 func runFewshot(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, fewshotUsage)
-		return fmt.Errorf("fewshot: %w", errUsage)
+		return fmt.Errorf("%w: fewshot needs a command", errUsage)
 	}
 	dir := filepath.Join(config.Dir(), "fewshot")
 	switch args[0] {
@@ -229,8 +225,13 @@ func runFewshot(ctx context.Context, args []string) error {
 	case "add":
 		return fewshotAdd(os.Stdout, dir, args[1:])
 	case "rm", "remove":
+		const rmUsage = "usage: chaperone fewshot rm ID\n\nRemoves your example ID (as `chaperone fewshot list` shows it)."
+		if err := showUsage(args[1:], rmUsage); err != nil {
+			return err
+		}
 		if len(args) != 2 {
-			return fmt.Errorf("fewshot rm: give one example ID (see `chaperone fewshot list`): %w", errUsage)
+			fmt.Fprintln(os.Stderr, rmUsage)
+			return fmt.Errorf("%w: fewshot rm: give one example ID", errUsage)
 		}
 		n, err := fewshot.Remove(dir, args[1])
 		if errors.Is(err, fewshot.ErrNoExample) {
@@ -241,20 +242,22 @@ func runFewshot(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(os.Stdout, "removed %d example(s) %s\n", n, args[1])
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprintln(os.Stdout, fewshotUsage)
-		return nil
+		return flag.ErrHelp
 	}
 	fmt.Fprintln(os.Stderr, fewshotUsage)
-	return fmt.Errorf("fewshot: unknown subcommand %q: %w", args[0], errUsage)
+	return unknownSub("fewshot", args[0], []string{"list", "add", "rm"})
 }
 
 func fewshotList(w io.Writer, dir string, args []string) error {
-	fs := flag.NewFlagSet("fewshot list", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("fewshot list", "usage: chaperone fewshot list [--user]\n\nLists the examples the model is shown: yours first, then the built-in ones.")
 	userOnly := fs.Bool("user", false, "list only your own examples")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("fewshot list: %w", errUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, "fewshot list: unexpected argument %q", fs.Arg(0))
 	}
 	store := fewshot.Open(dir, nil, fewshot.WithReport(reportFewshot))
 	for _, ex := range store.Examples() {
@@ -287,27 +290,27 @@ func (l *stringList) String() string     { return strings.Join(*l, ", ") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func fewshotAdd(w io.Writer, dir string, args []string) error {
-	fs := flag.NewFlagSet("fewshot add", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("fewshot add", "usage: chaperone fewshot add --risk low|medium|high --reason TEXT [--span S]... [--context CMD]... -c CMD\n\n"+
+		"Adds an example to your "+fewshot.AddedFile+": CMD is rated RISK because of REASON.")
 	command := fs.String("c", "", "the example command")
 	risk := fs.String("risk", "", "its risk: low, medium or high")
 	reason := fs.String("reason", "", "why, in one line")
 	var spans, context stringList
 	fs.Var(&spans, "span", "a dangerous part of the command (repeatable)")
 	fs.Var(&context, "context", "an earlier command of the session the label depends on (repeatable, oldest first)")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("fewshot add: %w", errUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("fewshot add: unexpected argument %q (give the command with -c): %w", fs.Arg(0), errUsage)
+		return usageError(fs, "fewshot add: unexpected argument %q (give the command with -c)", fs.Arg(0))
 	}
 	r, err := models.ParseRisk(*risk)
 	if err != nil || r == models.RiskUnknown {
-		return fmt.Errorf("fewshot add: --risk must be low, medium or high: %w", errUsage)
+		return fmt.Errorf("%w: fewshot add: --risk must be low, medium or high", errUsage)
 	}
 	ex := fewshot.Example{Cmd: *command, Risk: r, Reason: *reason, Spans: spans, Context: context}
 	if err := ex.Validate(); err != nil {
-		return fmt.Errorf("fewshot add: %v: %w", err, errUsage)
+		return fmt.Errorf("%w: fewshot add: %v", errUsage, err)
 	}
 	if err := fewshot.Add(dir, ex); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/internal/ollamatest"
 )
 
@@ -29,7 +30,7 @@ func TestModelCheckRealOllama(t *testing.T) {
 		}
 	}
 	out.Reset()
-	doctorModel(&out)
+	doctorModel(&out, &config.Config{})
 	if !strings.Contains(out.String(), "model: chaperone-high at http://"+s.URL.Host+" ok") {
 		t.Errorf("doctor says:\n%s", out.String())
 	}
@@ -41,14 +42,14 @@ func TestModelCheckRealOllama(t *testing.T) {
 		t.Errorf("missing model: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	doctorModel(&out)
+	doctorModel(&out, &config.Config{})
 	if !strings.Contains(out.String(), "fix: ollama pull qwen9:404b") {
 		t.Errorf("doctor says:\n%s", out.String())
 	}
 
 	t.Setenv("CHAPERONE_MODEL", "")
 	out.Reset()
-	doctorModel(&out)
+	doctorModel(&out, &config.Config{})
 	if !strings.Contains(out.String(), "model: none configured — rating by rules alone") {
 		t.Errorf("doctor says:\n%s", out.String())
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -25,14 +24,11 @@ func runRate(ctx context.Context, args []string) error {
 	listRules := fs.Bool("rules", false, "list the built-in rules and exit")
 	explain := explainFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: chaperone rate [--json] [--no-model] [-c CMD] | --rules\n\nRates commands without running them. Without -c, reads one command per line from stdin.")
+		fmt.Fprintln(fs.Output(), "usage: chaperone rate [--json] [--no-model] [-c CMD] | --rules\n\nRates commands without running them. Without -c, reads one command per line from stdin.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("rate: %w", errUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *listRules {
 		return rater.WriteRules(os.Stdout)

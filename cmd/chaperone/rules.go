@@ -34,8 +34,9 @@ func runRules(ctx context.Context, args []string) error {
 		return writeRuleList(os.Stdout)
 	case len(args) == 2 && args[0] == "show":
 		return showRule(ctx, os.Stdout, args[1])
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"):
-		fmt.Fprintln(os.Stderr, rulesUsage)
+	case len(args) >= 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"),
+		len(args) >= 2 && (args[1] == "-h" || args[1] == "--help"):
+		fmt.Fprintln(os.Stdout, rulesUsage)
 		return nil
 	}
 	fmt.Fprintln(os.Stderr, rulesUsage)

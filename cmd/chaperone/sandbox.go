@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -20,7 +21,26 @@ import (
 	"github.com/chaperone-dev/chaperone/shim"
 )
 
-const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | exec [--print] -- CMD [ARG...]`
+const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | exec [--print] -- CMD [ARG...]
+
+The project's sandbox (the project is the git top level, or a trusted folder).
+
+  up [--build]     create it now; --build builds its image from the project's
+                   devcontainer.json or Dockerfile
+  down             remove it
+  status           say whether it runs
+  exec [--print] -- CMD [ARG...]
+                   run CMD in it without rating, for a person to look around
+                   (recorded in the audit log as the user's own); --print shows
+                   bubblewrap's command line instead`
+
+// sandboxSubs are sandbox's commands and their usage.
+var sandboxSubs = map[string]string{
+	"up":     "usage: chaperone sandbox up [--build]\n\nCreates the project's sandbox now; --build builds its image from the project's\ndevcontainer.json or Dockerfile.",
+	"down":   "usage: chaperone sandbox down\n\nRemoves the project's sandbox.",
+	"status": "usage: chaperone sandbox status\n\nSays whether the project's sandbox runs.",
+	"exec":   "usage: chaperone sandbox exec [--print] -- CMD [ARG...]\n\nRuns CMD in the project's sandbox without rating it, for a person to look around;\nit is recorded in the audit log as the user's own command. --print shows\nbubblewrap's command line instead.",
+}
 
 // runSandbox manages the project's sandbox: up (create it now, --build to
 // build its image from the project's devcontainer.json or Dockerfile),
@@ -29,7 +49,23 @@ const sandboxUsage = `usage: chaperone sandbox up [--build] | down | status | ex
 // current directory.
 func runSandbox(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+		fmt.Fprintln(os.Stderr, sandboxUsage)
+		return fmt.Errorf("%w: sandbox needs a command", errUsage)
+	}
+	if err := showUsage(args, sandboxUsage); err != nil {
+		return err
+	}
+	subUsage, ok := sandboxSubs[args[0]]
+	if !ok {
+		fmt.Fprintln(os.Stderr, sandboxUsage)
+		return unknownSub("sandbox", args[0], slices.Collect(maps.Keys(sandboxSubs)))
+	}
+	if err := showUsage(args[1:], subUsage); err != nil {
+		return err
+	}
+	wrong := func(format string, a ...any) error {
+		fmt.Fprintln(os.Stderr, subUsage)
+		return fmt.Errorf("%w: sandbox %s: %s", errUsage, args[0], fmt.Sprintf(format, a...))
 	}
 	if sandbox.Inside() {
 		return errors.New("chaperone sandbox works on the host only; this is inside the sandbox")
@@ -57,7 +93,7 @@ func runSandbox(ctx context.Context, args []string) error {
 		build := false
 		for _, a := range rest {
 			if a != "--build" {
-				return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+				return wrong("unexpected argument %q", a)
 			}
 			build = true
 		}
@@ -72,6 +108,9 @@ func runSandbox(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "chaperone: sandbox %s is up (%s) for %s\n", name, eng.Kind, project)
 		return nil
 	case "down":
+		if len(rest) > 0 {
+			return wrong("unexpected argument %q", rest[0])
+		}
 		if !isEngine {
 			fmt.Fprintf(os.Stderr, "chaperone: backend %s keeps no sandbox between commands; nothing to remove\n", b.Name())
 			return nil
@@ -83,6 +122,9 @@ func runSandbox(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "chaperone: sandbox %s removed\n", name)
 		return nil
 	case "status":
+		if len(rest) > 0 {
+			return wrong("unexpected argument %q", rest[0])
+		}
 		if !isEngine {
 			fmt.Printf("%s: a fresh sandbox per command, nothing running between commands (project %s)\n", b.Name(), project)
 			return nil
@@ -102,7 +144,7 @@ func runSandbox(ctx context.Context, args []string) error {
 			rest = rest[1:]
 		}
 		if len(rest) == 0 {
-			return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+			return wrong("give the command to run after --")
 		}
 		job := &sandbox.Job{Script: `exec "$@"`, Args: append([]string{"chaperone-exec"}, rest...), Dir: dir, Project: project,
 			Env: env, StdinFile: os.Stdin, StdoutFile: os.Stdout, StderrFile: os.Stderr}
@@ -133,22 +175,62 @@ func runSandbox(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("%w: %s", errUsage, sandboxUsage)
+	return nil // every command of sandboxSubs is handled above
 }
+
+const doctorUsage = `usage: chaperone doctor
+
+Checks what chaperone needs here: the sandbox backends (which one is used,
+and why not the others), the project, the shell server and the model, with
+the command that fixes each problem.`
 
 // runDoctor says which sandbox backends work here, which one is used and
 // why not the others, with the command that fixes each.
 func runDoctor(ctx context.Context, args []string) error {
-	cfg, err := config.Load()
-	if err != nil {
+	if err := showUsage(args, doctorUsage); err != nil {
 		return err
 	}
+	if len(args) > 0 {
+		fmt.Fprintln(os.Stderr, doctorUsage)
+		return fmt.Errorf("%w: doctor takes no arguments", errUsage)
+	}
+	// A broken config is one of the problems doctor reports, not a reason
+	// to stop: the other checks run with the defaults.
+	cfg, fileErr := config.LoadFile(config.UserPath())
+	if fileErr != nil {
+		cfg = &config.Config{}
+	}
+	envErr := config.CheckEnv(os.Getenv)
+	doctorConfig(os.Stdout, fileErr, envErr)
 	env := os.Environ()
 	writeDoctor(ctx, os.Stdout, cfg, env)
 	doctorProject(os.Stdout, cfg, env)
 	doctorShell(os.Stdout, env)
-	doctorModel(os.Stdout)
+	doctorModel(os.Stdout, cfg)
+	if fileErr != nil || envErr != nil {
+		return errBrokenConfig
+	}
 	return nil
+}
+
+// errBrokenConfig is doctor's answer when the configuration is broken.
+var errBrokenConfig = errors.New("doctor: the configuration has a problem (shown first): chaperone runs no command until it is fixed")
+
+// doctorConfig says whether the user's config file and chaperone's
+// environment variables can be used.
+func doctorConfig(w io.Writer, fileErr, envErr error) {
+	path := config.UserPath()
+	switch _, statErr := os.Stat(path); {
+	case fileErr != nil:
+		fmt.Fprintf(w, "config: NO  %v\n        (the checks below use the defaults instead)\n", fileErr)
+	case statErr != nil:
+		fmt.Fprintf(w, "config: none at %s: the defaults\n", path)
+	default:
+		fmt.Fprintf(w, "config: %s ok\n", path)
+	}
+	if envErr != nil {
+		fmt.Fprintf(w, "config: NO  %v\n", envErr)
+	}
 }
 
 // doctorProject says which project commands run in from here (the folder

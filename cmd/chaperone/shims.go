@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,18 +22,13 @@ import (
 // depend on where the build lives; chaperone-shell finds chaperone beside
 // itself, so --copy copies chaperone itself).
 func runShims(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("shims", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("shims", "usage: chaperone shims [--copy] DIR\n\nWrites DIR/bash and DIR/sh, which behave as bash and sh through chaperone.")
 	copyFiles := fs.Bool("copy", false, "copy the executable instead of linking to it")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: chaperone shims [--copy] DIR\n\nWrites DIR/bash and DIR/sh, which behave as bash and sh through chaperone.")
-	}
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+		return usageError(fs, "shims takes one folder, got %d arguments", fs.NArg())
 	}
 	dir, err := filepath.Abs(fs.Arg(0))
 	if err != nil {
@@ -97,10 +91,19 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
+const runUsage = `usage: chaperone run -- COMMAND [ARG...]
+       chaperone run -c 'SHELL COMMAND'
+
+Rates and runs one command, as a prefix: each word after -- is one argument
+(quoted for bash); -c takes a shell command line, as bash -c does.`
+
 // runRun rates and runs one command as a prefix: `chaperone run -- CMD ARG…`
 // runs that argv (each word quoted); `chaperone run -c STRING` runs a
 // shell string, as bash -c would.
 func runRun(ctx context.Context, args []string) error {
+	if err := showUsage(args, runUsage); err != nil {
+		return err
+	}
 	switch {
 	case len(args) >= 2 && args[0] == "-c":
 		return shim.Main(ctx, append([]string{"chaperone", "-c"}, args[1:]...))
@@ -108,8 +111,8 @@ func runRun(ctx context.Context, args []string) error {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: chaperone run -- COMMAND [ARG...]\n       chaperone run -c 'SHELL COMMAND'")
-		return errUsage
+		fmt.Fprintln(os.Stderr, runUsage)
+		return fmt.Errorf("%w: run needs a command", errUsage)
 	}
 	words := make([]string, len(args))
 	for i, a := range args {
@@ -122,14 +125,20 @@ func runRun(ctx context.Context, args []string) error {
 	return shim.Main(ctx, []string{"chaperone", "-c", strings.Join(words, " ")})
 }
 
+const trustUsage = `usage: chaperone trust [DIR]
+
+Trusts DIR (default: this project) as a project folder when it is no git repository,
+and the current content of DIR/.chaperone.toml when there is one.`
+
 // runTrust records the hash of a project's .chaperone.toml, which is used
 // only while its content stays what the person trusted.
 func runTrust(ctx context.Context, args []string) error {
+	if err := showUsage(args, trustUsage); err != nil {
+		return err
+	}
 	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
-		fmt.Fprintln(os.Stderr, "usage: chaperone trust [DIR]\n\n"+
-			"Trusts DIR (default: this project) as a project folder when it is no git repository,\n"+
-			"and the current content of DIR/.chaperone.toml when there is one.")
-		return errUsage
+		fmt.Fprintln(os.Stderr, trustUsage)
+		return fmt.Errorf("%w: trust takes one folder", errUsage)
 	}
 	if sandbox.Inside() {
 		return errors.New("chaperone trust works on the host only; this is inside the sandbox")
@@ -193,41 +202,18 @@ func runTrust(ctx context.Context, args []string) error {
 	return nil
 }
 
-const helpText = `chaperone: the shell coding agents run their commands through.
-
-As a shell (installed or linked as bash or sh, see "chaperone shims"):
-  chaperone -c 'COMMAND' [ARG0 ARG...]   rate COMMAND, then run it with bash
-  chaperone [bash options] [FILE]        every bash invocation form works
-
-Commands:
-  chaperone shims [--copy] DIR   write DIR/bash and DIR/sh (chaperone as bash)
-  chaperone run -- CMD [ARG...]  rate and run one command, as a prefix
-  chaperone rate [--json] [-c CMD]  rate without running
-  chaperone trust [DIR]          trust a folder as a project, and its .chaperone.toml as it is now
-  chaperone tui                  the approval panel for held commands
-  chaperone audit ...            the audit log
-  chaperone sandbox ... | doctor | model ... | fewshot ...
-  chaperone shell-server --socket PATH   chaperone kept warm for chaperone-shell
-                                 (started by chaperone-shell on its own)
-
-Risk: low runs silently; medium runs with one line "chaperone: medium: ..."
-on stderr; high is held for a person on the panel, else denied (exit 126).
-`
-
-func runHelp(ctx context.Context, args []string) error {
-	fmt.Print(helpText)
-	return nil
-}
-
 // runShellServer is `chaperone shell-server --socket PATH [--idle D]`,
 // started by chaperone-shell (see internal/shellsrv).
 func runShellServer(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("shell-server", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("shell-server", "usage: chaperone shell-server --socket PATH [--idle DURATION]\n\n"+
+		"chaperone kept warm for chaperone-shell, which starts it on its own.")
 	socket := fs.String("socket", "", "the socket to listen on (chaperone-shell names it)")
 	idle := fs.Duration("idle", shim.DefaultIdle, "end after this long without a command")
-	if err := fs.Parse(args); err != nil || *socket == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: chaperone shell-server --socket PATH [--idle DURATION]", errUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *socket == "" || fs.NArg() > 0 {
+		return usageError(fs, "shell-server needs --socket PATH and no arguments")
 	}
 	return shim.Serve(ctx, *socket, *idle)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,21 +17,13 @@ import (
 
 // runTUI is `chaperone tui [--split]`: the approval panel.
 func runTUI(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("chaperone tui", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	fs := newFlags("tui", "usage: chaperone tui [--split]\n\nThe approval panel: shows held commands and decides them with one key.\nKeep it in a pane beside the agent.")
 	split := fs.Bool("split", false, "open the panel in a new tmux pane beside the current one")
-	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: chaperone tui [--split]\n\nThe approval panel: shows held commands and decides them with one key.\nKeep it in a pane beside the agent.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: tui: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: tui takes no arguments, got %q", errUsage, fs.Args())
+		return usageError(fs, "tui takes no arguments, got %q", fs.Args())
 	}
 	if broker.Running("") {
 		return fmt.Errorf("an approval panel is already running (socket %s): use that one, or quit it first", broker.SocketPath())
