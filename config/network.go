@@ -1,10 +1,17 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // NetworkConfig is the [network] section: where a sandboxed command may
@@ -167,4 +174,72 @@ func PinAddr(addr string, port int) (string, error) {
 		return "", fmt.Errorf("%q: the port must be a number from 1 to 65535", addr)
 	}
 	return addr, nil
+}
+
+// AllowHost adds host (as "host:port") to the hosts the person allowed for
+// project in the config file at path ([[network.project]]), with a comment
+// saying when and why; nothing changes when it is there already. The file
+// must still load afterwards, or it is left as it was.
+func AllowHost(path, project, hostPort, why string) error {
+	if err := CheckHostPattern(hostPort); err != nil {
+		return err
+	}
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("read config: %w", err)
+	}
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+		cur, err := LoadFile(path)
+		if err != nil {
+			return fmt.Errorf("config is broken, not adding to it: %w", err)
+		}
+		for _, p := range cur.Network.Projects {
+			if p.Project == project && slices.Contains(p.Allow, hostPort) {
+				return nil
+			}
+		}
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	if len(old) > 0 {
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "# Allowed with A on the chaperone panel, %s: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+		strings.ReplaceAll(why, "\n", " "))
+	// The array's header alone: a [network] table may be in the file
+	// already, and may not be written twice.
+	fmt.Fprintf(&b, "[[network.project]]\nproject = %s\nallow = [%s]\n", tomlString(project), tomlString(hostPort))
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b.Bytes(), mode, func(tmp string) error {
+		if _, err := LoadFile(tmp); err != nil {
+			return fmt.Errorf("the allowed host would break the config: %w", err)
+		}
+		return nil
+	})
+}
+
+// tomlString is s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

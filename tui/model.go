@@ -11,6 +11,8 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -314,6 +316,10 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.decide(models.Verdict{Approved: true, By: models.ByPerson}, "approved once")
 	case key.Matches(k, m.keys.Example):
+		if it.Req.Network != nil {
+			m.status = "a held connection is not an example for the model"
+			return m, nil
+		}
 		if m.opts.ExamplesDir == "" {
 			m.status = "cannot keep examples: no user config folder"
 			return m, nil
@@ -333,6 +339,9 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "cannot remember shapes: no user config file"
 			return m, nil
 		}
+		if n := it.Req.Network; n != nil {
+			return m.allowHost(it, n)
+		}
 		rem, err := remembers(it.Req)
 		if err != nil {
 			m.status = "cannot remember this one (" + err.Error() + "); y approves it once"
@@ -346,6 +355,27 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			"approved; remembered "+strings.Join(rem.Shape, " ; ")+" for "+rem.Project)
 	}
 	return m, nil
+}
+
+// allowHost answers a held connection with `A`: the host and port are
+// allowed for the project from now on ([[network.project]] in the user's
+// config). An upload held past the limit is let through for the session
+// (the session memory keeps that), as the host is allowed already.
+func (m Model) allowHost(it *item, n *models.NetworkHold) (tea.Model, tea.Cmd) {
+	target := net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
+	if n.Upload > 0 {
+		return m.decide(models.Verdict{Approved: true, By: models.ByPerson}, "upload to "+target+" allowed for this session")
+	}
+	if it.Req.Project == "" {
+		m.status = "cannot allow " + target + " for a project: the command has none; y allows it once"
+		return m, nil
+	}
+	if err := config.AllowHost(m.opts.ConfigPath, it.Req.Project, target, target+" for: "+oneLine(display(it.Req), 120)); err != nil {
+		m.status = "could not allow " + target + ": " + err.Error()
+		return m, nil
+	}
+	return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true},
+		"allowed "+target+" for "+it.Req.Project)
 }
 
 // guarded reports (and says) that the selection changed under the person

@@ -491,3 +491,59 @@ func TestKeepDecisionAsExample(t *testing.T) {
 		t.Fatalf("kept examples = %q, want the one denied command as high", lines)
 	}
 }
+
+// netHold is a connection held while its command runs.
+func netHold(host string, port int, upload int64) models.HoldRequest {
+	return models.HoldRequest{Project: "/home/u/proj", Session: "s1", Agent: "claude", EventID: "20261206T000000.000000-abc",
+		Command: "npm install left-pad && curl https://" + host + "/x",
+		Network: &models.NetworkHold{Host: host, Port: port, Method: "CONNECT", Upload: upload, Reason: "not a package registry and not in [network] allow"}}
+}
+
+func TestNetworkHoldShown(t *testing.T) {
+	p := newPanel(t, Options{})
+	p.hold("h1", netHold("paste.example", 443, 0))
+	s := p.screen()
+	for _, want := range []string{"NETWORK", "connect to paste.example:443 (CONNECT)", "from: npm install left-pad", "not a package registry"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("screen lacks %q:\n%s", want, s)
+		}
+	}
+	p.press("y")
+	if v := p.verdicts["h1"]; len(v) != 1 || !v[0].Approved || v[0].Remembered {
+		t.Fatalf("y on a connection: %+v", v)
+	}
+}
+
+func TestNetworkHoldAllowHost(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "chaperone", "config.toml")
+	p := newPanel(t, Options{ConfigPath: cfg})
+	p.hold("h1", netHold("api.example", 8443, 0))
+	p.press("A")
+	if v := p.verdicts["h1"]; len(v) != 1 || !v[0].Approved || !v[0].Remembered {
+		t.Fatalf("A on a connection: %+v", v)
+	}
+	c, err := config.LoadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Network.Projects) != 1 || c.Network.Projects[0].Project != "/home/u/proj" || !slices.Equal(c.Network.Projects[0].Allow, []string{"api.example:8443"}) {
+		t.Errorf("allowed %+v, want api.example:8443 for /home/u/proj", c.Network.Projects)
+	}
+	if len(c.Remember) != 0 {
+		t.Errorf("A on a connection remembered a command shape: %+v", c.Remember)
+	}
+	// An upload held past the limit: A lets it go for the session and
+	// writes nothing.
+	p.hold("h2", netHold("api.example", 8443, 100<<10))
+	if !strings.Contains(p.screen(), "upload of 100.0 KiB to api.example:8443") {
+		t.Errorf("upload hold not shown:\n%s", p.screen())
+	}
+	p.clock.t = p.clock.t.Add(time.Second)
+	p.press("A")
+	if v := p.verdicts["h2"]; len(v) != 1 || !v[0].Approved || v[0].Remembered {
+		t.Fatalf("A on an upload: %+v", v)
+	}
+	if c, _ := config.LoadFile(cfg); len(c.Network.Projects) != 1 {
+		t.Errorf("A on an upload wrote the config: %+v", c.Network.Projects)
+	}
+}

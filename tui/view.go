@@ -3,6 +3,7 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -134,7 +135,11 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	}
 	var b strings.Builder
 	waited := m.now.Sub(it.Received)
-	line := fmt.Sprintf("%s%d. %s  waiting %s", mark, i+1, riskLabel(r.Rating.Risk), age(waited))
+	label := riskLabel(r.Rating.Risk)
+	if r.Network != nil {
+		label = styleRisk[models.High].Render("NETWORK")
+	}
+	line := fmt.Sprintf("%s%d. %s  waiting %s", mark, i+1, label, age(waited))
 	if !r.Deadline.IsZero() {
 		line += styleDim.Render(fmt.Sprintf(" · denied in %s", age(r.Deadline.Sub(m.now))))
 	}
@@ -142,6 +147,20 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	b.WriteByte('\n')
 	const indent = "     "
 	inner := max(width-len(indent), 10)
+	if n := r.Network; n != nil {
+		b.WriteString(indent + styleRule.Render(clip(sanitize(networkLine(n)), inner)) + "\n")
+		if compact {
+			b.WriteString(indent + styleDim.Render(clip("from: "+strings.ReplaceAll(sanitize(display(r)), "\n", "↵ "), inner)))
+			return b.String()
+		}
+		b.WriteString(indent + styleDim.Render(clip(sanitize("why: "+n.Reason), inner)) + "\n")
+		for _, l := range strings.Split(lipgloss.Wrap("from: "+sanitize(display(r)), inner, " /|;&"), "\n") {
+			b.WriteString(indent + l + "\n")
+		}
+		b.WriteString(indent + styleDim.Render(clip(sanitize(fmt.Sprintf("project %s  agent %s  session %s  record %s",
+			orDash(r.Project), orDash(r.Agent), orDash(r.Session), orDash(r.EventID))), inner)))
+		return b.String()
+	}
 	if compact {
 		b.WriteString(indent + clip(strings.ReplaceAll(sanitize(display(r)), "\n", "↵ "), inner))
 		return b.String()
@@ -192,6 +211,45 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// networkLine says what a held connection wants, for a person.
+func networkLine(n *models.NetworkHold) string {
+	target := net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
+	if n.Upload > 0 {
+		return fmt.Sprintf("upload of %s to %s (%s)", bytesText(n.Upload), target, n.Method)
+	}
+	return fmt.Sprintf("connect to %s (%s)", target, n.Method)
+}
+
+// bytesText writes a byte count for a person.
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// connectionsText sums up a command's connections for the feed:
+// "registry.npmjs.org:443 ✓ evil.example:443 ✗".
+func connectionsText(cs []models.Connection) string {
+	seen := map[string]bool{}
+	var parts []string
+	for _, c := range cs {
+		mark := "✗"
+		if c.Allowed {
+			mark = "✓"
+		}
+		p := net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) + " " + mark
+		if !seen[p] {
+			seen[p] = true
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
 // feedView is the live feed of recent commands, newest first, in at most
 // lines lines.
 func (m Model) feedView(width, lines int) string {
@@ -227,6 +285,10 @@ func (m Model) feedView(width, lines int) string {
 			n++
 			b.WriteString("\n" + styleDim.Render(clip("    files: "+sanitize(fl), width)))
 		}
+		if len(ev.Connections) > 0 && n+1 < lines {
+			n++
+			b.WriteString("\n" + styleDim.Render(clip("    net: "+sanitize(connectionsText(ev.Connections)), width)))
+		}
 	}
 	return b.String()
 }
@@ -260,7 +322,16 @@ func (m Model) details(it *item, width int) string {
 	if c := it.Claim; c != nil {
 		w("  the shim claims %s (not the panel's rating, not remembered): %s", c.Risk.Effective(), c.Reason)
 	}
-	if rem, err := remembers(r); err != nil {
+	if n := r.Network; n != nil {
+		w("held connection: %s", networkLine(n))
+		w("why: %s", n.Reason)
+		w("audit record of the command: %s", orDash(r.EventID))
+		if n.Upload > 0 {
+			w("A lets this session upload to %s", n.Host)
+		} else {
+			w("A allows %s for %s from now on ([[network.project]] in your config)", net.JoinHostPort(n.Host, strconv.Itoa(n.Port)), orDash(r.Project))
+		}
+	} else if rem, err := remembers(r); err != nil {
 		w("A: %v", err)
 	} else {
 		w("A would remember for %s: %s (rules %s)", rem.Project, strings.Join(rem.Shape, " ; "), strings.Join(rem.Rules, ", "))
