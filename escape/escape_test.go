@@ -1372,8 +1372,9 @@ const (
 
 // worldOpts chooses a world's layout and its panel's answer.
 type worldOpts struct {
-	xdg  layout
-	deny bool // the panel says no to every held command
+	xdg     layout
+	deny    bool // the panel says no to every held command
+	noPanel bool // no panel runs at all
 }
 
 // world is one fake user on this host: HOME with fake secrets, the XDG
@@ -1406,6 +1407,7 @@ type world struct {
 	before   map[string]node // the host before the first step (checkHost)
 	watched  map[string]node // more host files to check (watchNode, watchTree)
 	accepts  atomic.Int64
+	ups      map[string]*upstream // local servers the names of [network] hosts lead to
 
 	mu      sync.Mutex
 	held    []string
@@ -1469,7 +1471,9 @@ func newWorld(t *testing.T, backend string, o worldOpts) *world {
 
 	w.env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + w.home, "XDG_CONFIG_HOME=" + w.cfg, "XDG_STATE_HOME=" + w.state,
 		"XDG_RUNTIME_DIR=" + w.runtime, "TMPDIR=" + w.tmp, "LANG=C.UTF-8", "CHAPERONE_HOLD_TIMEOUT=3s"}
-	w.startPanel(o.deny)
+	if !o.noPanel {
+		w.startPanel(o.deny)
+	}
 	t.Cleanup(w.endServers)
 	if backend == "docker" || backend == "podman" {
 		t.Cleanup(w.removeContainers)
