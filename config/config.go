@@ -5,6 +5,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -258,9 +260,26 @@ func decode(path string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	if err := c.Network.Check(); err != nil {
-		return nil, &Error{Path: path, Line: sectionLine(data, "network"), Key: "network", Msg: err.Error(), Fix: "correct the entry; see the README's [network] section"}
+		line := sectionLine(data, "network")
+		var ee *EntryError
+		if errors.As(err, &ee) {
+			line = cmp.Or(valueLine(data, ee.Value), line)
+		}
+		return nil, &Error{Path: path, Line: line, Key: "network", Msg: err.Error(), Fix: "correct the entry; see the README's [network] section"}
 	}
 	return c, nil
+}
+
+// valueLine finds the first line that holds v as a quoted string, for
+// errors.
+func valueLine(data []byte, v string) int {
+	q := strconv.Quote(v)
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, q) {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // sectionLine finds the line of the table header [name], for errors.

@@ -107,7 +107,19 @@ func (n NetworkConfig) Limit() int64 {
 	return DefaultUploadLimit
 }
 
-// Check reports the first malformed entry of n, naming the key.
+// EntryError is a malformed entry of the [network] table.
+type EntryError struct {
+	Key   string // "allow", "hosts", …
+	Value string // the entry as written
+	Err   error
+}
+
+func (e *EntryError) Error() string { return "[network] " + e.Key + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// Check reports the first malformed entry of n (an *EntryError).
 func (n NetworkConfig) Check() error {
 	for _, list := range []struct {
 		key string
@@ -115,22 +127,22 @@ func (n NetworkConfig) Check() error {
 	}{{"allow", n.Allow}, {"deny", n.Deny}} {
 		for _, p := range list.v {
 			if err := CheckHostPattern(p); err != nil {
-				return fmt.Errorf("[network] %s: %w", list.key, err)
+				return &EntryError{Key: list.key, Value: p, Err: err}
 			}
 		}
 	}
 	for name, addr := range n.Hosts {
 		if err := CheckHostPattern(name); err != nil || strings.ContainsAny(name, "*:") {
-			return fmt.Errorf("[network] hosts: %q is not a host name (write hosts = { \"name.example\" = \"127.0.0.1:8080\" })", name)
+			return &EntryError{Key: "hosts", Value: name, Err: fmt.Errorf("%q is not a host name (write hosts = { \"name.example\" = \"127.0.0.1:8080\" })", name)}
 		}
 		if _, err := PinAddr(addr, 443); err != nil {
-			return fmt.Errorf("[network] hosts: %q: %w", name, err)
+			return &EntryError{Key: "hosts", Value: addr, Err: fmt.Errorf("%q: %w", name, err)}
 		}
 	}
 	for _, p := range n.Projects {
 		for _, h := range p.Allow {
 			if err := CheckHostPattern(h); err != nil {
-				return fmt.Errorf("[[network.project]] allow: %w", err)
+				return &EntryError{Key: "project.allow", Value: h, Err: err}
 			}
 		}
 	}
@@ -140,6 +152,9 @@ func (n NetworkConfig) Check() error {
 // CheckHostPattern reports whether p is a host pattern of NetworkConfig:
 // a name, "*." and a name, or an IP literal, each with an optional ":PORT".
 func CheckHostPattern(p string) error {
+	if strings.ContainsAny(p, "/@?#") || strings.Contains(p, "://") {
+		return fmt.Errorf("%q is not a host (write \"example.org\", \"*.example.org\", \"10.0.0.5\" or \"example.org:8443\", without a scheme or path)", p)
+	}
 	host, port := p, ""
 	if h, pt, err := net.SplitHostPort(p); err == nil {
 		host, port = h, pt

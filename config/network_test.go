@@ -50,7 +50,7 @@ func TestAllowHost(t *testing.T) {
 func TestNetworkConfigErrors(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ text, want string }{
-		{"[network]\nallow = [\"http://x.example/\"]\n", "config.toml:1:"},
+		{"[network]\nallow = [\"http://x.example/\"]\n", "config.toml:2: [network] allow: \"http://x.example/\" is not a host"},
 		{"[network]\nhosts = { \"a.test\" = \"localhost\" }\n", "hosts"},
 		{"[network]\nupload_limit = \"lots\"\n", "upload_limit"},
 		{"[network]\nupload_limit = -1\n", "negative"},

@@ -151,7 +151,7 @@ func (p *Policy) Decide(host string, port int) Decision {
 		return Decision{Action: Allow, By: models.ByRemembered}
 	}
 	if a, err := netip.ParseAddr(h); err == nil {
-		if local(a) {
+		if Local(a) {
 			return Decision{Action: Refuse, By: models.ByPolicy,
 				Reason: "an address of this machine or its network; list it in [network] allow if the sandbox must reach it"}
 		}
@@ -200,9 +200,9 @@ func (p *Policy) Listed(a netip.Addr, port int) bool {
 	return matchAny(p.allow, a.Unmap().String(), port)
 }
 
-// local reports whether a is an address of this machine or of a private
+// Local reports whether a is an address of this machine or of a private
 // network: what an allowed name must not lead to.
-func local(a netip.Addr) bool {
+func Local(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
 		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() || cgnat.Contains(a) ||

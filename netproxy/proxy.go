@@ -300,7 +300,7 @@ func (p *Proxy) dial(ctx context.Context, rec *models.Connection) (net.Conn, boo
 		}
 	}
 	for _, a := range addrs {
-		if local(a) && !p.Policy.Listed(a, rec.Port) {
+		if Local(a) && !p.Policy.Listed(a, rec.Port) {
 			return nil, p.refuse(rec, models.ByPolicy, fmt.Sprintf("it leads to %s, an address of this machine or its network; pin the name in [network] hosts if the sandbox must reach it", a.Unmap()))
 		}
 	}

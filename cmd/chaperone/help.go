@@ -37,6 +37,7 @@ Commands:
   tui       the approval panel for held commands
   audit     the audit log: list, show, tail, verify, replay, rerate, export
   sandbox   the project's sandbox: up, down, status, exec
+  network   the sandbox's egress proxy: check HOST says what happens to a connection
   doctor    check the config, the sandbox backends, the project and the model
   model     the model that rates what the rules leave undecided: check, show-prompt
   fewshot   the examples that teach the model: list, add, rm

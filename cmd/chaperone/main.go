@@ -59,6 +59,7 @@ var ownOptions = map[string]string{"--help": "help", "-h": "help", "--version": 
 // subcommands are chaperone's own verbs; anything else is bash's argv.
 var subcommands = map[string]func(ctx context.Context, args []string) error{
 	"rate":    runRate,
+	"network": runNetwork,
 	"rules":   runRules,
 	"shims":   runShims,
 	"run":     runRun,

@@ -206,6 +206,7 @@ func runDoctor(ctx context.Context, args []string) error {
 	writeDoctor(ctx, os.Stdout, cfg, env)
 	doctorProject(os.Stdout, cfg, env)
 	doctorShell(os.Stdout, env)
+	doctorNetwork(os.Stdout, cfg)
 	doctorModel(os.Stdout, cfg)
 	if fileErr != nil || envErr != nil {
 		return errBrokenConfig
