@@ -20,6 +20,7 @@ import (
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/netproxy"
 	"github.com/chaperone-dev/chaperone/rater"
 )
 
@@ -433,6 +434,31 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 // errChanged is rerate's answer when a decision would change.
 var errChanged = errors.New("rerate")
 
+// connectionClass is what decided a recorded connection, as the proxy's
+// action: a list (allowed, or refused by deny or policy), or a person (or
+// nobody, when none answered).
+func connectionClass(c models.Connection) netproxy.Action {
+	switch c.By {
+	case models.ByList, models.ByRemembered:
+		if c.Allowed {
+			return netproxy.Allow
+		}
+	case models.ByDenyList, models.ByPolicy:
+		return netproxy.Refuse
+	}
+	return netproxy.Ask
+}
+
+func actionText(a netproxy.Action) string {
+	switch a {
+	case netproxy.Allow:
+		return "allowed by the lists"
+	case netproxy.Refuse:
+		return "refused by the lists"
+	}
+	return "held for a person"
+}
+
 // verdictOf names what a risk leads to.
 func verdictOf(r models.Risk) string {
 	switch r.Effective() {
@@ -466,22 +492,42 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 		return err
 	}
 	engines := map[string]*engine.Engine{}
+	policies := map[string]*netproxy.Policy{}
 	engineFor := func(project string) (*engine.Engine, error) {
 		if e := engines[project]; e != nil {
 			return e, nil
 		}
-		e, err := engine.New(cfg.Clone(), project)
+		c := cfg.Clone()
+		e, err := engine.New(c, project) // adds the trusted project's settings to c
 		if err != nil {
+			return nil, err
+		}
+		if policies[project], err = netproxy.NewPolicy(c.Network, project); err != nil {
 			return nil, err
 		}
 		engines[project] = e
 		return e, nil
 	}
-	changed, own := 0, 0
+	changed, own, conns, connsChanged := 0, 0, 0, 0
 	for _, ev := range evs {
 		if audit.UserCommand(ev) {
 			own++ // never rated, so never rated differently
 			continue
+		}
+		if len(ev.Connections) > 0 {
+			if _, err := engineFor(ev.Project); err != nil {
+				return err
+			}
+			for _, c := range ev.Connections {
+				conns++
+				was, is := connectionClass(c), policies[ev.Project].Decide(c.Host, c.Port).Action
+				if was == is {
+					continue
+				}
+				connsChanged++
+				fmt.Fprintf(a.stdout, "%s  %s\n    connection %s:%d was %s (%s), now %s\n", ev.Time.Local().Format("2006-01-02 15:04:05"),
+					oneLine(cmpText(ev.Inner, ev.Command)), c.Host, c.Port, actionText(was), orDash(c.By), actionText(is))
+			}
 		}
 		cmd := ev.Inner
 		if cmd == "" {
@@ -516,7 +562,10 @@ func (a *auditCmd) rerate(ctx context.Context, args []string) error {
 		skipped = fmt.Sprintf(" (and %d of the user's own, from sandbox exec, not rated)", own)
 	}
 	rated := len(evs) - own
-	if changed > 0 {
+	if conns > 0 {
+		skipped += fmt.Sprintf("; %d of %d connections would be decided differently by the [network] settings now", connsChanged, conns)
+	}
+	if changed > 0 || connsChanged > 0 {
 		return fmt.Errorf("%w: %d of %d commands would be decided differently%s", errChanged, changed, rated, skipped)
 	}
 	fmt.Fprintf(a.stdout, "all %d commands would be decided the same%s\n", rated, skipped)
