@@ -447,23 +447,14 @@ func (p *Proxy) splice(ctx context.Context, rec *models.Connection, c net.Conn, 
 	<-done
 }
 
-// copyDown copies what the host sends to the client, counting it.
+// copyDown copies what the host sends to the client and counts it. It is
+// a plain io.Copy, so that the kernel moves the bytes between the two
+// sockets (splice) where it can; the count lands when the copy ends.
 func (p *Proxy) copyDown(rec *models.Connection, c io.Writer, up io.Reader) {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := up.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			rec.Down += int64(n)
-			p.mu.Unlock()
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
+	n, _ := io.Copy(c, up)
+	p.mu.Lock()
+	rec.Down += n
+	p.mu.Unlock()
 }
 
 // upload is the writer towards the host: it counts what is sent, and

@@ -87,13 +87,59 @@ func forward(c *os.File, sock string) {
 	defer up.Close()
 	done := make(chan struct{})
 	go func() {
-		io.Copy(up, c)
+		pump(up, c)
 		shutWrite(up)
 		close(done)
 	}()
-	io.Copy(c, up)
+	pump(c, up)
 	shutWrite(c)
 	<-done
+}
+
+// Flags of splice(2).
+const (
+	spliceMove     = 0x1
+	spliceNonblock = 0x2
+)
+
+// pump copies from src to dst until src ends, through a pipe with
+// splice(2), so that the bytes move inside the kernel (a download through
+// the proxy crosses this forwarder); it falls back to io.Copy.
+func pump(dst, src *os.File) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		io.Copy(dst, src)
+		return
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	rs, err1 := src.SyscallConn()
+	rd, err2 := dst.SyscallConn()
+	if err1 != nil || err2 != nil {
+		io.Copy(dst, src)
+		return
+	}
+	for {
+		var n int64
+		var serr error
+		if err := rs.Read(func(fd uintptr) bool {
+			n, serr = syscall.Splice(int(fd), nil, p[1], nil, 1<<20, spliceMove|spliceNonblock)
+			return serr != syscall.EAGAIN
+		}); err != nil || serr != nil || n == 0 {
+			return // the end, or an error: either way, nothing more comes
+		}
+		for n > 0 {
+			var m int64
+			var werr error
+			if err := rd.Write(func(fd uintptr) bool {
+				m, werr = syscall.Splice(p[0], nil, int(fd), nil, int(n), spliceMove|spliceNonblock)
+				return werr != syscall.EAGAIN
+			}); err != nil || werr != nil || m <= 0 {
+				return
+			}
+			n -= m
+		}
+	}
 }
 
 // dialUnix connects to the unix socket at path.
