@@ -433,3 +433,41 @@ func wheel(name, id string) ([]byte, string) {
 	zw.Close()
 	return b.Bytes(), name + "-1.0-py3-none-any.whl"
 }
+
+// Two commands of one agent run at once in the project's container, where
+// the exchange folder, and so both jobs' proxy sockets, are in reach of
+// both: the second speaks to the first's socket (and to its own) directly,
+// to pass its connection off as the other command's (the panel would show
+// the other command). Each socket answers only its job's own forwarder,
+// which opens with a secret the command cannot read.
+func TestRedTeamNetworkOtherJobsSocket(t *testing.T) {
+	t.Parallel()
+	for _, b := range []string{"docker", "podman"} {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			itest.Require(t, b, available(b))
+			w := newWorld(t, b, worldOpts{})
+			w.begin(t)
+			w.copyHelper()
+			w.serveUpstream("UP", nil)
+			w.network(`allow = ["allowed-@ID@.test"]` + "\n" + `hosts = { "allowed-@ID@.test" = "@UP@" }` + "\n")
+			w.freeze()
+			req := `GET http://allowed-@ID@.test/ HTTP/1.1\r\nHost: allowed-@ID@.test\r\n\r\n`
+			r1, r2 := runConcurrently(w,
+				step{cmd: "sleep 6; echo FIRST-DONE"},
+				step{cmd: "ls /run/chaperone-out/; for s in /run/chaperone-out/*.egress; do @PROBE@ send $s '" + req + "'; " +
+					"@PROBE@ send $s 'k3y\\n" + req + "'; done; echo SECOND-DONE", timeout: 40 * time.Second},
+				3*time.Second)
+			logResults(t, r1, r2)
+			if !strings.Contains(r2.stdout, "SECOND-DONE") || strings.Count(r2.stdout, "GOT ") < 4 {
+				t.Fatalf("DID NOT RUN: the second command did not reach both sockets: %q", clip(r2.stdout, 600))
+			}
+			if strings.Contains(r2.stdout, "UPSTREAM-OK") || strings.Contains(r2.stdout, "HTTP/1.1") {
+				t.Errorf("ESCAPED: a command spoke through a proxy socket without its job's key: %q", clip(r2.stdout, 600))
+			}
+			if n := w.ups["UP"].hits.Load(); n != 0 {
+				t.Errorf("ESCAPED: the upstream got %d requests", n)
+			}
+		})
+	}
+}

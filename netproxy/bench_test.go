@@ -43,9 +43,9 @@ func benchWorld(b *testing.B, size int64) (direct, viaProxy string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Proxy{Policy: pol}
-	go p.Serve(ctx, l)
+	go serveKeyed(ctx, l, p)
 	b.Cleanup(func() { cancel(); p.Close() })
-	port, err := egress.Forward(sock)
+	port, err := egress.Forward(sock, testKey)
 	if err != nil {
 		b.Fatal(err)
 	}

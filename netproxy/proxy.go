@@ -85,11 +85,7 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 			}
 			return fmt.Errorf("egress proxy: %w", err)
 		}
-		p.serving.Add(1)
-		go func() {
-			defer p.serving.Done()
-			p.ServeConn(ctx, c)
-		}()
+		go p.ServeConn(ctx, c)
 	}
 }
 
@@ -138,12 +134,23 @@ func (p *Proxy) untrack(c net.Conn) {
 }
 
 // ServeConn serves one client connection: SOCKS5 when its first byte says
-// so, else HTTP (CONNECT, or one request in absolute form).
+// so, else HTTP (CONNECT, or one request in absolute form). It closes c.
+// Close waits for it.
 func (p *Proxy) ServeConn(ctx context.Context, c net.Conn) {
-	if !p.track(c) {
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.serving.Add(1)
+	}
+	p.mu.Unlock()
+	if closed || !p.track(c) {
 		c.Close()
+		if !closed {
+			p.serving.Done()
+		}
 		return
 	}
+	defer p.serving.Done()
 	defer p.untrack(c)
 	defer c.Close()
 	br := bufio.NewReader(c)

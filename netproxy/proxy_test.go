@@ -81,13 +81,35 @@ func newWorld(t *testing.T, n config.NetworkConfig) *world {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go w.proxy.Serve(ctx, l)
+	go serveKeyed(ctx, l, w.proxy)
 	t.Cleanup(func() { cancel(); w.proxy.Close() })
-	w.port, err = egress.Forward(w.sock)
+	w.port, err = egress.Forward(w.sock, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// testKey is what the tests' forwarders open each connection with.
+const testKey = "k3y"
+
+// serveKeyed serves l with p as the sandbox does: each connection must
+// open with the job's key (egress.Admit).
+func serveKeyed(ctx context.Context, l net.Listener, p *Proxy) {
+	go func() { <-ctx.Done(); l.Close() }()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			if !egress.Admit(c, testKey) {
+				c.Close()
+				return
+			}
+			p.ServeConn(ctx, c)
+		}()
+	}
 }
 
 // client is an HTTP client that uses the forwarder as its proxy and
@@ -415,7 +437,7 @@ func TestProxySOCKS5(t *testing.T) {
 
 func TestForwardProxyGone(t *testing.T) {
 	t.Parallel()
-	port, err := egress.Forward(filepath.Join(t.TempDir(), "nothing.sock"))
+	port, err := egress.Forward(filepath.Join(t.TempDir(), "nothing.sock"), testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/chaperone-dev/chaperone/internal/egress"
 	"github.com/chaperone-dev/chaperone/internal/reaper"
 	"github.com/chaperone-dev/chaperone/internal/rundir"
 )
@@ -17,8 +18,9 @@ const egressMount = "/run/chaperone-egress.sock"
 
 // egressSock is one job's way out: a unix socket that only its sandbox
 // sees, each connection to which is handed to the job's Egress (the
-// egress proxy, package netproxy).
+// egress proxy, package netproxy) once it has opened with the job's key.
 type egressSock struct {
+	key     string // what the job's forwarder opens each connection with (reaper.Setup.EgressKey)
 	path    string
 	dir     string // a folder made for the socket alone, removed with it
 	l       net.Listener
@@ -36,7 +38,7 @@ func startEgress(j *Job, dir, name string) (*egressSock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress proxy socket: %w", err)
 	}
-	e := &egressSock{path: path, l: l}
+	e := &egressSock{key: jobID() + jobID(), path: path, l: l}
 	e.serving.Add(1)
 	go func() {
 		defer e.serving.Done()
@@ -48,6 +50,10 @@ func startEgress(j *Job, dir, name string) (*egressSock, error) {
 			e.serving.Add(1)
 			go func() {
 				defer e.serving.Done()
+				if !egress.Admit(c, e.key) {
+					c.Close() // not the job's own forwarder
+					return
+				}
 				j.Egress(c)
 			}()
 		}
@@ -119,7 +125,7 @@ func bwrapEgress(j *Job, env []string) (e *egressSock, mounts, prefix, setenv []
 		return nil, nil, nil, nil, err
 	}
 	e.dir = dir
-	s := reaper.Setup{Egress: egressMount}
+	s := reaper.Setup{Egress: egressMount, EgressKey: e.key}
 	return e, []string{"--ro-bind", exe, reaperPath, "--ro-bind", e.path, egressMount},
 		[]string{reaperPath, jobID(), "--"}, []string{"--setenv", reaper.SetupEnv, s.Encode()}, nil
 }

@@ -527,7 +527,7 @@ func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
 			return nil, err
 		}
 		r.egress = eg
-		s.Egress = outMount + "/" + name
+		s.Egress, s.EgressKey = outMount+"/"+name, eg.key
 	}
 	for _, kv := range e.Policy.Env(env, false) {
 		name, _, _ := strings.Cut(kv, "=")

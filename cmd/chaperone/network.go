@@ -200,9 +200,25 @@ func proxySelfTest() (time.Duration, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p := &netproxy.Proxy{Policy: pol}
-	go p.Serve(ctx, l)
+	const key = "doctor"
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				if !egress.Admit(c, key) {
+					c.Close()
+					return
+				}
+				p.ServeConn(ctx, c)
+			}()
+		}
+	}()
+	defer l.Close()
 	defer p.Close()
-	port, err := egress.Forward(sock)
+	port, err := egress.Forward(sock, key)
 	if err != nil {
 		return 0, err
 	}

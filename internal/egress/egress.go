@@ -9,17 +9,20 @@
 package egress
 
 import (
+	"crypto/subtle"
 	"errors"
 	"io"
 	"os"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // Forward listens on a free port of 127.0.0.1 and carries every
-// connection made to it to the unix socket at sock. It returns the port;
+// connection made to it to the unix socket at sock, sending key and a
+// newline first (the job's secret, see sandbox). It returns the port;
 // connections are served until the process ends.
-func Forward(sock string) (int, error) {
+func Forward(sock, key string) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return 0, os.NewSyscallError("socket", err)
@@ -61,16 +64,21 @@ func Forward(sock string) (int, error) {
 				}
 				return
 			}
-			go forward(os.NewFile(uintptr(nfd), "client"), sock)
+			go forward(os.NewFile(uintptr(nfd), "client"), sock, key)
 		}
 	}()
 	return sa.(*syscall.SockaddrInet4).Port, nil
 }
 
 // forward carries one connection to the proxy and back.
-func forward(c *os.File, sock string) {
+func forward(c *os.File, sock, key string) {
 	defer c.Close()
 	up, err := dialUnix(sock)
+	if err == nil {
+		if _, err = io.WriteString(up, key+"\n"); err != nil {
+			up.Close()
+		}
+	}
 	if err != nil {
 		// The proxy is gone. Once the client has spoken, an HTTP client
 		// gets an answer that says why, a SOCKS client a refusal.
@@ -172,6 +180,25 @@ func shutWrite(f *os.File) {
 		return
 	}
 	rc.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_WR) })
+}
+
+// Conn is what Admit needs of a connection (a net.Conn has it).
+type Conn interface {
+	io.Reader
+	SetReadDeadline(t time.Time) error
+}
+
+// Admit reads the key a connection to the proxy's socket must open with
+// (what Forward sends) and reports whether it is key. A connection from
+// anything but the job's own forwarder is to be closed without a word.
+func Admit(c Conn, key string) bool {
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, len(key)+1)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return false
+	}
+	c.SetReadDeadline(time.Time{})
+	return subtle.ConstantTimeCompare(buf, []byte(key+"\n")) == 1
 }
 
 // ErrNoSocket is what a command's connection meets when the proxy's

@@ -135,7 +135,7 @@ func run(job string, argv []string) int {
 		}
 		s.prepare(os.Getpid())
 		if s.Egress != "" {
-			if err := startEgress(s.Egress); err != nil {
+			if err := startEgress(s.Egress, s.EgressKey); err != nil {
 				warn("cannot start the network forwarder: " + err.Error())
 				return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
 			}
@@ -181,8 +181,8 @@ wait:
 
 // startEgress starts the forwarder to the proxy's socket and sets the proxy
 // variables for the command (over any the command's environment had).
-func startEgress(sock string) error {
-	port, err := egress.Forward(sock)
+func startEgress(sock, key string) error {
+	port, err := egress.Forward(sock, key)
 	if err != nil {
 		return err
 	}

@@ -39,8 +39,11 @@ type Setup struct {
 	// Egress, when set, is the path of the egress proxy's unix socket: the
 	// reaper listens on a free port of 127.0.0.1, carries what connects
 	// there to the socket, and gives the command the proxy variables that
-	// point at it (see package netproxy).
-	Egress string
+	// point at it (see package netproxy). EgressKey is the job's secret,
+	// which the forwarder sends first on each connection: the socket
+	// answers nothing else, so that another command that can reach it (in
+	// the same container) cannot pass its connections off as this job's.
+	Egress, EgressKey string
 }
 
 // StartFiles are the names (relative to the home folder) of what shells
@@ -95,6 +98,7 @@ func (s Setup) Encode() string {
 	if s.Egress != "" {
 		word("egress")
 		word(s.Egress)
+		word(s.EgressKey)
 	}
 	return string(b)
 }
@@ -121,9 +125,9 @@ func ParseSetup(v string) (Setup, error) {
 	for len(words) > 0 {
 		var n int
 		switch words[0] {
-		case "home", "dir", "egress":
+		case "home", "dir":
 			n = 2
-		case "size", "link":
+		case "size", "link", "egress":
 			n = 3
 		default:
 			return Setup{}, errSetup
@@ -137,7 +141,7 @@ func ParseSetup(v string) (Setup, error) {
 		case "dir":
 			s.Dirs = append(s.Dirs, words[1])
 		case "egress":
-			s.Egress = words[1]
+			s.Egress, s.EgressKey = words[1], words[2]
 		case "size":
 			r, err1 := strconv.Atoi(words[1])
 			c, err2 := strconv.Atoi(words[2])

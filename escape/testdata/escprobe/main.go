@@ -7,15 +7,20 @@
 //	escprobe tcp HOST:PORT...     the same for TCP
 //	escprobe listen PATH SECONDS  listen on a unix socket, answer "ALIVE" to
 //	                              each connection, end after SECONDS
+//	escprobe send PATH TEXT       connect to a unix socket, send TEXT (with
+//	                              \r and \n as escapes), print "GOT PATH: …"
+//	                              with what comes back within 3 s
 //
 // It always exits 0: the suite reads what it printed.
 package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -36,7 +41,22 @@ func main() {
 	case "listen":
 		secs, _ := strconv.Atoi(os.Args[3])
 		listen(os.Args[2], time.Duration(secs)*time.Second)
+	case "send":
+		send(os.Args[2], strings.NewReplacer(`\r`, "\r", `\n`, "\n").Replace(os.Args[3]))
 	}
+}
+
+func send(path, text string) {
+	c, err := net.DialTimeout("unix", unixAddr(path), 2*time.Second)
+	if err != nil {
+		fmt.Printf("REFUSED %s: %v\n", path, err)
+		return
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	c.Write([]byte(text))
+	b, _ := io.ReadAll(c)
+	fmt.Printf("GOT %s: %q\n", path, b)
 }
 
 // unixAddr turns "@name" into Go's spelling of an abstract address.
