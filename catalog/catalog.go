@@ -31,7 +31,7 @@ type Entry struct {
 	// name, when it does more than read them: Sends (their content
 	// leaves the machine), Writes, Deletes, ExecFile (runs them) or
 	// Serves (publishes them). The rater's generic pass judges each such
-	// object where it is (see rater's effects.go).
+	// object where it is (see rater's objects.go).
 	ArgsDo Effect
 	// Check names the rater code that judges a use of the program in
 	// detail (which option, which path, which host). Empty means the
@@ -107,12 +107,12 @@ func (e *Entry) Option(opt string) *Option {
 	return nil
 }
 
-// The catalogue: checked (programs.go), then quiet (quiet.go). Each name
-// appears once. Both are plain data, laid out by the linker; only byName
+// The catalogue: checked (programs.go), judged by their effects alone
+// (objects.go), then quiet (quiet.go). Each name appears once. Both are plain data, laid out by the linker; only byName
 // is built, on the first Lookup (about 0.1 ms, which a cold `chaperone -c`
 // pays once and a process that rates nothing never does).
 var (
-	lists  = [...][]Entry{checked, quiet}
+	lists  = [...][]Entry{checked, judged, quiet}
 	byName = sync.OnceValue(func() map[string]*Entry { return index(lists[:]...) })
 )
 

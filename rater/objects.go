@@ -25,8 +25,10 @@ import (
 //   - a folder it serves outside the project: net.upload;
 //   - chaperone's own processes it signals: chaperone.self.
 //
-// Fetching from another host (net.fetch) and starting a server
-// (proc.background) are said for programs without a check. The pass only
+// For programs without a check, the pass also says what a check would:
+// fetching from another host (net.fetch), starting a server
+// (proc.background), and running fetched or decoded code from stdin
+// (exec.download, exec.obfuscated). The pass only
 // adds findings; a check's finding of the same rule and span is not
 // repeated (check.hit).
 
@@ -50,17 +52,30 @@ type object struct {
 // objectEffects are the effects the pass judges per object.
 const objectEffects = catalog.Sends | catalog.Writes | catalog.Deletes | catalog.ExecFile | catalog.Serves
 
-// passEffects are the effects the pass judges for a whole command.
-const passEffects = catalog.SendsStdin | catalog.Signals | catalog.Sends | catalog.Publishes | catalog.Fetches | catalog.Serves
+// passEffects are the effects the pass judges for a whole command; it
+// judges quietEffects too for a program without a check.
+const (
+	passEffects  = catalog.SendsStdin | catalog.Signals | catalog.Sends | catalog.Publishes
+	quietEffects = catalog.Fetches | catalog.Serves | catalog.ExecStdin
+)
 
 // worthReading reports whether the pass has anything to look at in a use
-// of e: the common quiet programs (ls, grep, go) have not.
+// of e: the common programs (ls, grep, go test) have not.
 func worthReading(e *catalog.Entry) bool {
-	if e.Effects&passEffects != 0 || e.ArgsDo != 0 {
+	pass := passEffects
+	if e.Check == "" {
+		pass |= quietEffects
+	}
+	if e.Effects&pass != 0 || e.ArgsDo != 0 {
 		return true
 	}
 	for i := range e.Options {
 		if e.Options[i].Does != 0 {
+			return true
+		}
+	}
+	for i := range e.Subs {
+		if e.Subs[i].ArgsDo != 0 || e.Subs[i].Effects&pass != 0 {
 			return true
 		}
 	}
@@ -239,6 +254,15 @@ func (k *check) effects(c *cmd, e *catalog.Entry) {
 		k.hit(ruleNetUpload, c.span())
 	}
 	if e.Check == "" {
+		if u.effects.Has(catalog.ExecStdin) && len(u.pos) == 0 && c.Stdin != "" {
+			// Runs the code on its stdin, as a shell would.
+			switch {
+			case k.feedsFromNetwork(c) || k.pipedFrom(c.idx, fetcher):
+				k.hit(ruleExecDownload, c.span())
+			case k.pipedFrom(c.idx, decodes):
+				k.hit(ruleExecObfuscated, c.span())
+			}
+		}
 		if u.effects.Has(catalog.Fetches) && u.remote > 0 {
 			k.hit(ruleNetFetch, c.span())
 		}
