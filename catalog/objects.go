@@ -376,4 +376,59 @@ var judged = []Entry{
 		}},
 	{Names: []string{"Invoke-Expression", "iex"}, Desc: "PowerShell's eval: runs its input as code",
 		Effects: ExecArg | ExecStdin},
+	{Names: []string{"Remove-Item", "ri", "del", "erase"}, Desc: "PowerShell's delete",
+		Effects: Deletes,
+		Options: []Option{
+			{Kind: Path, Does: Deletes, Names: []string{"-Path", "-LiteralPath"}},
+			{Kind: Plain, Names: []string{"-Filter", "-Include", "-Exclude"}},
+		},
+		Args: []Kind{Path}, ArgsDo: Deletes,
+		Catch: []Example{
+			{Cmd: "pwsh -c 'Remove-Item -Recurse -Force ~'", Risk: models.High, Rule: "destroy.unbounded"},
+			{Cmd: "pwsh -c 'Remove-Item -Path /etc/hosts'", Risk: models.High, Rule: "destroy.outside"},
+		},
+		Alike: []Example{
+			{Cmd: "pwsh -c 'Remove-Item -Recurse bin/Debug'", Risk: models.Medium},
+		}},
+	{Names: []string{"Set-Content", "Add-Content", "Out-File"}, Desc: "PowerShell's file writers",
+		Effects: Writes,
+		Options: []Option{
+			{Kind: Path, Does: Writes, Names: []string{"-Path", "-FilePath", "-LiteralPath"}},
+			{Kind: Plain, Names: []string{"-Value", "-Encoding", "-InputObject"}},
+		},
+		Args: []Kind{Path, Plain}, ArgsDo: Writes,
+		Catch: []Example{
+			{Cmd: "pwsh -c 'Add-Content -Path ~/.bashrc -Value x'", Risk: models.High, Rule: "persist.file"},
+		},
+		Alike: []Example{
+			{Cmd: "pwsh -c 'Set-Content -Path notes.txt -Value done'", Risk: models.Low},
+		}},
+	{Names: []string{"Start-Process", "saps"}, Desc: "PowerShell's process starter",
+		Effects: ExecFile | ExecArg,
+		Options: []Option{
+			{Kind: Path, Does: ExecFile, Names: []string{"-FilePath"}},
+			{Kind: Plain, Names: []string{"-ArgumentList", "-WorkingDirectory", "-Verb"}},
+		},
+		Args: []Kind{Path, Plain}, ArgsDo: ExecFile,
+		Catch: []Example{
+			{Cmd: "pwsh -c 'Start-Process -FilePath /tmp/u.exe'", Risk: models.High, Rule: "exec.temp"},
+		}},
+	{Names: []string{"Stop-Process", "spps"}, Desc: "PowerShell's process killer",
+		Effects: Signals,
+		Options: []Option{
+			{Kind: Plain, Names: []string{"-Id"}},
+		},
+		Catch: []Example{
+			{Cmd: "pwsh -c 'Stop-Process -Name chaperone-shell -Force'", Risk: models.High, Rule: "chaperone.self"},
+		},
+		Alike: []Example{
+			{Cmd: "pwsh -c 'Stop-Process -Name node'", Risk: models.Low},
+		}},
+	{Names: []string{"Get-ChildItem", "gci", "Get-Content", "Select-String", "Get-Location", "Set-Location", "Write-Output",
+		"Write-Host", "Get-Process", "gps", "Test-Path", "Get-Item", "Resolve-Path", "Select-Object", "Sort-Object", "Where-Object",
+		"ForEach-Object", "Format-Table", "ConvertTo-Json", "ConvertFrom-Json", "Measure-Object", "Get-Command", "Get-Date"},
+		Desc: "PowerShell's readers and formatters", Effects: Reads,
+		Alike: []Example{
+			{Cmd: "pwsh -c 'Get-ChildItem -Recurse src | Select-String TODO'", Risk: models.Low},
+		}},
 }

@@ -208,8 +208,9 @@ func (k *check) effects(c *cmd, e *catalog.Entry) {
 	}
 	u := readUse(e, c.Argv[1:])
 	if u.effects.Has(catalog.Signals) && !signallers[c.name] {
-		for _, w := range u.pos {
-			if selectsSelf(w.Lit, false) {
+		// By name, as an argument or an option's value (-Name).
+		for _, a := range c.args {
+			if !strings.HasPrefix(a, "-") && selectsSelf(a, false) {
 				k.hit(ruleChaperone, c.span())
 			}
 		}
