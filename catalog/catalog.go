@@ -24,8 +24,15 @@ type Entry struct {
 	Options []Option
 	// Args says what the positional arguments carry, in order; the last
 	// kind applies to all further ones. Empty when they vary or carry
-	// nothing the rules look at.
+	// nothing the rules look at. When a subcommand is named, its Args
+	// apply instead, counted after it.
 	Args []Kind
+	// ArgsDo is what the program does with the files its Path arguments
+	// name, when it does more than read them: Sends (their content
+	// leaves the machine), Writes, Deletes, ExecFile (runs them) or
+	// Serves (publishes them). The rater's generic pass judges each such
+	// object where it is (see rater's objects.go).
+	ArgsDo Effect
 	// Check names the rater code that judges a use of the program in
 	// detail (which option, which path, which host). Empty means the
 	// program is quiet: only the generic rules (paths, redirections,
@@ -42,12 +49,21 @@ type Sub struct {
 	Names   []string // the subcommand and its aliases
 	Effects Effect
 	Desc    string
+	// Args and ArgsDo are as the Entry's, for the words after the
+	// subcommand.
+	Args   []Kind
+	ArgsDo Effect
 }
 
-// Option is a set of equivalent options and what their value carries.
+// Option is a set of equivalent options that take a value, and what the
+// value carries. A Plain option carries nothing the rules look at; it is
+// listed so that its value is not taken for a positional argument.
 type Option struct {
 	Names []string // "-o", "--output"
 	Kind  Kind
+	// Does is what the program does with the file a Path value names,
+	// as Entry.ArgsDo says; zero when it only reads or names it.
+	Does Effect
 }
 
 // Example is a command line for an entry's tests and documentation.
@@ -74,20 +90,29 @@ func (e *Entry) Sub(name string) *Sub {
 // OptionKind returns what the option opt ("-o", "--output") carries, or
 // Plain when the entry does not say.
 func (e *Entry) OptionKind(opt string) Kind {
-	for _, o := range e.Options {
-		if slices.Contains(o.Names, opt) {
-			return o.Kind
-		}
+	if o := e.Option(opt); o != nil {
+		return o.Kind
 	}
 	return Plain
 }
 
-// The catalogue: checked (programs.go), then quiet (quiet.go). Each name
-// appears once. Both are plain data, laid out by the linker; only byName
+// Option returns the option called opt ("-o", "--output"), or nil when
+// the entry does not list it.
+func (e *Entry) Option(opt string) *Option {
+	for i := range e.Options {
+		if slices.Contains(e.Options[i].Names, opt) {
+			return &e.Options[i]
+		}
+	}
+	return nil
+}
+
+// The catalogue: checked (programs.go), judged by their effects alone
+// (objects.go), then quiet (quiet.go). Each name appears once. Both are plain data, laid out by the linker; only byName
 // is built, on the first Lookup (about 0.1 ms, which a cold `chaperone -c`
 // pays once and a process that rates nothing never does).
 var (
-	lists  = [...][]Entry{checked, quiet}
+	lists  = [...][]Entry{checked, judged, quiet}
 	byName = sync.OnceValue(func() map[string]*Entry { return index(lists[:]...) })
 )
 

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,15 +50,38 @@ func TestEntries(t *testing.T) {
 			}
 		}
 		for _, o := range e.Options {
-			if len(o.Names) == 0 || o.Kind == Plain {
-				t.Errorf("%s: option %+v says nothing", e.Name(), o)
+			if len(o.Names) == 0 {
+				t.Errorf("%s: option %+v has no name", e.Name(), o)
+			}
+			if o.Does != 0 && (o.Kind != Path || o.Does&^objectEffects != 0) {
+				t.Errorf("%s: option %v does %v to a %v; only a path's object can be sent, written, deleted, run or served", e.Name(), o.Names, o.Does, o.Kind)
 			}
 		}
+		checkArgs(t, e.Name(), e.Args, e.ArgsDo)
 		for _, s := range e.Subs {
 			if len(s.Names) == 0 || s.Effects == 0 {
 				t.Errorf("%s: subcommand %+v lacks a name or effects", e.Name(), s)
 			}
+			checkArgs(t, e.Name()+" "+s.Names[0], s.Args, s.ArgsDo)
 		}
+	}
+}
+
+// objectEffects are what a program can do to a file its words name.
+const objectEffects = Sends | Writes | Deletes | ExecFile | Serves
+
+// checkArgs: what an entry does to its arguments is one of
+// objectEffects, and there is a Path argument for it to be done to.
+func checkArgs(t *testing.T, name string, args []Kind, does Effect) {
+	t.Helper()
+	if does == 0 {
+		return
+	}
+	if does&^objectEffects != 0 {
+		t.Errorf("%s: ArgsDo %v is not something done to a file", name, does)
+	}
+	if !slices.Contains(args, Path) {
+		t.Errorf("%s: ArgsDo %v but no Path argument in %v", name, does, args)
 	}
 }
 

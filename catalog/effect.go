@@ -14,28 +14,29 @@ type Effect uint32
 // The effects. An entry lists every effect some ordinary use of the
 // program has; the rater's check decides which one a given use has.
 const (
-	Reads     Effect = 1 << iota // reads the files or data its arguments name
-	Writes                       // creates or changes files
-	Deletes                      // deletes files or data
-	Sends                        // sends data over the network
-	Fetches                      // downloads from the network
-	ExecArg                      // runs a command or code given as an argument
-	ExecFile                     // runs a script, build file or program file
-	ExecStdin                    // runs code read from stdin
-	SetsExec                     // changes a setting that makes something run later
-	Installs                     // installs packages from a source
-	Serves                       // starts a server, listener or background process
-	Publishes                    // publishes a package or image, or pushes to a remote
-	Signals                      // signals, stops or looks up processes
-	Elevates                     // runs with another user's or more privileges
-	System                       // changes the machine: disks, mounts, users, services, kernel, firewall
+	Reads      Effect = 1 << iota // reads the files or data its arguments name
+	Writes                        // creates or changes files
+	Deletes                       // deletes files or data
+	Sends                         // sends data over the network
+	Fetches                       // downloads from the network
+	ExecArg                       // runs a command or code given as an argument
+	ExecFile                      // runs a script, build file or program file
+	ExecStdin                     // runs code read from stdin
+	SetsExec                      // changes a setting that makes something run later
+	Installs                      // installs packages from a source
+	Serves                        // starts a server, listener or background process
+	Publishes                     // publishes a package or image, or pushes to a remote
+	Signals                       // signals, stops or looks up processes
+	Elevates                      // runs with another user's or more privileges
+	System                        // changes the machine: disks, mounts, users, services, kernel, firewall
+	SendsStdin                    // sends what it reads on stdin over the network (mail, paste tools)
 
-	lastEffect = System
+	lastEffect = SendsStdin
 )
 
 var effectNames = [...]string{
 	"reads", "writes", "deletes", "sends", "fetches", "exec-arg", "exec-file", "exec-stdin",
-	"sets-exec", "installs", "serves", "publishes", "signals", "elevates", "system",
+	"sets-exec", "installs", "serves", "publishes", "signals", "elevates", "system", "sends-stdin",
 }
 
 // Has reports whether e holds every effect of f.

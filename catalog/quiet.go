@@ -65,7 +65,7 @@ var quiet = []Entry{
 		Names: []string{
 			"cmake", "ninja", "meson", "bazel", "bazelisk", "buck", "scons", "autoreconf", "autoconf",
 			"automake", "configure", "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "as", "rustc",
-			"javac", "java", "kotlinc", "scalac", "tsc", "esbuild", "swc", "babel", "webpack", "rollup",
+			"javac", "kotlinc", "scalac", "tsc", "esbuild", "swc", "babel", "webpack", "rollup",
 			"parcel", "sbt", "lein", "ant", "dune", "stack", "cabal", "ghc", "mix", "rebar3", "erlc", "elixir",
 			"zig", "nim", "crystal", "dart", "flutter", "swift", "swiftc", "xcodebuild", "turbo", "nx",
 			"lerna", "tsx", "ts-node", "protoc", "buf", "sqlc", "openapi-generator", "swag", "wire", "mockgen",
@@ -108,9 +108,6 @@ var quiet = []Entry{
 		Names: []string{
 			"mkdocs", "sphinx-build", "hugo", "jekyll", "zola", "mdbook", "docusaurus", "typedoc", "jsdoc",
 			"godoc", "pkgsite", "rustdoc", "doxygen", "asciidoctor", "bibtex", "biber"}},
-	{Desc: "mail clients", Effects: Reads | Sends,
-		Names: []string{
-			"alpine", "mutt", "neomutt"}},
 	{Desc: "file managers", Effects: Reads | Writes | Deletes | ExecArg,
 		Names: []string{
 			"mc", "ranger", "nnn", "vifm"}},

@@ -67,6 +67,16 @@ var (
 	inlineHome = lazyre.New(`(?:os\.path\.expanduser|expanduser|File\.expand_path|expand_path|path\.expand|normalizePath)\(\s*["']~/?["']\s*\)|homedir\(\)|Path\.home\(\)|Dir\.home\b|(?:getenv|env\.get|Sys\.getenv)\(\s*["']HOME["']\s*\)|process\.env\.HOME\b|(?:process\.env|ENV|os\.environ|\$_SERVER|\$_ENV)\[\s*["']HOME["']\s*\]|os\.environ\.get\(\s*["']HOME["']\s*\)|\$ENV\{\s*["']?HOME["']?\s*\}|Bun\.env\.HOME\b|["']~/?["']|["']\$HOME/?["']`)
 )
 
+// embeddedCommand finds, per language, the command lines an inline
+// program hands to a shell in ways the parser does not read as calls:
+// AppleScript's do shell script "…", Tcl's exec words, Julia's backtick
+// commands.
+var embeddedCommand = map[string]*lazyre.RE{
+	"osascript": lazyre.New(`do shell script\s+"((?:[^"\\]|\\.)*)"`),
+	"tcl":       lazyre.New(`(?:^|[\[;{\n])\s*exec\s+([^\]\n;}]+)`),
+	"julia":     lazyre.New("`([^`]+)`"),
+}
+
 // scanCode returns the effects of an inline program and the paths it
 // names: quoted path literals, and names joined to the home folder
 // (os.homedir() + '/.aws/credentials' gives "~/.aws/credentials").

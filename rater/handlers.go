@@ -1363,7 +1363,10 @@ func (k *check) feedsFromNetwork(c *cmd) bool {
 var fetchers = set("curl", "wget", "wget2", "fetch", "aria2c", "lwp-request", "lwp-download", "http", "https", "xh", "nc", "ncat",
 	"netcat", "socat", "telnet", "ssh", "scp", "ftp", "tftp", "smbclient", "openssl", "gh", "aws", "gsutil", "s3cmd", "rclone")
 
-func fetcher(m *models.Command) bool { return fetchers[m.Name()] }
+// fetcher reports whether m's output may come from the network: one of
+// fetchers, or a program the catalogue says fetches, named with a host
+// on another machine (fetchesRemote).
+func fetcher(m *models.Command) bool { return fetchers[m.Name()] || fetchesRemote(m) }
 
 var decoders = set("base64", "base32", "basenc", "xxd", "uudecode", "openssl", "gunzip", "zcat", "gzip", "bzip2", "xz", "rev",
 	"tr", "printf", "echo", "perl", "python", "python3", "ruby", "node", "unzip", "tar", "zstd", "lz4", "ascii85", "base58", "sed", "awk")

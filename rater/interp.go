@@ -3,6 +3,7 @@ package rater
 import (
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/catalog"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -16,6 +17,9 @@ var interpValueOpts = []string{"-m", "-W", "-X", "-I", "-M", "-r", "--require", 
 // is download-and-execute.
 func (k *check) interpreter(c *cmd, lang string) bool {
 	_, code := parser.InlineCode(c.Command)
+	if code == nil {
+		code = catalogCode(c)
+	}
 	if code == nil {
 		if pos := c.positional(interpValueOpts...); len(pos) == 0 || pos[0] == "-" {
 			if _, ok := c.value("-m"); !ok {
@@ -58,10 +62,49 @@ func inlineModules(c *cmd, lang string) string {
 	return b.String()
 }
 
+// catalogCode returns the value of the option c's catalogue entry says
+// carries code (osascript -e), for languages whose flags the parser does
+// not know, or nil.
+func catalogCode(c *cmd) *models.Word {
+	e := catalog.Lookup(c.name)
+	if e == nil {
+		return nil
+	}
+	for i := 1; i < len(c.Argv); i++ {
+		if o := e.Option(c.Argv[i].Lit); o != nil && o.Kind == catalog.Code && i+1 < len(c.Argv) {
+			return &c.Argv[i+1]
+		}
+		if !strings.HasPrefix(c.Argv[i].Lit, "-") {
+			break
+		}
+	}
+	return nil
+}
+
+// embedded rates the command lines an inline program runs that the
+// parser did not list (embeddedCommand), as commands of their own, and
+// says how many it read.
+func (k *check) embedded(c *cmd, lang, src string) int {
+	re := embeddedCommand[lang]
+	if re == nil || k.depth > 4 {
+		return 0
+	}
+	ms := re.FindAllStringSubmatch(src, 8)
+	for _, m := range ms {
+		sub := &check{facts: parser.Parse(m[1]), where: k.where, registries: k.registries, cur: -1, depth: k.depth + 1}
+		sub.rate()
+		for _, f := range sub.findings {
+			k.hit(Rule{ID: f.Rule, Risk: f.Risk, Reason: f.Reason}, c.span())
+		}
+	}
+	return len(ms)
+}
+
 // inlineCode judges the text of an inline program by its effects (see
 // effects.go), the same way in every language.
 func (k *check) inlineCode(c *cmd, lang, src string) bool {
 	span := c.span()
+	read := k.embedded(c, lang, src)
 	before := len(k.findings)
 	e, paths := scanCode(src, lang)
 	switch {
@@ -152,7 +195,7 @@ func (k *check) inlineCode(c *cmd, lang, src string) bool {
 	if e.has(effDelete) {
 		k.hit(ruleDeleteLocal, span)
 	}
-	if e.has(effSpawn) && !e.has(effShell) && len(k.findings) == before {
+	if e.has(effSpawn) && !e.has(effShell) && len(k.findings) == before && read == 0 {
 		// Runs some other program: the parser looked into literal
 		// strings; what it could not see is undecided.
 		k.hit(ruleUnknown, span)

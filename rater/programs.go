@@ -22,6 +22,9 @@ func set(names ...string) map[string]bool {
 func (k *check) program(c *cmd) {
 	k.catalogued(c)
 	e := catalog.Lookup(c.name)
+	if e != nil && !k.defined(c) {
+		k.effects(c, e)
+	}
 	h := handlerOf(e)
 	if strings.Contains(c.Argv[0].Lit, "/") && k.where.placeOf(c.Argv[0].Lit, false) == placeProject {
 		// A script or binary of the project (./run.sh, bin/server,
@@ -40,11 +43,9 @@ func (k *check) program(c *cmd) {
 		h(k, c)
 		return
 	}
-	for _, fn := range k.facts.Functions {
-		if fn == c.name && c.Argv[0].Lit == fn {
-			// A function defined in this text: its body is rated.
-			return
-		}
+	if k.defined(c) {
+		// A function defined in this text: its body is rated.
+		return
 	}
 	if strings.HasPrefix(c.name, "mkfs.") || strings.HasPrefix(c.name, "mkswap") || strings.HasPrefix(c.name, "fsck.") {
 		device(k, c)
@@ -59,6 +60,17 @@ func (k *check) program(c *cmd) {
 		// entry under a name the parser does not take for one).
 		k.unfamiliar(c)
 	}
+}
+
+// defined reports whether c calls a function defined in this text
+// rather than the program of that name.
+func (k *check) defined(c *cmd) bool {
+	for _, fn := range k.facts.Functions {
+		if fn == c.name && c.Argv[0].Lit == fn {
+			return true
+		}
+	}
+	return false
 }
 
 // escapeText matches argument text that makes a program run a shell or
