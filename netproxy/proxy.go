@@ -153,7 +153,8 @@ func (p *Proxy) ServeConn(ctx context.Context, c net.Conn) {
 	defer p.serving.Done()
 	defer p.untrack(c)
 	defer c.Close()
-	br := bufio.NewReader(c)
+	// Large enough for the first TLS record of a tunnel (see peekSNI).
+	br := bufio.NewReaderSize(c, 5+1<<14+1024)
 	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // the request, not the transfer
 	first, err := br.Peek(1)
 	if err != nil {
@@ -216,6 +217,11 @@ func (p *Proxy) setAllowed(rec *models.Connection, by string) {
 	p.mu.Unlock()
 }
 
+// MaxQuestions bounds what one command may put to the person: beyond it,
+// connections to other unknown destinations are refused unasked (a flood
+// of questions is not something to say yes to).
+const MaxQuestions = 8
+
 // ask asks a person once per kind and destination for this command; the
 // connections that need the same answer meanwhile wait for it.
 func (p *Proxy) ask(ctx context.Context, r Request, kind string) models.Verdict {
@@ -225,6 +231,10 @@ func (p *Proxy) ask(ctx context.Context, r Request, kind string) models.Verdict 
 		p.asked = map[string]*answer{}
 	}
 	a, ok := p.asked[key]
+	if !ok && len(p.asked) >= MaxQuestions {
+		p.mu.Unlock()
+		return models.Verdict{By: models.ByPolicy, Reason: fmt.Sprintf("the command asked about more than %d destinations; the rest are refused without asking", MaxQuestions)}
+	}
 	if !ok {
 		a = &answer{done: make(chan struct{})}
 		p.asked[key] = a
@@ -394,6 +404,7 @@ func (p *Proxy) plain(ctx context.Context, c net.Conn, req *http.Request) {
 	}
 	req.Close = true
 	req.RequestURI = ""
+	req.Host = "" // the URL's host, which was decided on, not another name for the same server
 	w := &upload{p: p, ctx: ctx, rec: rec, w: up}
 	if err := req.Write(w); err != nil {
 		if w.refused {
@@ -402,6 +413,25 @@ func (p *Proxy) plain(ctx context.Context, c net.Conn, req *http.Request) {
 		return
 	}
 	p.copyDown(rec, c, up)
+}
+
+// sameServer checks, before anything the client sends through a tunnel is
+// passed on, that a TLS
+// client asks for the server the tunnel was allowed for: a ClientHello
+// naming another (domain fronting: an allowed CDN's address, a forbidden
+// site's name) ends the tunnel, refused. A tunnel that does not start with
+// TLS, or a hello without a name, goes on.
+func (p *Proxy) sameServer(br *bufio.Reader, rec *models.Connection) bool {
+	name, tls, err := peekSNI(br)
+	switch {
+	case err != nil && !tls:
+		return true // nothing more sent (EOF), or not TLS: nothing to check
+	case err != nil:
+		return p.refuse(rec, models.ByPolicy, "the tunnel's TLS greeting could not be read")
+	case tls && name != "" && canonHost(name) != rec.Host:
+		return p.refuse(rec, models.ByPolicy, fmt.Sprintf("the tunnel to %s asked for the server %q (domain fronting)", rec.Host, name))
+	}
+	return true
 }
 
 // splitTarget splits "host:port" (or "host", taking def) into its parts.
@@ -438,6 +468,13 @@ func (p *Proxy) splice(ctx context.Context, rec *models.Connection, c net.Conn, 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		// The server may speak first (SSH, SMTP): only what the client
+		// sends waits for the check.
+		if !p.sameServer(br, rec) {
+			up.Close()
+			c.Close()
+			return
+		}
 		w := &upload{p: p, ctx: ctx, rec: rec, w: up}
 		io.Copy(w, br)
 		if tc, ok := up.(interface{ CloseWrite() error }); ok && !w.refused {

@@ -486,3 +486,119 @@ func TestProxyGarbage(t *testing.T) {
 		}
 	}
 }
+
+func TestProxyDomainFrontingRefused(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, true)
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"example.com"}, Hosts: map[string]string{"example.com": up.addr()}})
+	pu, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", w.port))
+	// A tunnel allowed for example.com whose TLS asks for another server.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: http.ProxyURL(pu),
+		TLSClientConfig: &tls.Config{ServerName: "forbidden.test", InsecureSkipVerify: true}}}
+	if resp, err := c.Get("https://example.com/"); err == nil {
+		resp.Body.Close()
+		t.Fatal("a tunnel whose TLS names another server went through")
+	}
+	w.proxy.Close()
+	if up.hits.Load() != 0 {
+		t.Errorf("the server got %d requests", up.hits.Load())
+	}
+	var refused bool
+	for _, r := range w.proxy.Connections() {
+		refused = refused || (!r.Allowed && strings.Contains(r.Reason, "domain fronting"))
+	}
+	if !refused || !strings.Contains(w.warn.String(), "forbidden.test") {
+		t.Errorf("no refusal recorded: %+v, stderr %q", w.proxy.Connections(), w.warn.String())
+	}
+	// The right name still works.
+	w2 := newWorld(t, config.NetworkConfig{Allow: []string{"example.com"}, Hosts: map[string]string{"example.com": up.addr()}})
+	resp, err := w2.client(roots(up)).Get("https://example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
+
+func TestProxyHostHeaderIsTheURLs(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { got.Store(r.Host) }))
+	defer up.Close()
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"allowed.test"}, Hosts: map[string]string{"allowed.test": up.Listener.Addr().String()}})
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", w.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET http://allowed.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n"+
+		"GET http://other.test/ HTTP/1.1\r\nHost: other.test\r\n\r\n") // a second, pipelined request
+	b, _ := io.ReadAll(c)
+	if h, _ := got.Load().(string); h != "allowed.test" {
+		t.Errorf("the server saw Host %q, want the URL's allowed.test", h)
+	}
+	if n := strings.Count(string(b), "HTTP/1.1 "); n != 1 {
+		t.Errorf("%d answers to a pipelined pair, want the first only: %q", n, b)
+	}
+}
+
+func TestProxyServerSpeaksFirst(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "SSH-2.0-test\r\n")
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		io.WriteString(c, "echo "+line)
+	}()
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"git.test:22"}, Hosts: map[string]string{"git.test": l.Addr().String()}})
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", w.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "CONNECT git.test:22 HTTP/1.1\r\nHost: git.test:22\r\n\r\n")
+	br := bufio.NewReader(c)
+	status, _ := br.ReadString('\n')
+	for l, _ := br.ReadString('\n'); l != "\r\n" && l != ""; l, _ = br.ReadString('\n') {
+	}
+	greeting, _ := br.ReadString('\n')
+	io.WriteString(c, "SSH-2.0-client\r\n")
+	echo, _ := br.ReadString('\n')
+	if !strings.HasPrefix(status, "HTTP/1.1 200") || greeting != "SSH-2.0-test\r\n" || echo != "echo SSH-2.0-client\r\n" {
+		t.Errorf("server-first tunnel: %q %q %q", status, greeting, echo)
+	}
+}
+
+func TestProxyQuestionFloodCapped(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	hosts := map[string]string{}
+	for i := 0; i < 20; i++ {
+		hosts[fmt.Sprintf("h%d.test", i)] = up.addr()
+	}
+	w := newWorld(t, config.NetworkConfig{Hosts: hosts})
+	w.ask = func(Request) models.Verdict { return models.Verdict{Approved: true, By: models.ByPerson} }
+	for i := 0; i < 20; i++ {
+		resp, err := w.client(nil).Get(fmt.Sprintf("http://h%d.test/", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if got := w.asks.Load(); got != MaxQuestions {
+		t.Errorf("asked %d times, want at most %d", got, MaxQuestions)
+	}
+	if got := up.hits.Load(); got != MaxQuestions {
+		t.Errorf("%d requests through, want the %d approved", got, MaxQuestions)
+	}
+}
