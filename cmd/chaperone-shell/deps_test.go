@@ -28,6 +28,9 @@ func TestDeps(t *testing.T) {
 		// mounts chaperone-shell, small and static, into the container
 		// and runs each command under it.
 		"github.com/chaperone-dev/chaperone/internal/reaper": true,
+		// The reaper's forwarder to the egress proxy (on syscalls, not
+		// package net).
+		"github.com/chaperone-dev/chaperone/internal/egress": true,
 	}
 	for _, dep := range deps("github.com/chaperone-dev/chaperone/cmd/chaperone-shell") {
 		switch {
