@@ -14,9 +14,12 @@ import (
 
 	"mvdan.cc/sh/v3/syntax"
 
+	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/engine"
 	"github.com/chaperone-dev/chaperone/internal/shellsrv"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/netproxy"
 	"github.com/chaperone-dev/chaperone/sandbox"
 	"github.com/chaperone-dev/chaperone/shim"
 )
@@ -164,9 +167,37 @@ func runSandbox(ctx context.Context, args []string) error {
 			fmt.Println(strings.Join(argv, " "))
 			return nil
 		}
+		// The person's own command reaches the network as the agent's do:
+		// through the egress proxy, with the same lists and questions.
+		var proxy *netproxy.Proxy
+		if n := cfg.Sandbox.Network; (n == "" || n == "proxy") && b.Name() != "host" {
+			c := cfg.Clone()
+			if _, err := engine.New(c, project); err != nil { // the trusted project's [network]
+				return err
+			}
+			pol, err := netproxy.NewPolicy(c.Network, project)
+			if err != nil {
+				return err
+			}
+			ask := &broker.Client{Timeout: cfg.HoldTimeout.Duration}
+			proxy = &netproxy.Proxy{Policy: pol, Warn: os.Stderr, Ask: func(ctx context.Context, r netproxy.Request) models.Verdict {
+				v, err := ask.Ask(ctx, models.HoldRequest{Time: time.Now(), Session: shim.Session(), Agent: "user", Project: project, Cwd: dir,
+					Command: strings.Join(rest, " "), Network: &models.NetworkHold{Host: r.Host, Port: r.Port, Method: r.Method, Upload: r.Upload, Reason: r.Reason}})
+				if err != nil {
+					v.Approved = false
+				}
+				return v
+			}}
+			job.Egress = func(c net.Conn) { proxy.ServeConn(ctx, c) }
+		}
 		start := time.Now()
 		code, err := b.Run(ctx, job)
-		recordUserExec(cfg, project, dir, b.Name(), rest, start, code)
+		var conns []models.Connection
+		if proxy != nil {
+			proxy.Close()
+			conns = proxy.Connections()
+		}
+		recordUserExec(cfg, project, dir, b.Name(), rest, start, code, conns)
 		if err != nil {
 			return err
 		}
@@ -334,7 +365,7 @@ func writeDoctor(ctx context.Context, w io.Writer, cfg *config.Config, env []str
 
 // recordUserExec writes `sandbox exec` to the audit log as the user's own
 // command: not rated, decided by the user.
-func recordUserExec(cfg *config.Config, project, dir, backend string, argv []string, start time.Time, code int) {
+func recordUserExec(cfg *config.Config, project, dir, backend string, argv []string, start time.Time, code int, conns []models.Connection) {
 	log, err := shim.OpenAudit(cfg.Audit)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
@@ -348,7 +379,7 @@ func recordUserExec(cfg *config.Config, project, dir, backend string, argv []str
 	ev := &models.Event{Time: start, Session: shim.Session(), Agent: "user", Project: project, Cwd: dir,
 		Command: strings.Join(words, " "), Decision: models.Allow, DecidedBy: models.ByUser,
 		Rating: models.Rating{Source: models.ByUser}, Exit: &code, Backend: backend,
-		Duration: float64(time.Since(start).Microseconds()) / 1000}
+		Duration: float64(time.Since(start).Microseconds()) / 1000, Connections: conns}
 	if err := log.Append(ev); err != nil {
 		fmt.Fprintf(os.Stderr, "chaperone: audit: %v\n", err)
 	}
