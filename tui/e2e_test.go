@@ -551,3 +551,45 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Sorted(slices.Values(d))
 	return s[len(s)/2]
 }
+
+// A connection held by the egress proxy, as a person sees and answers it in
+// the real panel: y lets it through once; A allows the host and port for
+// the project in the user's config, which the proxy's next policy reads.
+func TestE2ENetworkHold(t *testing.T) {
+	x := newTmux(t)
+	x.startPanel()
+	c := x.client(20 * time.Second)
+	hold := func(host string, port int) models.HoldRequest {
+		return models.HoldRequest{Project: "/home/u/proj", Cwd: "/home/u/proj", Agent: "claude-code", Session: "s-net",
+			Command: "npm test", EventID: "20261206T000000.000000-abcdef",
+			Network: &models.NetworkHold{Host: host, Port: port, Method: "CONNECT", Reason: "not a package registry and not in [network] allow"}}
+	}
+	got := goAsk(c, hold("once.example", 443))
+	x.waitFor("connect to once.example:443 (CONNECT)", 5*time.Second)
+	s := x.screen()
+	for _, want := range []string{"NETWORK", "from: npm test", "record 20261206T000000.000000-abcdef"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("pane lacks %q:\n%s", want, s)
+		}
+	}
+	settle()
+	x.keys("y")
+	if a := wait(t, got); !a.v.Approved || a.v.Remembered || a.v.By != models.ByPerson {
+		t.Fatalf("y: verdict %+v", a.v)
+	}
+	got = goAsk(c, hold("always.example", 8443))
+	x.waitFor("connect to always.example:8443", 5*time.Second)
+	settle()
+	x.keys("A")
+	if a := wait(t, got); !a.v.Approved || !a.v.Remembered {
+		t.Fatalf("A: verdict %+v", a.v)
+	}
+	x.waitFor("allowed always.example:8443 for /home/u/proj", 2*time.Second)
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Network.Projects) != 1 || !slices.Equal(cfg.Network.Projects[0].Allow, []string{"always.example:8443"}) {
+		t.Errorf("config after A: %+v", cfg.Network.Projects)
+	}
+}
