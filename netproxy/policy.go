@@ -178,6 +178,27 @@ func hostName(h string) bool {
 	return true
 }
 
+// UploadKey is what uploads to host:port are counted against: the allow
+// pattern that lets a sub-domain through ("*.corp.example"), so that an
+// upload split across many names of one pattern is counted whole; else
+// the host itself.
+func (p *Policy) UploadKey(host string, port int) string {
+	h := canonHost(host)
+	for _, list := range [][]pattern{p.allow, p.remembered} {
+		for _, pt := range list {
+			if pt.sub && pt.match(h, port) {
+				return "*." + pt.host
+			}
+		}
+	}
+	return h
+}
+
+// RegistryUploadFactor is how much more than the upload limit a command
+// may send to a package registry before it is held: enough for audits and
+// lock-file checks, not for publishing a tarball of the home folder.
+const RegistryUploadFactor = 16
+
 // UploadLimit is how many bytes a command may send to a host before the
 // upload waits for a person (0: never); see config.NetworkConfig.
 func (p *Policy) UploadLimit() int64 { return p.limit }
@@ -201,17 +222,61 @@ func (p *Policy) Listed(a netip.Addr, port int) bool {
 }
 
 // Local reports whether a is an address of this machine or of a private
-// network: what an allowed name must not lead to.
+// or special network: what an allowed name must not lead to. An IPv4
+// address carried inside an IPv6 one (NAT64, 6to4, the deprecated
+// IPv4-compatible form) is judged by the IPv4 address.
 func Local(a netip.Addr) bool {
 	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() || cgnat.Contains(a) ||
-		(a.Is4() && a.As4()[0] == 0) || a == broadcast
+	if v4, ok := embeddedV4(a); ok {
+		return Local(v4)
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() {
+		return true
+	}
+	for _, p := range special {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// special are ranges that are not the public internet, beyond what
+// netip's predicates cover.
+var special = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),     // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT (tailscale, cloud metadata on some)
+	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments (some metadata services)
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and the broadcast address
+	netip.MustParsePrefix("fec0::/10"),     // site-local (deprecated, still routed on some networks)
+	netip.MustParsePrefix("fd00:ec2::/32"), // AWS's metadata service over IPv6 (inside fc00::/7 anyway)
+}
+
+// embeddedV4 returns the IPv4 address inside a NAT64 (64:ff9b::/96,
+// 64:ff9b:1::/48), 6to4 (2002::/16) or IPv4-compatible (::/96) address.
+func embeddedV4(a netip.Addr) (netip.Addr, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	switch {
+	case nat64.Contains(a), nat64Local.Contains(a):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixToFour.Contains(a):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	case compat.Contains(a) && !a.IsLoopback() && !a.IsUnspecified():
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	}
+	return netip.Addr{}, false
 }
 
 var (
-	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
-	broadcast = netip.MustParseAddr("255.255.255.255")
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	compat     = netip.MustParsePrefix("::/96")
 )
 
 // String is the action's name.

@@ -130,3 +130,20 @@ func TestUploadLimitDefault(t *testing.T) {
 		t.Errorf("upload_limit = 0 gives %d, want 0 (never held)", p.UploadLimit())
 	}
 }
+
+func TestLocalEmbeddedAndSpecial(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		a     string
+		local bool
+	}{
+		{"64:ff9b::a9fe:a9fe", true}, {"64:ff9b::7f00:1", true}, {"64:ff9b:1::a00:1", true}, {"2002:a9fe:a9fe::1", true},
+		{"2002:7f00:1::1", true}, {"::a9fe:a9fe", true}, {"::127.0.0.1", true}, {"fec0::1", true}, {"192.0.0.192", true},
+		{"198.18.0.1", true}, {"240.0.0.1", true}, {"255.255.255.255", true}, {"fd00:ec2::254", true}, {"100.100.100.200", true},
+		{"64:ff9b::5db8:d822", false}, {"2002:5db8:d822::1", false}, {"93.184.216.34", false}, {"2606:4700::1111", false},
+	} {
+		if got := Local(netip.MustParseAddr(c.a)); got != c.local {
+			t.Errorf("Local(%s) = %v, want %v", c.a, got, c.local)
+		}
+	}
+}

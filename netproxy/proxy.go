@@ -46,23 +46,29 @@ type Proxy struct {
 	// Warn gets one line for each host refused, "chaperone: network: HOST
 	// refused: WHY" (the command's stderr); nil discards them.
 	Warn io.Writer
-	// Uploaded returns what the session sent to host in earlier commands
-	// and whether a person let it send more; nil means nothing.
-	Uploaded func(host string) (sent int64, approved bool)
+	// Uploaded returns what the session sent in earlier commands to what
+	// uploads are counted against (Policy.UploadKey: a host, or a
+	// "*.domain" pattern) and whether a person let it send more; nil
+	// means nothing.
+	Uploaded func(key string) (sent int64, approved bool)
 	// Dial connects to an address; nil uses a net.Dialer with a 10 s
 	// timeout.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Resolve finds a name's addresses; nil uses the host's resolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 
-	mu      sync.Mutex
-	conns   []*models.Connection
-	asked   map[string]*answer // by "METHOD host:port" kind: a person's verdict for this command
-	sent    map[string]int64   // bytes sent per host by this command
-	warned  map[string]bool
-	open    map[net.Conn]bool
-	closed  bool
-	serving sync.WaitGroup
+	mu     sync.Mutex
+	conns  []*models.Connection
+	asked  map[string]*answer // by "METHOD host:port" kind: a person's verdict for this command
+	sent   map[string]int64   // bytes sent per host by this command
+	warned map[string]bool
+	open   map[net.Conn]bool
+	closed bool
+	done   chan struct{} // closed by Close: questions still open are given up
+	// personSaidNo: a person refused one of this command's connections;
+	// the command asks nothing more.
+	personSaidNo bool
+	serving      sync.WaitGroup
 }
 
 // answer is one question to a person, shared by the connections that wait
@@ -93,6 +99,9 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 // Connections() is complete afterwards.
 func (p *Proxy) Close() {
 	p.mu.Lock()
+	if !p.closed {
+		close(p.doneChan())
+	}
 	p.closed = true
 	for c := range p.open {
 		c.Close()
@@ -111,6 +120,14 @@ func (p *Proxy) Connections() []models.Connection {
 		out[i] = *c
 	}
 	return out
+}
+
+// doneChan is p.done, made on first use; p.mu must be held.
+func (p *Proxy) doneChan() chan struct{} {
+	if p.done == nil {
+		p.done = make(chan struct{})
+	}
+	return p.done
 }
 
 // track registers c as open; false when the proxy is closed.
@@ -235,16 +252,37 @@ func (p *Proxy) ask(ctx context.Context, r Request, kind string) models.Verdict 
 		p.mu.Unlock()
 		return models.Verdict{By: models.ByPolicy, Reason: fmt.Sprintf("the command asked about more than %d destinations; the rest are refused without asking", MaxQuestions)}
 	}
+	if !ok && p.personSaidNo {
+		p.mu.Unlock()
+		return models.Verdict{By: models.ByPolicy, Reason: "a person refused an earlier connection of this command; its others are refused without asking"}
+	}
 	if !ok {
 		a = &answer{done: make(chan struct{})}
 		p.asked[key] = a
 	}
+	done := p.doneChan()
 	p.mu.Unlock()
 	if !ok {
 		if p.Ask == nil {
 			a.v = models.Verdict{By: models.ByNoPanel, Reason: "held connections cannot be asked about here"}
 		} else {
-			a.v = p.Ask(ctx, r)
+			// The question ends with the command (Close), not only with
+			// the caller's ctx.
+			qctx, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-done:
+					cancel()
+				case <-qctx.Done():
+				}
+			}()
+			a.v = p.Ask(qctx, r)
+			cancel()
+		}
+		if !a.v.Approved && a.v.By == models.ByPerson {
+			p.mu.Lock()
+			p.personSaidNo = true
+			p.mu.Unlock()
 		}
 		close(a.done)
 	}
@@ -252,6 +290,8 @@ func (p *Proxy) ask(ctx context.Context, r Request, kind string) models.Verdict 
 	case <-a.done:
 		return a.v
 	case <-ctx.Done():
+		return models.Verdict{By: models.ByTimeout, Reason: "the command ended"}
+	case <-done:
 		return models.Verdict{By: models.ByTimeout, Reason: "the command ended"}
 	}
 }
@@ -535,34 +575,32 @@ func (p *Proxy) mayUpload(ctx context.Context, rec *models.Connection, n int64) 
 		return true
 	}
 	if d := p.Policy.Decide(rec.Host, rec.Port); d.Registry {
-		return true
+		limit *= RegistryUploadFactor
 	}
+	key := p.Policy.UploadKey(rec.Host, rec.Port)
 	var before int64
 	approved := false
 	if p.Uploaded != nil {
-		before, approved = p.Uploaded(rec.Host)
+		before, approved = p.Uploaded(key)
 	}
 	p.mu.Lock()
 	if p.sent == nil {
 		p.sent = map[string]int64{}
 	}
-	p.sent[rec.Host] += n
-	total := before + p.sent[rec.Host]
+	p.sent[key] += n
+	total := before + p.sent[key]
 	p.mu.Unlock()
 	if approved || total <= limit {
 		return true
 	}
 	v := p.ask(ctx, Request{Host: rec.Host, Port: rec.Port, Method: rec.Method, Upload: total,
-		Reason: fmt.Sprintf("uploads more than %s to a host this session has not sent that much to", sizeText(limit))}, "upload ")
-	if v.Approved {
-		p.mu.Lock()
-		rec.Held = true
-		p.mu.Unlock()
-		return true
-	}
+		Reason: fmt.Sprintf("uploads more than %s to %s, which this session has not sent that much to", sizeText(limit), key)}, "upload ")
 	p.mu.Lock()
 	rec.Held = true
 	p.mu.Unlock()
+	if v.Approved {
+		return true
+	}
 	p.refuse(rec, v.By, "upload of more than "+sizeText(limit)+": "+cmpReason(v, "not allowed"))
 	return false
 }

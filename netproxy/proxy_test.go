@@ -223,8 +223,18 @@ func TestProxyPersonAnswersOncePerHost(t *testing.T) {
 	t.Parallel()
 	up := newUpstream(t, false)
 	w := newWorld(t, config.NetworkConfig{Hosts: map[string]string{"new.test": up.addr(), "no.test": up.addr()}})
+	// The person answers "no" only once "new.test" was asked too (after a
+	// "no", the command's new questions are refused unasked); the others
+	// queue behind the questions meanwhile.
+	newAsked := make(chan struct{})
+	var once sync.Once
 	w.ask = func(r Request) models.Verdict {
-		time.Sleep(50 * time.Millisecond) // the others queue behind the question
+		if r.Host == "new.test" {
+			once.Do(func() { close(newAsked) })
+		} else {
+			<-newAsked
+		}
+		time.Sleep(50 * time.Millisecond)
 		return models.Verdict{Approved: r.Host == "new.test", By: models.ByPerson}
 	}
 	c := w.client(nil)
@@ -600,5 +610,90 @@ func TestProxyQuestionFloodCapped(t *testing.T) {
 	}
 	if got := up.hits.Load(); got != MaxQuestions {
 		t.Errorf("%d requests through, want the %d approved", got, MaxQuestions)
+	}
+}
+
+func TestProxyNoMoreQuestionsAfterANo(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	w := newWorld(t, config.NetworkConfig{Hosts: map[string]string{"a.test": up.addr(), "b.test": up.addr()}})
+	w.ask = func(r Request) models.Verdict {
+		return models.Verdict{Approved: r.Host != "a.test", By: models.ByPerson}
+	}
+	for _, h := range []string{"a.test", "b.test"} {
+		resp, err := w.client(nil).Get("http://" + h + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if w.asks.Load() != 1 || up.hits.Load() != 0 {
+		t.Errorf("after a person's no: %d questions, %d requests through; want 1 and 0", w.asks.Load(), up.hits.Load())
+	}
+}
+
+// A question still open when the command ends (Close) is given up: the
+// handler returns, and Close does not wait for the hold timeout.
+func TestProxyCloseEndsQuestionsAndSilentHosts(t *testing.T) {
+	t.Parallel()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepts, never answers
+		}
+	}()
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"silent.test"}, Hosts: map[string]string{"silent.test": silent.Addr().String(), "ask.test": silent.Addr().String()}})
+	asked := make(chan struct{})
+	w.proxy.Ask = func(ctx context.Context, r Request) models.Verdict {
+		close(asked)
+		<-ctx.Done() // a panel that never answers
+		return models.Verdict{By: models.ByTimeout}
+	}
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", w.port)})}}
+	go c.Get("http://silent.test/")
+	go c.Get("http://ask.test/")
+	<-asked
+	time.Sleep(100 * time.Millisecond) // both are in flight
+	done := make(chan struct{})
+	go func() { w.proxy.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited on a silent host or an open question")
+	}
+}
+
+func TestProxyUploadCountedPerPattern(t *testing.T) {
+	t.Parallel()
+	up := newUpstream(t, false)
+	hosts := map[string]string{"registry.npmjs.org": up.addr()}
+	for i := 0; i < 6; i++ {
+		hosts[fmt.Sprintf("n%d.corp.test", i)] = up.addr()
+	}
+	w := newWorld(t, config.NetworkConfig{Allow: []string{"*.corp.test"}, Hosts: hosts, UploadLimit: config.Size{Bytes: 4096, Set: true}})
+	// 6 names of one pattern, 3000 bytes each: held once past 4 KiB.
+	for i := 0; i < 6; i++ {
+		if resp, err := w.client(nil).Post(fmt.Sprintf("http://n%d.corp.test/", i), "text/plain", bytes.NewReader(make([]byte, 3000))); err == nil {
+			resp.Body.Close()
+		}
+	}
+	if w.asks.Load() == 0 || up.body.Load() > 4096+3000 {
+		t.Errorf("split upload: %d questions, %d bytes arrived; want a question and at most one post past the limit", w.asks.Load(), up.body.Load())
+	}
+	// A registry gets 16 times the limit, not more.
+	w2 := newWorld(t, config.NetworkConfig{Hosts: hosts, UploadLimit: config.Size{Bytes: 4096, Set: true}})
+	if resp, err := w2.client(nil).Post("http://registry.npmjs.org/-/v1/publish", "application/octet-stream", bytes.NewReader(make([]byte, 200<<10))); err == nil {
+		resp.Body.Close()
+	}
+	if w2.asks.Load() != 1 {
+		t.Errorf("a 200 KiB upload to a registry with a 4 KiB limit: %d questions, want 1", w2.asks.Load())
 	}
 }

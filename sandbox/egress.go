@@ -25,6 +25,10 @@ type egressSock struct {
 	dir     string // a folder made for the socket alone, removed with it
 	l       net.Listener
 	serving sync.WaitGroup
+
+	mu      sync.Mutex
+	open    map[net.Conn]bool
+	stopped bool
 }
 
 // proxied reports whether the job's sandbox reaches the network through
@@ -38,7 +42,7 @@ func startEgress(j *Job, dir, name string) (*egressSock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("egress proxy socket: %w", err)
 	}
-	e := &egressSock{key: jobID() + jobID(), path: path, l: l}
+	e := &egressSock{key: jobID() + jobID(), path: path, l: l, open: map[net.Conn]bool{}}
 	e.serving.Add(1)
 	go func() {
 		defer e.serving.Done()
@@ -47,9 +51,20 @@ func startEgress(j *Job, dir, name string) (*egressSock, error) {
 			if err != nil {
 				return
 			}
-			e.serving.Add(1)
+			e.mu.Lock()
+			if e.stopped {
+				e.mu.Unlock()
+				c.Close()
+				return
+			}
+			e.open[c] = true
+			e.mu.Unlock()
 			go func() {
-				defer e.serving.Done()
+				defer func() {
+					e.mu.Lock()
+					delete(e.open, c)
+					e.mu.Unlock()
+				}()
 				if !egress.Admit(c, e.key) {
 					c.Close() // not the job's own forwarder
 					return
@@ -61,18 +76,25 @@ func startEgress(j *Job, dir, name string) (*egressSock, error) {
 	return e, nil
 }
 
-// stop closes the socket and waits for the connections being served
-// (their sandbox has ended, so they end too: the proxy closes them).
+// stop closes the socket and every connection still open on it: the
+// sandbox has ended. It does not wait for Egress to return (a host that
+// never answers would keep it): the proxy's own Close ends those.
 func (e *egressSock) stop() {
 	if e == nil {
 		return
 	}
 	e.l.Close()
+	e.mu.Lock()
+	e.stopped = true
+	for c := range e.open {
+		c.Close()
+	}
+	e.mu.Unlock()
 	os.Remove(e.path)
 	if e.dir != "" {
 		os.Remove(e.dir)
 	}
-	e.serving.Wait()
+	e.serving.Wait() // the accept loop
 }
 
 // listenUnix listens on the unix socket dir/name. A path too long for a

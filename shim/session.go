@@ -94,18 +94,20 @@ func gitRemoteURLs(dir string) []string {
 }
 
 // uploadNotes are the session memory's notes of what the command sent to
-// each host through the egress proxy, and of the hosts a person let a
+// each host (counted as key says: netproxy.Policy.UploadKey) through the
+// egress proxy, and of the hosts a person let a
 // large upload go to (the next commands' uploads count on from there).
-func uploadNotes(conns []models.Connection) []memory.Note {
+func uploadNotes(conns []models.Connection, key func(host string, port int) string) []memory.Note {
 	sent := map[string]int64{}
 	ok := map[string]bool{}
 	var hosts []string
 	for _, c := range conns {
-		if _, seen := sent[c.Host]; !seen {
-			hosts = append(hosts, c.Host)
+		k := key(c.Host, c.Port)
+		if _, seen := sent[k]; !seen {
+			hosts = append(hosts, k)
 		}
-		sent[c.Host] += c.Up
-		ok[c.Host] = ok[c.Host] || (c.Held && c.Allowed)
+		sent[k] += c.Up
+		ok[k] = ok[k] || (c.Held && c.Allowed)
 	}
 	var notes []memory.Note
 	for _, h := range hosts {

@@ -399,7 +399,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	if proxy != nil {
 		proxy.Close()
 		ev.Connections = proxy.Connections()
-		notes = append(notes, uploadNotes(ev.Connections)...)
+		notes = append(notes, uploadNotes(ev.Connections, s.Network.UploadKey)...)
 	}
 	ev.Killed = *job.Killed
 	ev.Duration = float64(time.Since(start).Microseconds()) / 1000

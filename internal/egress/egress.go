@@ -18,9 +18,10 @@ import (
 )
 
 // Forward listens on a free port of 127.0.0.1 and carries every
-// connection made to it to the unix socket at sock, sending key and a
-// newline first (the job's secret, see sandbox). It returns the port;
-// connections are served until the process ends.
+// connection made to it by a process below this one (see ownClient) to
+// the unix socket at sock, sending key and a newline first (the job's
+// secret, see sandbox). It returns the port; connections are served until
+// the process ends.
 func Forward(sock, key string) (int, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -39,6 +40,7 @@ func Forward(sock, key string) (int, error) {
 		syscall.Close(fd)
 		return 0, os.NewSyscallError("getsockname", err)
 	}
+	port := sa.(*syscall.SockaddrInet4).Port
 	l := os.NewFile(uintptr(fd), "egress")
 	rc, err := l.SyscallConn()
 	if err != nil {
@@ -63,10 +65,14 @@ func Forward(sock, key string) (int, error) {
 				}
 				return
 			}
+			if !ownClient(nfd, port) {
+				syscall.Close(nfd) // another job's command: not this job's door
+				continue
+			}
 			go forward(os.NewFile(uintptr(nfd), "client"), sock, key)
 		}
 	}()
-	return sa.(*syscall.SockaddrInet4).Port, nil
+	return port, nil
 }
 
 // forward carries one connection to the proxy and back.
