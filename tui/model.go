@@ -92,6 +92,7 @@ type item struct {
 	HeldMsg
 	selectedAt time.Time // when it became the selection without the person moving to it
 	keep       bool      // `e`: keep the person's decision as a few-shot example
+	widerShown bool      // `W` once: what the wider scope covers is on the status line
 }
 
 // Options configure the panel.
@@ -268,6 +269,11 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.note, cmd = m.note.Update(k)
 		return m, cmd
 	}
+	if !key.Matches(k, m.keys.Wider) {
+		for _, it := range m.queue {
+			it.widerShown = false // "any other key: not"
+		}
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return m, tea.Quit
@@ -331,28 +337,46 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "your decision on this command will not be kept"
 		}
 		return m, nil
-	case key.Matches(k, m.keys.Remember):
+	case key.Matches(k, m.keys.Remember), key.Matches(k, m.keys.Wider):
+		wide := key.Matches(k, m.keys.Wider)
 		if m.guarded(it) {
 			return m, nil
 		}
 		if m.opts.ConfigPath == "" {
-			m.status = "cannot remember shapes: no user config file"
+			m.status = "cannot remember approvals: no user config file"
 			return m, nil
 		}
 		if n := it.Req.Network; n != nil {
+			if wide {
+				m.status = "nothing wider to remember for a held connection: A allows this host and port"
+				return m, nil
+			}
 			return m.allowHost(it, n)
 		}
-		rem, err := remembers(it.Req)
+		remember, how := remembers, "A"
+		if wide {
+			remember, how = wider, "W"
+		}
+		rem, err := remember(it.Req)
 		if err != nil {
-			m.status = "cannot remember this one (" + err.Error() + "); y approves it once"
+			m.status = how + ": cannot remember this (" + err.Error() + "); y approves it once"
+			if wide {
+				m.status += ", A remembers the exact command"
+			}
+			return m, nil
+		}
+		if wide && !it.widerShown {
+			// Say what it would cover before anything is saved.
+			it.widerShown = true
+			m.status = "W again approves and remembers " + shape.Describe(rem) + "; any other key: not"
 			return m, nil
 		}
 		if err := shape.Save(m.opts.ConfigPath, rem, display(it.Req)); err != nil {
-			m.status = "could not remember the shape: " + err.Error()
+			m.status = "could not remember it: " + err.Error()
 			return m, nil
 		}
-		return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true},
-			"approved; remembered "+strings.Join(rem.Shape, " ; ")+" for "+rem.Project)
+		return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true, Memory: rem.Key()},
+			"approved; remembered "+shape.Describe(rem)+" as "+rem.Key())
 	}
 	return m, nil
 }
@@ -413,14 +437,35 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// remembers is what `A` remembers for r: the shape of the broker's own
-// facts and rating (shape.For). A command the panel's rules do not rate
-// high (only the shim claimed it) has nothing to remember.
+// remembers is what `A` remembers for r: the exact command the panel
+// shows, with the broker's own facts and rating (shape.For). A command the
+// panel's rules do not rate high (only the shim claimed it) has nothing
+// to remember.
 func remembers(r models.HoldRequest) (config.Remembered, error) {
-	if risk := r.Rating.Risk.Effective(); risk < models.High {
-		return config.Remembered{}, fmt.Errorf("%w: the panel's own rules rate it %s; only the shim claims more", shape.ErrNoShape, risk)
+	if err := panelHigh(r); err != nil {
+		return config.Remembered{}, err
 	}
-	return shape.For(r.Project, r.Facts, r.Rating)
+	return shape.For(seen(r))
+}
+
+// wider is what `W` remembers for r: its shape with any path inside the
+// project (shape.Wider), where that may be offered.
+func wider(r models.HoldRequest) (config.Remembered, error) {
+	if err := panelHigh(r); err != nil {
+		return config.Remembered{}, err
+	}
+	return shape.Wider(seen(r))
+}
+
+func panelHigh(r models.HoldRequest) error {
+	if risk := r.Rating.Risk.Effective(); risk < models.High {
+		return fmt.Errorf("%w: the panel's own rules rate it %s; only the shim claims more", shape.ErrNoShape, risk)
+	}
+	return nil
+}
+
+func seen(r models.HoldRequest) shape.Seen {
+	return shape.Seen{Project: r.Project, Cwd: r.Cwd, Command: display(r), Facts: r.Facts, Rating: r.Rating}
 }
 
 // exampleOf turns a person's decision into a few-shot example: approved
