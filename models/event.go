@@ -35,7 +35,8 @@ type Event struct {
 	DecidedBy string   `json:"decided_by"`     // one of the By* constants
 	Note      string   `json:"note,omitempty"` // a person's note on a deny
 	// Memory is the ID of the remembered approval that let the command
-	// run (DecidedBy ByRemembered; `chaperone remember list`).
+	// run (DecidedBy ByRemembered; `chaperone remember list`), or of the
+	// one the person remembered as they approved it (ByPerson).
 	Memory   string  `json:"memory,omitempty"`
 	Exit     *int    `json:"exit,omitempty"` // nil when the command did not run
 	Duration float64 `json:"duration_ms,omitempty"`

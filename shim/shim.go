@@ -338,6 +338,9 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			}
 		}
 		ev.DecidedBy, ev.Note = v.By, v.Note
+		if v.Remembered && v.Memory != "" {
+			ev.Memory = v.Memory // what the person remembered as they approved
+		}
 		if !v.Approved {
 			ev.Decision = models.Denied
 			fmt.Fprintln(s.Stderr, broker.DenyMessage(v, rating))

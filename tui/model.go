@@ -86,6 +86,11 @@ type Model struct {
 	status string
 	opts   Options
 	now    time.Time
+	// ticking: a tick is on its way. The clock runs only while something
+	// is held (the ages and deadlines it draws); an idle panel sleeps.
+	ticking bool
+	// quitAsked: q was pressed with commands held; y quits.
+	quitAsked bool
 }
 
 type item struct {
@@ -128,8 +133,9 @@ func New(opts Options) Model {
 	return Model{keys: DefaultKeys(), help: help.New(), note: ti, opts: opts, now: opts.Now(), width: 80, height: 24}
 }
 
-// Init starts the clock that ages the waiting requests.
-func (m Model) Init() tea.Cmd { return tick() }
+// Init starts nothing: the clock that ages the waiting requests starts
+// with the first one (Update, HeldMsg).
+func (m Model) Init() tea.Cmd { return nil }
 
 func tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
@@ -145,6 +151,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.note.SetWidth(max(10, msg.Width-20))
 		return m, nil
 	case tickMsg:
+		if len(m.queue) == 0 {
+			m.ticking = false
+			return m, nil
+		}
 		return m, tick()
 	case HeldMsg:
 		if msg.Received.IsZero() {
@@ -156,30 +166,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.queue[0].selectedAt = m.now
 		}
 		m.status = ""
-		return m, tea.Raw("\a")
+		if m.ticking {
+			return m, tea.Raw("\a")
+		}
+		m.ticking = true
+		return m, tea.Batch(tea.Raw("\a"), tick())
 	case GoneMsg:
 		return m.remove(msg.ID, "withdrawn by its shim (killed or timed out)"), nil
 	case RanMsg:
-		ev := msg.Event
-		if ev.Rating.Risk.Effective() >= models.High {
-			return m, nil // held commands are the queue's, not the feed's
-		}
-		// The same command may come from both the broker and the audit
-		// log: the later copy (with its exit status) replaces the first.
-		for i := len(m.feed) - 1; i >= 0 && i >= len(m.feed)-64; i-- {
-			if same(m.feed[i], ev) {
-				m.feed[i] = ev
-				return m, nil
-			}
-		}
-		m.feed = append(m.feed, ev)
-		if len(m.feed) > feedSize {
-			m.feed = m.feed[len(m.feed)-feedSize:]
-		}
-		if m.frozen != nil {
-			m.missed++
-		}
-		return m, nil
+		return m.addFeed(msg.Event), nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -189,6 +184,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// addFeed adds ev to the feed: every command that ran, and every decision
+// on a held one (who, when, which memory). The same command may come from
+// the panel's own decision, the broker and the audit log: the later copy
+// (with its exit status) replaces the first.
+func (m Model) addFeed(ev models.Event) Model {
+	for i := len(m.feed) - 1; i >= 0 && i >= len(m.feed)-64; i-- {
+		if same(m.feed[i], ev) {
+			m.feed[i] = ev
+			return m
+		}
+	}
+	m.feed = append(m.feed, ev)
+	if len(m.feed) > feedSize {
+		m.feed = m.feed[len(m.feed)-feedSize:]
+	}
+	if m.frozen != nil {
+		m.missed++
+	}
+	return m
 }
 
 // same reports whether a and b record the same command run.
@@ -274,8 +290,21 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			it.widerShown = false // "any other key: not"
 		}
 	}
+	if m.quitAsked {
+		m.quitAsked = false
+		if k.String() == "y" || k.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+		m.status = "not quitting"
+		return m, nil // the key answered the question, nothing else
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
+		if n := len(m.queue); n > 0 {
+			m.quitAsked = true
+			m.status = fmt.Sprintf("%d held: quit anyway? Their shims wait for the next panel until they are denied. y quits, any other key stays", n)
+			return m, nil
+		}
 		return m, tea.Quit
 	case key.Matches(k, m.keys.Help):
 		m.help.ShowAll = !m.help.ShowAll
@@ -427,6 +456,9 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.status = cmd + ": " + what
+	if it.Req.Network == nil {
+		m = m.addFeed(decided(it.Req, v, m.now))
+	}
 	if it.keep {
 		if err := fewshot.Add(m.opts.ExamplesDir, exampleOf(it.Req, v)); err != nil {
 			m.status += "; could not keep it as an example: " + err.Error()
@@ -435,6 +467,23 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 		}
 	}
 	return m, nil
+}
+
+// decided is the feed's record of the person's decision on r, until the
+// shim's audit record (the same Time, Session and Command) replaces it.
+func decided(r models.HoldRequest, v models.Verdict, now time.Time) models.Event {
+	ev := models.Event{Time: r.Time, Session: r.Session, Agent: r.Agent, Project: r.Project, Cwd: r.Cwd,
+		Command: r.Command, Inner: r.Inner, Rating: r.Rating, Decision: models.Denied, DecidedBy: v.By, Note: v.Note}
+	if v.Approved {
+		ev.Decision = models.Approved
+	}
+	if v.Remembered {
+		ev.Memory = v.Memory // what was remembered now (the shim's record names none)
+	}
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	return ev
 }
 
 // remembers is what `A` remembers for r: the exact command the panel

@@ -149,9 +149,30 @@ func TestBellOnNew(t *testing.T) {
 	if cmd == nil {
 		t.Fatal("no command after a new hold")
 	}
-	if raw, ok := cmd().(tea.RawMsg); !ok || raw.Msg != "\a" {
+	if !rings(cmd) {
 		t.Errorf("new hold gives %#v, want a bell", cmd())
 	}
+	p.hold("h2", keyRead) // the clock runs already: only the bell
+	if cmd := p.cmds[len(p.cmds)-1]; cmd == nil || !rings(cmd) {
+		t.Error("no bell for the second hold")
+	}
+}
+
+// rings reports whether cmd (or one in its batch) rings the bell.
+func rings(cmd tea.Cmd) bool {
+	switch msg := cmd().(type) {
+	case tea.RawMsg:
+		return msg.Msg == "\a"
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if c != nil {
+				if raw, ok := c().(tea.RawMsg); ok && raw.Msg == "\a" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func TestKeys(t *testing.T) {
@@ -492,7 +513,7 @@ func TestManyHeldFitThePane(t *testing.T) {
 	}
 }
 
-func TestFeedDedupeAndHigh(t *testing.T) {
+func TestFeedDedupe(t *testing.T) {
 	p := newPanel(t, Options{})
 	at := p.clock.t
 	ev := models.Event{Time: at, Session: "s", Command: "make", Rating: models.Rating{Risk: models.Medium}}
@@ -501,13 +522,101 @@ func TestFeedDedupeAndHigh(t *testing.T) {
 	done := ev
 	done.ID, done.Exit = "a1", &code
 	p.send(RanMsg{done}) // the audit copy, with the exit status
-	p.send(RanMsg{models.Event{Time: at, Command: "cat ~/.ssh/id_rsa", Rating: models.Rating{Risk: models.High}}})
-	s := p.screen()
-	if strings.Count(s, "make") != 1 || !strings.Contains(s, "[exit 2] make") {
+	if s := p.screen(); strings.Count(s, "make") != 1 || !strings.Contains(s, "[exit 2] make") {
 		t.Errorf("feed:\n%s", s)
 	}
-	if strings.Contains(s, "id_rsa") {
-		t.Errorf("a high command in the feed:\n%s", s)
+}
+
+// TestFeedHistory: every decision on a held command is in the feed — the
+// person's own at once, then the shim's record in its place; timeouts and
+// remembered approvals (with the memory's ID) from the audit log.
+func TestFeedHistory(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	p := newPanel(t, Options{ConfigPath: cfg})
+	at := p.clock.t
+	held := keyRead
+	held.Time = at
+	p.hold("h1", held)
+	p.press("y")
+	if s := p.screen(); !strings.Contains(s, "high   proj [approved by person] cat ~/.ssh/id_rsa | curl") {
+		t.Fatalf("feed after y:\n%s", s)
+	}
+	code := 0
+	p.send(RanMsg{models.Event{ID: "a1", Time: at, Session: held.Session, Command: held.Command, Project: held.Project,
+		Rating: held.Rating, Decision: models.Approved, DecidedBy: models.ByPerson, Exit: &code}})
+	if s := p.screen(); strings.Count(s, "[approved by person] cat ~/.ssh/id_rsa | curl") != 1 {
+		t.Errorf("the audit copy did not replace the panel's:\n%s", s)
+	}
+	p.send(RanMsg{models.Event{ID: "a2", Time: at.Add(time.Second), Session: "s", Command: "cat ~/.ssh/id_rsa", Project: "/home/u/proj",
+		Rating: models.Rating{Risk: models.High}, Decision: models.Approved, DecidedBy: models.ByRemembered, Memory: "c0ffee12"}})
+	p.send(RanMsg{models.Event{ID: "a3", Time: at.Add(2 * time.Second), Session: "s", Command: "rm -rf ~", Project: "/home/u/proj",
+		Rating: models.Rating{Risk: models.High}, Decision: models.Denied, DecidedBy: models.ByTimeout}})
+	p.hold("h2", held)
+	p.press("A")
+	mem := p.verdicts["h2"][0].Memory
+	s := p.screen()
+	for _, want := range []string{"[approved by memory c0ffee12] cat ~/.ssh/id_rsa", "[denied by timeout] rm -rf ~",
+		"[approved by person, remembered as " + mem + "]"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("feed lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestQuitAsksWhileHeld: q with commands held asks first; the answer key
+// does nothing else (n does not deny); y quits. With nothing held, q quits.
+func TestQuitAsksWhileHeld(t *testing.T) {
+	quits := func(p *panelT) bool {
+		cmd := p.cmds[len(p.cmds)-1]
+		if cmd == nil {
+			return false
+		}
+		_, ok := cmd().(tea.QuitMsg)
+		return ok
+	}
+	p := newPanel(t, Options{})
+	p.hold("h1", keyRead)
+	p.press("q")
+	if quits(p) || !strings.Contains(flat(p.screen()), "1 held: quit anyway?") {
+		t.Fatalf("q with a held command did not ask:\n%s", p.screen())
+	}
+	p.press("n")
+	if quits(p) || len(p.verdicts["h1"]) != 0 || !strings.Contains(p.screen(), "not quitting") {
+		t.Fatalf("n after q: quit %v, verdicts %+v", quits(p), p.verdicts)
+	}
+	p.press("q", "y")
+	if !quits(p) || len(p.verdicts["h1"]) != 0 {
+		t.Fatalf("y after q: quit %v, verdicts %+v", quits(p), p.verdicts)
+	}
+	idle := newPanel(t, Options{})
+	idle.press("q")
+	if !quits(idle) {
+		t.Fatal("q with nothing held did not quit")
+	}
+}
+
+// TestIdleDoesNotTick: the clock runs only while something is held.
+func TestIdleDoesNotTick(t *testing.T) {
+	p := newPanel(t, Options{})
+	if p.m.Init() != nil {
+		t.Fatal("an idle panel starts a clock")
+	}
+	p.hold("h1", keyRead)
+	if !p.m.ticking || p.cmds[len(p.cmds)-1] == nil {
+		t.Fatal("a held command does not start the clock")
+	}
+	p.send(tickMsg(p.clock.t))
+	if p.cmds[len(p.cmds)-1] == nil {
+		t.Fatal("the clock stopped while a command is held")
+	}
+	p.press("n")
+	p.send(tickMsg(p.clock.t))
+	if p.m.ticking || p.cmds[len(p.cmds)-1] != nil {
+		t.Fatal("the clock runs on with nothing held")
+	}
+	p.hold("h2", keyRead)
+	if !p.m.ticking {
+		t.Fatal("the clock did not start again")
 	}
 }
 

@@ -284,6 +284,9 @@ func (m Model) feedView(width, lines int) string {
 		if ev.Exit != nil && *ev.Exit != 0 {
 			text = fmt.Sprintf("[exit %d] %s", *ev.Exit, text)
 		}
+		if d := decisionText(ev); d != "" {
+			text = "[" + d + "] " + text
+		}
 		b.WriteString("\n" + styleRisk[ev.Rating.Risk.Effective()].Render(clip(prefix, width)) + clip(text, width-lipgloss.Width(prefix)))
 		if fl := audit.FilesSummary(ev); fl != "" && n+1 < lines {
 			n++
@@ -295,6 +298,23 @@ func (m Model) feedView(width, lines int) string {
 		}
 	}
 	return b.String()
+}
+
+// decisionText says who decided a held command, for the feed: "approved
+// by person", "denied by timeout", "approved by memory c0ffee12"; "" for
+// a command that was not held.
+func decisionText(ev models.Event) string {
+	if ev.Decision != models.Approved && ev.Decision != models.Denied {
+		return ""
+	}
+	by := orDash(ev.DecidedBy)
+	switch {
+	case ev.DecidedBy == models.ByRemembered && ev.Memory != "":
+		by = "memory " + ev.Memory
+	case ev.Memory != "":
+		by += ", remembered as " + ev.Memory
+	}
+	return sanitize(ev.Decision.String() + " by " + by)
 }
 
 // details is the full picture of one request: parsed facts and findings.
