@@ -8,8 +8,10 @@ package broker
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -253,8 +255,13 @@ func TestPanelRatesItself(t *testing.T) {
 			if h.Claim != nil {
 				t.Errorf("claim %+v for a client that claimed less", h.Claim)
 			}
-			rem, err := shape.For(r.Project, r.Facts, r.Rating)
-			if err != nil || strings.Join(rem.Shape, " ; ") != tc.shape || !slices.Equal(rem.Rules, []string{"secrets.read"}) {
+			rem, err := shape.Wider(shape.Seen{Project: r.Project, Cwd: r.Cwd, Command: r.Command, Facts: r.Facts, Rating: r.Rating})
+			if !errors.Is(err, shape.ErrNoShape) {
+				t.Errorf("W would remember %+v for a secret read", rem)
+			}
+			rem, err = shape.For(shape.Seen{Project: r.Project, Cwd: r.Cwd, Command: cmp.Or(r.Inner, r.Command), Facts: r.Facts, Rating: r.Rating})
+			if s, _ := shape.Of(r.Facts); err != nil || strings.Join(s, " ; ") != tc.shape || rem.Command != cmp.Or(tc.inner, tc.req.Command) ||
+				!slices.Equal(rem.Rules, []string{"secrets.read"}) {
 				t.Errorf("A would remember %+v, %v; want %q with secrets.read", rem, err, tc.shape)
 			}
 		})

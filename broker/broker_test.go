@@ -193,6 +193,9 @@ func TestPanelStartedLater(t *testing.T) {
 	time.Sleep(150 * time.Millisecond)
 	p := startPanel(t, path)
 	h := recv(t, p.holds)
+	if left := time.Until(h.Req.Deadline); left < 4*time.Second {
+		t.Errorf("a panel started in the grace has %v left, want the hold timeout's", left)
+	}
 	h.Answer(models.Verdict{Approved: true, By: models.ByPerson})
 	if a := recv(t, got); !a.v.Approved {
 		t.Fatalf("Ask = %+v, %v; want approved", a.v, a.err)

@@ -46,6 +46,11 @@ func HoldTimeout(configured time.Duration) time.Duration {
 	return DefaultHoldTimeout
 }
 
+// DefaultNoPanelGrace is how long a held command waits for a panel to
+// start when none is running as it is held, before it is denied with
+// instructions (config no_panel_grace).
+const DefaultNoPanelGrace = 3 * time.Second
+
 // Client is the shim's end of the socket. The zero value is ready to use:
 // it finds the socket at SocketPath() and waits HoldTimeout(0). It is
 // safe for concurrent use and satisfies shim.Approver.
@@ -55,9 +60,18 @@ type Client struct {
 	// Timeout is the configured hold timeout (config hold_timeout);
 	// $CHAPERONE_HOLD_TIMEOUT overrides it, see HoldTimeout.
 	Timeout time.Duration
+	// Grace is how long a command held while no panel runs waits for one
+	// to start (config no_panel_grace); 0 means DefaultNoPanelGrace. It
+	// is never longer than the hold timeout.
+	Grace time.Duration
 	// Poll is how often a waiting shim looks for a panel that is not
 	// running yet (or went away); 0 means 20ms.
 	Poll time.Duration
+	// OnHold, when set, is called once a command (not a held connection)
+	// is held, before Ask waits for anyone: with req.Deadline set to when
+	// it will be denied and whether a panel is running. The shim tells
+	// the person there (HeldMessage). It must not block.
+	OnHold func(req models.HoldRequest, panel bool)
 }
 
 func (c *Client) paths() []string {
@@ -108,10 +122,11 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 
 // Ask sends a held command to the panel and waits for the person's
 // verdict. A held connection (req.Network) is refused at once when no
-// panel runs. For a command, when no panel runs Ask keeps looking for one (a panel started
-// meanwhile picks the request up), and when the panel goes away it waits
-// for the next one, all within the hold timeout. Past the timeout it
-// returns a denial By models.ByTimeout (a panel had the request) or
+// panel runs. For a command, when no panel runs Ask keeps looking for one
+// for the grace period (a panel started meanwhile picks the request up
+// and has until the hold timeout), and when the panel goes away it waits
+// for the next one, within the hold timeout. Past these it returns a
+// denial By models.ByTimeout (a panel had the request) or
 // models.ByNoPanel (none was reachable), with a Reason for the person.
 // The error is non-nil only when ctx ends first (the shim is being
 // stopped); the verdict is then a denial too.
@@ -121,6 +136,7 @@ func dialPath(p string, timeout time.Duration) (*net.UnixConn, error) {
 // shell server serves only its own environment).
 func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdict, error) {
 	timeout := HoldTimeout(c.timeout())
+	grace := min(c.grace(), timeout)
 	now := time.Now()
 	req.Home = cmp.Or(req.Home, os.Getenv("HOME"))
 	req.ClaudeConfigDir = cmp.Or(req.ClaudeConfigDir, os.Getenv("CLAUDE_CONFIG_DIR"))
@@ -141,23 +157,37 @@ func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdic
 	}
 	line = append(line, '\n')
 
+	paths, poll := c.paths(), c.poll() // once: the loop below runs every poll
+	conn, err := dial(paths, poll)
+	if err != nil && req.Network != nil {
+		// A connection must not hang for the whole hold timeout when
+		// nobody can answer: the program waiting on it would too.
+		return deny(req.ID, models.ByNoPanel, "no approval panel is running (start `chaperone tui` to answer, or add the host to [network] allow)"), nil
+	}
+	if c != nil && c.OnHold != nil && req.Network == nil {
+		shown := req
+		if conn == nil {
+			shown.Deadline = now.Add(grace)
+		}
+		c.OnHold(shown, conn != nil)
+	}
 	wait, cancel := context.WithDeadline(ctx, req.Deadline)
 	defer cancel()
-	paths, poll := c.paths(), c.poll() // once: the loop below runs every poll
 	reached := false
 	for {
-		conn, err := dial(paths, poll)
-		if err == nil {
+		if conn == nil {
+			conn, err = dial(paths, poll)
+		}
+		if err == nil && conn != nil {
 			reached = true
 			v, ok := exchange(wait, conn, line)
+			conn = nil
 			if ok {
 				v.ID = req.ID
 				return v, nil
 			}
-		} else if req.Network != nil && !reached {
-			// A connection must not hang for the whole hold timeout when
-			// nobody can answer: the program waiting on it would too.
-			return deny(req.ID, models.ByNoPanel, "no approval panel is running (start `chaperone tui` to answer, or add the host to [network] allow)"), nil
+		} else if !reached && time.Since(now) >= grace && ctx.Err() == nil {
+			return deny(req.ID, models.ByNoPanel, fmt.Sprintf("no approval panel is running (none started within %v): start `chaperone tui` beside the agent to approve held commands", grace)), nil
 		}
 		if wait.Err() == nil {
 			t := time.NewTimer(poll)
@@ -178,6 +208,23 @@ func (c *Client) Ask(ctx context.Context, req models.HoldRequest) (models.Verdic
 			}
 		}
 	}
+}
+
+// HeldMessage is the line a shim prints on stderr (without a newline) as
+// soon as a command is held, req.Deadline being when it will be denied:
+//
+//	chaperone: held: <reason> — approve in chaperone tui (denied in 90s)
+//
+// or, with no panel running, what to start.
+func HeldMessage(req models.HoldRequest, panel bool) string {
+	in := time.Until(req.Deadline).Round(time.Second)
+	if in < time.Second {
+		in = time.Until(req.Deadline).Round(10 * time.Millisecond)
+	}
+	if !panel {
+		return fmt.Sprintf("chaperone: held: %s — no approval panel is running: start `chaperone tui` beside the agent to approve it (denied in %v)", MainReason(req.Rating), in)
+	}
+	return fmt.Sprintf("chaperone: held: %s — approve in chaperone tui (denied in %v)", MainReason(req.Rating), in)
 }
 
 // exchange sends the hold line on conn and waits for the verdict; ok is
@@ -208,6 +255,13 @@ func (c *Client) timeout() time.Duration {
 		return 0
 	}
 	return c.Timeout
+}
+
+func (c *Client) grace() time.Duration {
+	if c == nil || c.Grace <= 0 {
+		return DefaultNoPanelGrace
+	}
+	return c.Grace
 }
 
 func (c *Client) poll() time.Duration {

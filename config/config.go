@@ -34,6 +34,9 @@ type Config struct {
 	Backend string `toml:"backend"`
 	// HoldTimeout is how long a held command waits for a person.
 	HoldTimeout Duration `toml:"hold_timeout"`
+	// NoPanelGrace is how long a command held while no approval panel
+	// runs waits for one to start before it is denied (default 3s).
+	NoPanelGrace Duration `toml:"no_panel_grace"`
 
 	Rules    RulesConfig   `toml:"rules"`
 	Sandbox  SandboxConfig `toml:"sandbox"`

@@ -34,9 +34,13 @@ type Event struct {
 	Decision  Decision `json:"decision"`
 	DecidedBy string   `json:"decided_by"`     // one of the By* constants
 	Note      string   `json:"note,omitempty"` // a person's note on a deny
-	Exit      *int     `json:"exit,omitempty"` // nil when the command did not run
-	Duration  float64  `json:"duration_ms,omitempty"`
-	Backend   string   `json:"backend,omitempty"`
+	// Memory is the ID of the remembered approval that let the command
+	// run (DecidedBy ByRemembered; `chaperone remember list`), or of the
+	// one the person remembered as they approved it (ByPerson).
+	Memory   string  `json:"memory,omitempty"`
+	Exit     *int    `json:"exit,omitempty"` // nil when the command did not run
+	Duration float64 `json:"duration_ms,omitempty"`
+	Backend  string  `json:"backend,omitempty"`
 	// Killed lists the processes the sandbox killed because they were
 	// still there when the command ended: "PID (comm) command line" each.
 	Killed []string `json:"killed,omitempty"`

@@ -72,4 +72,6 @@ type Verdict struct {
 	// Remembered is true when the person also remembered the command's
 	// shape for the project (`A` on the panel).
 	Remembered bool `json:"remembered,omitempty"`
+	// Memory is the ID of what the person remembered (Remembered).
+	Memory string `json:"memory,omitempty"`
 }

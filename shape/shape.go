@@ -1,9 +1,14 @@
-// Package shape reduces a parsed command to its shape — for each simple
-// command, the argv prefix and the flags, not the raw string — so that a
-// person's approval can be remembered for commands of the same shape in
-// the same project, and decides when a remembered shape applies.
+// Package shape decides what a person's "remember" on the approval panel
+// covers, and when a remembered approval applies to a later command.
 //
-// A shape is never remembered or matched for a command that is opaque or
+// `A` remembers the exact command text the person saw, in its project and
+// folder (For). `W` remembers its shape — for each simple command, the
+// argv prefix and the flags, with any path inside the project (Of, Wider)
+// — and is offered only when nothing about the command is ExactOnly: a
+// secret read, a network send, chaperone itself, an opaque command, a
+// path outside the project.
+//
+// Nothing is remembered or matched for a command that is opaque or
 // unparsable, whose program name is dynamic, or that a user deny rule or a
 // Critical rule matched (see Refusal). A match also needs every high-risk
 // finding of the new command to be among the rules the person saw when
@@ -14,6 +19,7 @@ package shape
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,42 +181,215 @@ func highRules(r models.Rating) []string {
 	return slices.Compact(ids)
 }
 
-// For returns what to remember when the person approves this command for
-// project with `A`, or an error wrapping ErrNoShape saying why it cannot
-// be remembered.
-func For(project string, f *models.Facts, r models.Rating) (config.Remembered, error) {
-	if project == "" {
-		return config.Remembered{}, fmt.Errorf("%w: the command has no project", ErrNoShape)
+// Seen is a held command as the person saw it on the panel: what `A` and
+// `W` remember, and what Match compares a later command with.
+type Seen struct {
+	Project string
+	Cwd     string
+	// Command is the text shown: the inner command of an agent wrapper
+	// when there is one, else the whole command.
+	Command string
+	Facts   *models.Facts
+	Rating  models.Rating
+}
+
+// For returns what `A` remembers: the exact command text in its project
+// and folder (config.ScopeExact), or an error wrapping ErrNoShape saying
+// why it cannot be remembered at all.
+func For(s Seen) (config.Remembered, error) {
+	if err := rememberable(s); err != nil {
+		return config.Remembered{}, err
 	}
-	if why := Refusal(r); why != "" {
-		return config.Remembered{}, fmt.Errorf("%w: %s", ErrNoShape, why)
+	if strings.TrimSpace(s.Command) == "" {
+		return config.Remembered{}, fmt.Errorf("%w: the command is empty", ErrNoShape)
 	}
-	s, err := Of(f)
+	if _, err := Of(s.Facts); err != nil {
+		return config.Remembered{}, err
+	}
+	r := config.Remembered{Scope: config.ScopeExact, Project: s.Project, Cwd: s.Cwd, Command: s.Command, Rules: highRules(s.Rating)}
+	r.ID = r.Key()
+	return r, nil
+}
+
+// Wider returns what `W` remembers: the command's shape (program,
+// subcommands, flags) with any path inside the project
+// (config.ScopeShape). It refuses (wrapping ErrNoShape) wherever only the
+// exact command may be remembered: see ExactOnly, and a command with a
+// path outside the project, a host or a dynamic word.
+func Wider(s Seen) (config.Remembered, error) {
+	if err := rememberable(s); err != nil {
+		return config.Remembered{}, err
+	}
+	if why := ExactOnly(s.Rating); why != "" {
+		return config.Remembered{}, fmt.Errorf("%w wider than the exact command: %s", ErrNoShape, why)
+	}
+	sh, err := Of(s.Facts)
 	if err != nil {
 		return config.Remembered{}, err
 	}
-	return config.Remembered{Project: project, Shape: s, Rules: highRules(r)}, nil
+	if why := outside(s.Project, s.Cwd, s.Facts); why != "" {
+		return config.Remembered{}, fmt.Errorf("%w wider than the exact command: %s", ErrNoShape, why)
+	}
+	r := config.Remembered{Scope: config.ScopeShape, Project: s.Project, Shape: sh, Rules: highRules(s.Rating)}
+	r.ID = r.Key()
+	return r, nil
 }
 
-// Match reports whether a remembered approval covers the command: same
-// project, same shape, every high-risk finding among the remembered rules,
-// and no Refusal. The shim calls it for a command rated high and then runs
-// it as approved by models.ByRemembered; it never makes a command low.
-func Match(remembered []config.Remembered, project string, f *models.Facts, r models.Rating) bool {
-	if len(remembered) == 0 || project == "" || Refusal(r) != "" {
-		return false
+func rememberable(s Seen) error {
+	if s.Project == "" {
+		return fmt.Errorf("%w: the command has no project", ErrNoShape)
 	}
-	s, err := Of(f)
-	if err != nil {
-		return false
+	if why := Refusal(s.Rating); why != "" {
+		return fmt.Errorf("%w: %s", ErrNoShape, why)
 	}
-	high := highRules(r)
-	for _, m := range remembered {
-		if m.Project == project && slices.Equal(m.Shape, s) && subset(high, m.Rules) {
-			return true
+	return nil
+}
+
+// exactOnly are the rule ids (a trailing "." makes a prefix) whose
+// findings are remembered for the exact command only, never for a shape:
+// what they are about (which secret, which host, which code) is what a
+// shape drops. Any rule id with an "exfil", "outside", "home" or "system"
+// part counts too, and so does the model.
+var exactOnly = []string{
+	"secrets.", "net.", "chaperone.", "opaque", "project.opaque", "exec.", "publish.",
+	"git.push", "git.remote", "remote.", "session.remote", "project.remote", "deploy.",
+	"pkg.source", "unknown.", "model",
+}
+
+// ExactOnly returns why a command with this rating may be remembered only
+// as its exact text (a secret read, a network send, chaperone itself, an
+// opaque command, a path outside the project, the model's judgement), or
+// "" when a wider scope may be offered.
+func ExactOnly(r models.Rating) string {
+	if r.Opaque {
+		return "part of the command is opaque"
+	}
+	for _, id := range highRules(r) {
+		for part := range strings.SplitSeq(id, ".") {
+			switch part {
+			case "exfil", "outside", "home", "system":
+				return "it matched rule " + id
+			}
+		}
+		for _, c := range exactOnly {
+			if id == c || strings.HasSuffix(c, ".") && strings.HasPrefix(id, c) {
+				return "it matched rule " + id
+			}
 		}
 	}
-	return false
+	return ""
+}
+
+// outside returns why the command's words reach beyond the project (a
+// path outside it, a home path, a URL or remote host, a dynamic word), or
+// "" when every path-like word stays inside.
+func outside(project, cwd string, f *models.Facts) string {
+	if cwd == "" {
+		cwd = project
+	}
+	if !inside(project, cwd) {
+		return "it runs outside the project (" + cwd + ")"
+	}
+	for _, c := range f.Commands {
+		words := slices.Clone(c.Argv)
+		for _, r := range c.Redirs {
+			words = append(words, r.Target)
+		}
+		for i, w := range words {
+			if i == 0 && len(c.Argv) > 0 {
+				continue // the program
+			}
+			if w.Dynamic {
+				return "a word is only known when it runs (" + w.Lit + ")"
+			}
+			v := w.Lit
+			if strings.HasPrefix(v, "-") {
+				_, val, ok := strings.Cut(v, "=")
+				if !ok {
+					continue
+				}
+				v = val
+			}
+			if strings.Contains(v, "://") || strings.HasPrefix(v, "~") || strings.Contains(v, "@") && strings.Contains(v, ":") {
+				return "it names " + v
+			}
+			if !strings.ContainsAny(v, "/") && v != ".." {
+				continue
+			}
+			p := v
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(cwd, p)
+			}
+			if !inside(project, p) {
+				return "it names " + v + ", outside the project"
+			}
+		}
+	}
+	return ""
+}
+
+func inside(root, p string) bool {
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(p))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../") && !filepath.IsAbs(rel)
+}
+
+// Describe says, for a person, what r covers.
+func Describe(r config.Remembered) string {
+	rules := ""
+	if len(r.Rules) > 0 {
+		rules = " (rules " + strings.Join(r.Rules, ", ") + ")"
+	}
+	switch r.Scope {
+	case config.ScopeExact:
+		where := r.Project
+		if r.Cwd != "" && r.Cwd != r.Project {
+			where = r.Cwd
+		}
+		return fmt.Sprintf("exactly `%s` in %s%s", oneLine(r.Command), where, rules)
+	case "", config.ScopeShape:
+		extra := ", with any paths inside it"
+		if r.Scope == "" {
+			extra = ", with any arguments (an entry from before scopes)"
+		}
+		return fmt.Sprintf("every `%s …` in %s%s%s", strings.Join(r.Shape, " ; "), r.Project, extra, rules)
+	}
+	return fmt.Sprintf("nothing: unknown scope %q", r.Scope)
+}
+
+// Match returns the remembered approval that covers the command, if any:
+// same project, every high-risk finding among the remembered rules, no
+// Refusal, and either the same text in the same folder (ScopeExact) or
+// the same shape with no path outside the project and nothing ExactOnly
+// (ScopeShape; entries without a scope, from before scopes existed, are
+// held to the same test). The shim calls it for a command rated high and
+// then runs it as approved by models.ByRemembered; it never makes a
+// command low.
+func Match(remembered []config.Remembered, s Seen) (config.Remembered, bool) {
+	if len(remembered) == 0 || s.Project == "" || Refusal(s.Rating) != "" {
+		return config.Remembered{}, false
+	}
+	sh, err := Of(s.Facts)
+	if err != nil {
+		return config.Remembered{}, false
+	}
+	high := highRules(s.Rating)
+	wide := ExactOnly(s.Rating) == "" && outside(s.Project, s.Cwd, s.Facts) == ""
+	for _, m := range remembered {
+		if m.Project != s.Project || !subset(high, m.Rules) {
+			continue
+		}
+		switch m.Scope {
+		case config.ScopeExact:
+			if m.Command == s.Command && m.Cwd == s.Cwd {
+				return m, true
+			}
+		case "", config.ScopeShape:
+			if wide && slices.Equal(m.Shape, sh) {
+				return m, true
+			}
+		}
+	}
+	return config.Remembered{}, false
 }
 
 func subset(sub, of []string) bool {

@@ -319,10 +319,14 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 		fmt.Fprintf(s.Stderr, "chaperone: medium: %s\n", broker.MainReason(rating))
 	default:
 		v := models.Verdict{By: models.ByNoPanel}
-		if shape.Match(s.Remembered, job.Project, facts, rating) {
-			// Approved before for this project and shape; never for what a
-			// deny or critical rule matched (shape.Refusal).
+		seen := shape.Seen{Project: job.Project, Cwd: job.Dir, Command: cmp.Or(ev.Inner, ev.Command), Facts: facts, Rating: rating}
+		if m, ok := shape.Match(s.Remembered, seen); ok {
+			// Approved before by a person: this exact command, or its
+			// shape where that was offered; never for what a deny or
+			// critical rule matched (shape.Refusal).
 			v = models.Verdict{Approved: true, By: models.ByRemembered}
+			ev.Memory = m.Key()
+			fmt.Fprintf(s.Stderr, "chaperone: approved by your remembered approval %s: %s\n", m.Key(), broker.MainReason(rating))
 		} else if s.Approver != nil {
 			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
@@ -334,6 +338,9 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			}
 		}
 		ev.DecidedBy, ev.Note = v.By, v.Note
+		if v.Remembered && v.Memory != "" {
+			ev.Memory = v.Memory // what the person remembered as they approved
+		}
 		if !v.Approved {
 			ev.Decision = models.Denied
 			fmt.Fprintln(s.Stderr, broker.DenyMessage(v, rating))

@@ -80,8 +80,9 @@ func (w *warm) configured(ctx context.Context, o origin) (*Shim, error) {
 		Backend:    be,
 		Protect:    cfg.Sandbox.Protect,
 		Remembered: cfg.Remember,
-		Approver:   &broker.Client{Timeout: cfg.HoldTimeout.Duration},
-		Stdin:      o.stdio[0], Stdout: o.stdio[1], Stderr: stderr,
+		Approver: &broker.Client{Timeout: cfg.HoldTimeout.Duration, Grace: cfg.NoPanelGrace.Duration,
+			OnHold: heldNotice{stderr: stderr, getenv: getenv}.onHold},
+		Stdin: o.stdio[0], Stdout: o.stdio[1], Stderr: stderr,
 		Getenv: getenv, Environ: o.environ, Dir: o.dir, Project: project, PID: o.pid, PPID: o.ppid,
 	}
 	if log, err := OpenAudit(cfg.Audit); err == nil {

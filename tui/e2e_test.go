@@ -314,18 +314,24 @@ func TestE2ERemember(t *testing.T) {
 	if !a.v.Approved || !a.v.Remembered {
 		t.Fatalf("verdict %+v", a.v)
 	}
-	x.waitFor("remembered cat for /home/u/proj", 2*time.Second)
+	x.waitFor("remembered exactly `cat ~/.ssh/id_rsa` in /home/u/proj", 2*time.Second)
 	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := request("cat ~/.ssh/id_ecdsa") // same shape: cat + a path
-	if !shape.Match(cfg.Remember, req.Project, next.Facts, next.Rating) {
-		t.Fatalf("the next command of the same shape is not covered; remembered %+v", cfg.Remember)
+	seen := func(r models.HoldRequest) shape.Seen {
+		return shape.Seen{Project: r.Project, Cwd: r.Cwd, Command: r.Command, Facts: r.Facts, Rating: r.Rating}
 	}
-	other := next
+	if m, ok := shape.Match(cfg.Remember, seen(req)); !ok || m.Key() != a.v.Memory {
+		t.Fatalf("the command approved is not covered (%+v); remembered %+v", m, cfg.Remember)
+	}
+	next := request("cat ~/.ssh/id_ecdsa") // another key: not what the person saw
+	if _, ok := shape.Match(cfg.Remember, seen(next)); ok {
+		t.Fatalf("another key is covered by A on cat ~/.ssh/id_rsa; remembered %+v", cfg.Remember)
+	}
+	other := req
 	other.Project = "/elsewhere"
-	if shape.Match(cfg.Remember, other.Project, other.Facts, other.Rating) {
+	if _, ok := shape.Match(cfg.Remember, seen(other)); ok {
 		t.Fatal("remembered for another project too")
 	}
 }
@@ -355,7 +361,7 @@ func TestE2EForgedHold(t *testing.T) {
 	if a := wait(t, got); !a.v.Approved || !a.v.Remembered {
 		t.Fatalf("verdict %+v", a.v)
 	}
-	x.waitFor("remembered cat for /home/u/proj", 2*time.Second)
+	x.waitFor("remembered exactly `cat ~/.ssh/id_rsa` in /home/u/proj", 2*time.Second)
 
 	text, err := os.ReadFile(config.UserPath())
 	if err != nil {
@@ -365,8 +371,8 @@ func TestE2EForgedHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Remembered{Project: "/home/u/proj", Shape: []string{"cat"}, Rules: []string{"secrets.read"}}
-	if len(cfg.Remember) != 1 || !slices.Equal(cfg.Remember[0].Shape, want.Shape) || !slices.Equal(cfg.Remember[0].Rules, want.Rules) ||
+	want := config.Remembered{Scope: config.ScopeExact, Project: "/home/u/proj", Command: "cat ~/.ssh/id_rsa", Rules: []string{"secrets.read"}}
+	if len(cfg.Remember) != 1 || cfg.Remember[0].Command != want.Command || cfg.Remember[0].Scope != want.Scope || !slices.Equal(cfg.Remember[0].Rules, want.Rules) ||
 		cfg.Remember[0].Project != want.Project || strings.Contains(string(text), "git status") {
 		t.Fatalf("saved config:\n%s\nwant only %+v", text, want)
 	}
@@ -379,10 +385,14 @@ func TestE2EForgedHold(t *testing.T) {
 	covered := func(cmd string) (models.Risk, bool) {
 		j := eng.Judge(context.Background(), engine.Command{Text: cmd, Cwd: req.Project, Project: req.Project,
 			Getenv: func(k string) string { return map[string]string{"HOME": "/home/u"}[k] }})
-		return j.Rating.Risk, shape.Match(cfg.Remember, req.Project, j.Facts, j.Rating)
+		_, ok := shape.Match(cfg.Remember, shape.Seen{Project: req.Project, Cwd: req.Cwd, Command: cmd, Facts: j.Facts, Rating: j.Rating})
+		return j.Rating.Risk, ok
 	}
-	if risk, ok := covered("cat ~/.ssh/id_ed25519"); risk != models.High || !ok {
-		t.Errorf("cat ~/.ssh/id_ed25519: %v, covered %v; want high and covered by A on cat ~/.ssh/id_rsa", risk, ok)
+	if risk, ok := covered("cat ~/.ssh/id_rsa"); risk != models.High || !ok {
+		t.Errorf("cat ~/.ssh/id_rsa: %v, covered %v; want high and covered by A on it", risk, ok)
+	}
+	if risk, ok := covered("cat ~/.ssh/id_ed25519"); risk != models.High || ok {
+		t.Errorf("cat ~/.ssh/id_ed25519: %v, covered %v; want high and not covered by A on cat ~/.ssh/id_rsa", risk, ok)
 	}
 	if _, ok := covered("git status"); ok {
 		t.Error("git status is covered by the remembered approval")

@@ -163,7 +163,7 @@ func TestFlowDenyAndNote(t *testing.T) {
 	settle()
 	f.keys("n")
 	r.wait(t, 10*time.Second)
-	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") {
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: held: ") || !strings.Contains(r.stderr.String(), "\nchaperone: denied: ") {
 		t.Fatalf("n: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
 
@@ -175,7 +175,7 @@ func TestFlowDenyAndNote(t *testing.T) {
 	f.waitFor("instead", 2*time.Second)
 	f.keys("Enter")
 	r.wait(t, 10*time.Second)
-	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") ||
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "\nchaperone: denied: ") ||
 		!strings.HasSuffix(strings.TrimSpace(r.stderr.String()), ": use testdata/key.pem instead") {
 		t.Fatalf("N: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
@@ -192,18 +192,18 @@ func TestFlowRemember(t *testing.T) {
 		t.Fatalf("A: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
 	f.waitFor("nothing held", 2*time.Second)
-	// The next identical-shape command runs without asking.
-	r = f.shell("cat ~/.ssh/id_ed25519", broker.HoldTimeoutEnv+"=3s").wait(t, 10*time.Second)
-	if r.code != 0 || r.stdout.String() != "FAKE-ED-KEY\n" {
-		t.Fatalf("same shape after A: exit %d, stdout %q, stderr %q\npanel:\n%s", r.code, r.stdout.String(), r.stderr.String(), f.screen())
+	// The same command runs without asking, saying which memory let it.
+	r = f.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=3s").wait(t, 10*time.Second)
+	if r.code != 0 || r.stdout.String() != "FAKE-RSA-KEY\n" || !strings.Contains(r.stderr.String(), "chaperone: approved by your remembered approval ") {
+		t.Fatalf("same command after A: exit %d, stdout %q, stderr %q\npanel:\n%s", r.code, r.stdout.String(), r.stderr.String(), f.screen())
 	}
-	// Another shape is still held.
-	r = f.shell("head -c 100 ~/.ssh/id_rsa")
-	f.waitFor("head -c 100", 10*time.Second)
+	// Another key, of the same shape, is still held (the issue's case).
+	r = f.shell("cat ~/.ssh/id_ed25519")
+	f.waitFor("cat ~/.ssh/id_ed25519", 10*time.Second)
 	settle()
 	f.keys("n")
-	if r.wait(t, 10*time.Second); r.code != 126 {
-		t.Fatalf("other shape: exit %d, stderr %q", r.code, r.stderr.String())
+	if r.wait(t, 10*time.Second); r.code != 126 || r.stdout.Len() != 0 {
+		t.Fatalf("another key after A: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
 }
 
@@ -212,15 +212,25 @@ func TestFlowTimeoutAndNoPanel(t *testing.T) {
 	r := f.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=1s")
 	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
 	r.wait(t, 10*time.Second)
-	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "nobody answered within 1s") {
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "nobody answered within 1s") ||
+		!strings.HasPrefix(r.stderr.String(), "chaperone: held: reads credentials or secrets outside the project (secrets.read) — approve in chaperone tui (denied in 1s)\n") {
 		t.Fatalf("timeout: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
 	f.waitFor("nothing held", 2*time.Second)
 
+	// No panel: told at once, denied after the grace (3s), not the hold
+	// timeout.
 	g := newFlow(t, false)
-	r = g.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=300ms").wait(t, 10*time.Second)
-	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "start `chaperone tui`") {
+	start := time.Now()
+	r = g.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=60s").wait(t, 20*time.Second)
+	lines := strings.Split(strings.TrimSpace(r.stderr.String()), "\n")
+	if r.code != 126 || r.stdout.Len() != 0 || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "chaperone: held: ") || !strings.HasSuffix(lines[0], "no approval panel is running: start `chaperone tui` beside the agent to approve it (denied in 3s)") ||
+		!strings.HasPrefix(lines[1], "chaperone: denied: ") || !strings.Contains(lines[1], "start `chaperone tui`") {
 		t.Fatalf("no panel: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("no panel: denied after %v, want about the 3s grace", d)
 	}
 }
 
@@ -305,7 +315,7 @@ func TestFlowThroughShellServer(t *testing.T) {
 	settle()
 	f.keys("n")
 	r.wait(t, 10*time.Second)
-	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: denied: ") {
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: held: ") || !strings.Contains(r.stderr.String(), "\nchaperone: denied: ") {
 		t.Fatalf("n: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
 	}
 	exec.Command("pkill", "-f", "shell-server --socket "+filepath.Join(f.dir, "run")).Run()

@@ -9,6 +9,7 @@ type KeyMap struct {
 	Deny     key.Binding
 	DenyNote key.Binding
 	Remember key.Binding
+	Wider    key.Binding
 	Example  key.Binding
 	Details  key.Binding
 	Up       key.Binding
@@ -26,8 +27,9 @@ func DefaultKeys() KeyMap {
 	return KeyMap{
 		Approve:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "approve once")),
 		Deny:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "deny")),
-		DenyNote: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "deny with a note")),
-		Remember: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve, remember shape")),
+		DenyNote: key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "deny + note")),
+		Remember: key.NewBinding(key.WithKeys("A"), key.WithHelp("A", "approve, remember it")),
+		Wider:    key.NewBinding(key.WithKeys("W"), key.WithHelp("W", "wider")),
 		Example:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "keep the decision as a model example")),
 		Details:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "previous")),
@@ -42,13 +44,13 @@ func DefaultKeys() KeyMap {
 
 // ShortHelp is the one-line footer.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Approve, k.Deny, k.DenyNote, k.Remember, k.Details, k.Help}
+	return []key.Binding{k.Approve, k.Deny, k.DenyNote, k.Remember, k.Wider, k.Details, k.Help}
 }
 
 // FullHelp is the footer after `?`.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Approve, k.Deny, k.DenyNote, k.Remember},
+		{k.Approve, k.Deny, k.DenyNote, k.Remember, k.Wider},
 		{k.Example, k.Details, k.Up, k.Down},
 		{k.Feed, k.Help, k.Quit},
 	}
@@ -64,6 +66,6 @@ func (n noteHelp) FullHelp() [][]key.Binding { return [][]key.Binding{n.ShortHel
 type detailsHelp struct{ k KeyMap }
 
 func (d detailsHelp) ShortHelp() []key.Binding {
-	return []key.Binding{d.k.Back, d.k.Approve, d.k.Deny, d.k.DenyNote, d.k.Remember}
+	return []key.Binding{d.k.Back, d.k.Approve, d.k.Deny, d.k.DenyNote, d.k.Remember, d.k.Wider}
 }
 func (d detailsHelp) FullHelp() [][]key.Binding { return [][]key.Binding{d.ShortHelp()} }

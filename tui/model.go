@@ -86,12 +86,18 @@ type Model struct {
 	status string
 	opts   Options
 	now    time.Time
+	// ticking: a tick is on its way. The clock runs only while something
+	// is held (the ages and deadlines it draws); an idle panel sleeps.
+	ticking bool
+	// quitAsked: q was pressed with commands held; y quits.
+	quitAsked bool
 }
 
 type item struct {
 	HeldMsg
 	selectedAt time.Time // when it became the selection without the person moving to it
 	keep       bool      // `e`: keep the person's decision as a few-shot example
+	widerShown bool      // `W` once: what the wider scope covers is on the status line
 }
 
 // Options configure the panel.
@@ -127,8 +133,9 @@ func New(opts Options) Model {
 	return Model{keys: DefaultKeys(), help: help.New(), note: ti, opts: opts, now: opts.Now(), width: 80, height: 24}
 }
 
-// Init starts the clock that ages the waiting requests.
-func (m Model) Init() tea.Cmd { return tick() }
+// Init starts nothing: the clock that ages the waiting requests starts
+// with the first one (Update, HeldMsg).
+func (m Model) Init() tea.Cmd { return nil }
 
 func tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
@@ -144,6 +151,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.note.SetWidth(max(10, msg.Width-20))
 		return m, nil
 	case tickMsg:
+		if len(m.queue) == 0 {
+			m.ticking = false
+			return m, nil
+		}
 		return m, tick()
 	case HeldMsg:
 		if msg.Received.IsZero() {
@@ -155,30 +166,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.queue[0].selectedAt = m.now
 		}
 		m.status = ""
-		return m, tea.Raw("\a")
+		if m.ticking {
+			return m, tea.Raw("\a")
+		}
+		m.ticking = true
+		return m, tea.Batch(tea.Raw("\a"), tick())
 	case GoneMsg:
 		return m.remove(msg.ID, "withdrawn by its shim (killed or timed out)"), nil
 	case RanMsg:
-		ev := msg.Event
-		if ev.Rating.Risk.Effective() >= models.High {
-			return m, nil // held commands are the queue's, not the feed's
-		}
-		// The same command may come from both the broker and the audit
-		// log: the later copy (with its exit status) replaces the first.
-		for i := len(m.feed) - 1; i >= 0 && i >= len(m.feed)-64; i-- {
-			if same(m.feed[i], ev) {
-				m.feed[i] = ev
-				return m, nil
-			}
-		}
-		m.feed = append(m.feed, ev)
-		if len(m.feed) > feedSize {
-			m.feed = m.feed[len(m.feed)-feedSize:]
-		}
-		if m.frozen != nil {
-			m.missed++
-		}
-		return m, nil
+		return m.addFeed(msg.Event), nil
 	case tea.KeyPressMsg:
 		return m.key(msg)
 	}
@@ -188,6 +184,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// addFeed adds ev to the feed: every command that ran, and every decision
+// on a held one (who, when, which memory). The same command may come from
+// the panel's own decision, the broker and the audit log: the later copy
+// (with its exit status) replaces the first.
+func (m Model) addFeed(ev models.Event) Model {
+	for i := len(m.feed) - 1; i >= 0 && i >= len(m.feed)-64; i-- {
+		if same(m.feed[i], ev) {
+			m.feed[i] = ev
+			return m
+		}
+	}
+	m.feed = append(m.feed, ev)
+	if len(m.feed) > feedSize {
+		m.feed = m.feed[len(m.feed)-feedSize:]
+	}
+	if m.frozen != nil {
+		m.missed++
+	}
+	return m
 }
 
 // same reports whether a and b record the same command run.
@@ -268,8 +285,26 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.note, cmd = m.note.Update(k)
 		return m, cmd
 	}
+	if !key.Matches(k, m.keys.Wider) {
+		for _, it := range m.queue {
+			it.widerShown = false // "any other key: not"
+		}
+	}
+	if m.quitAsked {
+		m.quitAsked = false
+		if k.String() == "y" || k.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+		m.status = "not quitting"
+		return m, nil // the key answered the question, nothing else
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
+		if n := len(m.queue); n > 0 {
+			m.quitAsked = true
+			m.status = fmt.Sprintf("%d held: quit anyway? Their shims wait for the next panel until they are denied. y quits, any other key stays", n)
+			return m, nil
+		}
 		return m, tea.Quit
 	case key.Matches(k, m.keys.Help):
 		m.help.ShowAll = !m.help.ShowAll
@@ -331,28 +366,46 @@ func (m Model) key(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.status = "your decision on this command will not be kept"
 		}
 		return m, nil
-	case key.Matches(k, m.keys.Remember):
+	case key.Matches(k, m.keys.Remember), key.Matches(k, m.keys.Wider):
+		wide := key.Matches(k, m.keys.Wider)
 		if m.guarded(it) {
 			return m, nil
 		}
 		if m.opts.ConfigPath == "" {
-			m.status = "cannot remember shapes: no user config file"
+			m.status = "cannot remember approvals: no user config file"
 			return m, nil
 		}
 		if n := it.Req.Network; n != nil {
+			if wide {
+				m.status = "nothing wider to remember for a held connection: A allows this host and port"
+				return m, nil
+			}
 			return m.allowHost(it, n)
 		}
-		rem, err := remembers(it.Req)
+		remember, how := remembers, "A"
+		if wide {
+			remember, how = wider, "W"
+		}
+		rem, err := remember(it.Req)
 		if err != nil {
-			m.status = "cannot remember this one (" + err.Error() + "); y approves it once"
+			m.status = how + ": cannot remember this (" + err.Error() + "); y approves it once"
+			if wide {
+				m.status += ", A remembers the exact command"
+			}
+			return m, nil
+		}
+		if wide && !it.widerShown {
+			// Say what it would cover before anything is saved.
+			it.widerShown = true
+			m.status = "W again approves and remembers " + shape.Describe(rem) + "; any other key: not"
 			return m, nil
 		}
 		if err := shape.Save(m.opts.ConfigPath, rem, display(it.Req)); err != nil {
-			m.status = "could not remember the shape: " + err.Error()
+			m.status = "could not remember it: " + err.Error()
 			return m, nil
 		}
-		return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true},
-			"approved; remembered "+strings.Join(rem.Shape, " ; ")+" for "+rem.Project)
+		return m.decide(models.Verdict{Approved: true, By: models.ByPerson, Remembered: true, Memory: rem.Key()},
+			"approved; remembered "+shape.Describe(rem)+" as "+rem.Key())
 	}
 	return m, nil
 }
@@ -403,6 +456,9 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.status = cmd + ": " + what
+	if it.Req.Network == nil {
+		m = m.addFeed(decided(it.Req, v, m.now))
+	}
 	if it.keep {
 		if err := fewshot.Add(m.opts.ExamplesDir, exampleOf(it.Req, v)); err != nil {
 			m.status += "; could not keep it as an example: " + err.Error()
@@ -413,14 +469,52 @@ func (m Model) decide(v models.Verdict, what string) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// remembers is what `A` remembers for r: the shape of the broker's own
-// facts and rating (shape.For). A command the panel's rules do not rate
-// high (only the shim claimed it) has nothing to remember.
-func remembers(r models.HoldRequest) (config.Remembered, error) {
-	if risk := r.Rating.Risk.Effective(); risk < models.High {
-		return config.Remembered{}, fmt.Errorf("%w: the panel's own rules rate it %s; only the shim claims more", shape.ErrNoShape, risk)
+// decided is the feed's record of the person's decision on r, until the
+// shim's audit record (the same Time, Session and Command) replaces it.
+func decided(r models.HoldRequest, v models.Verdict, now time.Time) models.Event {
+	ev := models.Event{Time: r.Time, Session: r.Session, Agent: r.Agent, Project: r.Project, Cwd: r.Cwd,
+		Command: r.Command, Inner: r.Inner, Rating: r.Rating, Decision: models.Denied, DecidedBy: v.By, Note: v.Note}
+	if v.Approved {
+		ev.Decision = models.Approved
 	}
-	return shape.For(r.Project, r.Facts, r.Rating)
+	if v.Remembered {
+		ev.Memory = v.Memory // what was remembered now (the shim's record names none)
+	}
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	return ev
+}
+
+// remembers is what `A` remembers for r: the exact command the panel
+// shows, with the broker's own facts and rating (shape.For). A command the
+// panel's rules do not rate high (only the shim claimed it) has nothing
+// to remember.
+func remembers(r models.HoldRequest) (config.Remembered, error) {
+	if err := panelHigh(r); err != nil {
+		return config.Remembered{}, err
+	}
+	return shape.For(seen(r))
+}
+
+// wider is what `W` remembers for r: its shape with any path inside the
+// project (shape.Wider), where that may be offered.
+func wider(r models.HoldRequest) (config.Remembered, error) {
+	if err := panelHigh(r); err != nil {
+		return config.Remembered{}, err
+	}
+	return shape.Wider(seen(r))
+}
+
+func panelHigh(r models.HoldRequest) error {
+	if risk := r.Rating.Risk.Effective(); risk < models.High {
+		return fmt.Errorf("%w: the panel's own rules rate it %s; only the shim claims more", shape.ErrNoShape, risk)
+	}
+	return nil
+}
+
+func seen(r models.HoldRequest) shape.Seen {
+	return shape.Seen{Project: r.Project, Cwd: r.Cwd, Command: display(r), Facts: r.Facts, Rating: r.Rating}
 }
 
 // exampleOf turns a person's decision into a few-shot example: approved

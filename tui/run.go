@@ -13,6 +13,9 @@ import (
 	"github.com/chaperone-dev/chaperone/models"
 )
 
+// panelFPS caps how often the panel's frame is drawn.
+const panelFPS = 20
+
 // feedBacklog is how many past commands the feed starts with.
 const feedBacklog = 20
 
@@ -25,7 +28,9 @@ func Run(ctx context.Context, srv *broker.Server, opts Options, popts ...tea.Pro
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := tea.NewProgram(New(opts), append([]tea.ProgramOption{tea.WithContext(ctx)}, popts...)...)
+	// 20 frames a second at most: a frame is drawn within 50ms of a key,
+	// and an idle panel wakes a third as often as at bubbletea's 60.
+	p := tea.NewProgram(New(opts), append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(panelFPS)}, popts...)...)
 	var wg sync.WaitGroup
 	if opts.AuditDir != "" {
 		events, err := audit.Follow(ctx, opts.AuditDir, feedBacklog)

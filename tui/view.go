@@ -16,6 +16,7 @@ import (
 
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/shape"
 )
 
 var (
@@ -57,7 +58,8 @@ func (m Model) Render() string {
 	width := max(m.width, 20)
 	var footer []string
 	if m.status != "" {
-		footer = append(footer, styleStatus.Render(clip(m.status, width)))
+		// Wrapped, not clipped: it may say what a key would remember.
+		footer = append(footer, styleStatus.Render(lipgloss.Wrap(m.status, width, " ")))
 	}
 	switch m.mode {
 	case modeNote:
@@ -67,7 +69,9 @@ func (m Model) Render() string {
 	default:
 		footer = append(footer, m.help.View(m.keys))
 	}
-	foot := strings.Join(footer, "\n")
+	// MaxWidth: the help's own truncation lets a line through whole when
+	// its ellipsis would not fit either.
+	foot := lipgloss.NewStyle().MaxWidth(width).Render(strings.Join(footer, "\n"))
 	avail := max(m.height-lipgloss.Height(foot), 3)
 
 	var body string
@@ -280,6 +284,9 @@ func (m Model) feedView(width, lines int) string {
 		if ev.Exit != nil && *ev.Exit != 0 {
 			text = fmt.Sprintf("[exit %d] %s", *ev.Exit, text)
 		}
+		if d := decisionText(ev); d != "" {
+			text = "[" + d + "] " + text
+		}
 		b.WriteString("\n" + styleRisk[ev.Rating.Risk.Effective()].Render(clip(prefix, width)) + clip(text, width-lipgloss.Width(prefix)))
 		if fl := audit.FilesSummary(ev); fl != "" && n+1 < lines {
 			n++
@@ -291,6 +298,23 @@ func (m Model) feedView(width, lines int) string {
 		}
 	}
 	return b.String()
+}
+
+// decisionText says who decided a held command, for the feed: "approved
+// by person", "denied by timeout", "approved by memory c0ffee12"; "" for
+// a command that was not held.
+func decisionText(ev models.Event) string {
+	if ev.Decision != models.Approved && ev.Decision != models.Denied {
+		return ""
+	}
+	by := orDash(ev.DecidedBy)
+	switch {
+	case ev.DecidedBy == models.ByRemembered && ev.Memory != "":
+		by = "memory " + ev.Memory
+	case ev.Memory != "":
+		by += ", remembered as " + ev.Memory
+	}
+	return sanitize(ev.Decision.String() + " by " + by)
 }
 
 // details is the full picture of one request: parsed facts and findings.
@@ -331,10 +355,17 @@ func (m Model) details(it *item, width int) string {
 		} else {
 			w("A allows %s for %s from now on ([[network.project]] in your config)", net.JoinHostPort(n.Host, strconv.Itoa(n.Port)), orDash(r.Project))
 		}
-	} else if rem, err := remembers(r); err != nil {
-		w("A: %v", err)
 	} else {
-		w("A would remember for %s: %s (rules %s)", rem.Project, strings.Join(rem.Shape, " ; "), strings.Join(rem.Rules, ", "))
+		if rem, err := remembers(r); err != nil {
+			w("A: %v", err)
+		} else {
+			w("A would remember %s", shape.Describe(rem))
+		}
+		if rem, err := wider(r); err != nil {
+			w("W: %v", err)
+		} else {
+			w("W would remember %s", shape.Describe(rem))
+		}
 	}
 	b.WriteString(styleTitle.Render("Parsed") + "\n")
 	f := r.Facts

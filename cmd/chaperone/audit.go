@@ -292,6 +292,9 @@ func writeEvent(w io.Writer, ev models.Event, long bool) {
 	if ev.Note != "" {
 		fmt.Fprintf(w, "%snote: %s\n", ind, ev.Note)
 	}
+	if ev.Memory != "" {
+		fmt.Fprintf(w, "%smemory: %s (chaperone remember list)\n", ind, ev.Memory)
+	}
 	if fl := audit.FilesSummary(ev); fl != "" {
 		fmt.Fprintf(w, "%sfiles: %s\n", ind, fl)
 	}

@@ -35,6 +35,7 @@ Commands:
   rules     the built-in rules and the catalogue of programs: list, show ID
   trust     trust a folder as a project, and its .chaperone.toml as it is now
   tui       the approval panel for held commands
+  remember  the approvals the panel remembers: list, forget ID
   audit     the audit log: list, show, tail, verify, replay, rerate, export
   sandbox   the project's sandbox: up, down, status, exec
   network   the sandbox's egress proxy: check HOST says what happens to a connection
