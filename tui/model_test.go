@@ -709,3 +709,16 @@ func TestNetworkHoldAllowHost(t *testing.T) {
 		t.Errorf("A on an upload wrote the config: %+v", c.Network.Projects)
 	}
 }
+
+func TestFeedConnections(t *testing.T) {
+	p := newPanel(t, Options{})
+	p.send(RanMsg{models.Event{Time: p.clock.t, Command: "npm install", Project: "/home/u/proj", Rating: models.Rating{Risk: models.Medium},
+		Connections: []models.Connection{
+			{Host: "registry.npmjs.org", Port: 443, Method: "CONNECT", Allowed: true, By: models.ByList},
+			{Host: "registry.npmjs.org", Port: 443, Method: "CONNECT", Allowed: true, By: models.ByList},
+			{Host: "evil.example", Port: 443, Method: "CONNECT", By: models.ByNoPanel},
+		}}})
+	if s := p.screen(); !strings.Contains(s, "net: registry.npmjs.org:443 ✓  evil.example:443 ✗") {
+		t.Errorf("feed lacks the command's connections (once each):\n%s", s)
+	}
+}
