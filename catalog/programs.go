@@ -330,6 +330,10 @@ var checked = []Entry{
 			{Names: []string{"config"}, Effects: SetsExec | Writes, Desc: "changes settings, some of which run programs (core.pager, core.sshCommand, aliases)"},
 			{Names: []string{"remote"}, Effects: SetsExec | Writes, Desc: "names the places push and fetch use"},
 			{Names: []string{"clean", "reset", "checkout", "restore"}, Effects: Writes | Deletes, Desc: "discards changes"},
+			{Names: []string{"status", "diff", "log", "show", "blame", "grep", "ls-files", "ls-tree", "rev-parse", "rev-list",
+				"shortlog", "describe", "cat-file", "whatchanged", "reflog"}, Effects: Reads, Desc: "reads the repository"},
+			{Names: []string{"add", "mv", "rm", "stash", "switch", "branch", "tag", "init"}, Effects: Reads | Writes | Deletes,
+				Desc: "changes the work tree, the index or refs, locally"},
 			{Names: []string{"submodule"}, Effects: Fetches | Writes, Desc: "fetches other repositories"},
 		},
 		Options: []Option{

@@ -106,22 +106,30 @@ func (c *checker) auditConnection(host string, allowed bool) {
 	c.t.Helper()
 	want := fmt.Sprintf(`"host":%q`, c.w.x(host))
 	state := fmt.Sprintf(`"allowed":%t`, allowed)
+	// Through chaperone-shell the agent has its answer before the record
+	// is written: look for a few seconds.
 	var found []string
-	filepath.WalkDir(c.w.x("@STATE@/chaperone"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".jsonl") {
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		found = nil
+		filepath.WalkDir(c.w.x("@STATE@/chaperone"), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".jsonl") {
+				return nil
+			}
+			b, _ := os.ReadFile(p)
+			for _, l := range strings.Split(string(b), "\n") {
+				if i := strings.Index(l, want); i >= 0 {
+					found = append(found, l[i:min(len(l), i+300)])
+				}
+			}
 			return nil
-		}
-		b, _ := os.ReadFile(p)
-		for _, l := range strings.Split(string(b), "\n") {
-			if i := strings.Index(l, want); i >= 0 {
-				found = append(found, l[i:min(len(l), i+300)])
+		})
+		for _, f := range found {
+			if strings.Contains(f, state) {
+				return
 			}
 		}
-		return nil
-	})
-	for _, f := range found {
-		if strings.Contains(f, state) {
-			return
+		if time.Now().After(end) {
+			break
 		}
 	}
 	c.t.Errorf("the audit log has no connection to %s with %s: %q", c.w.x(host), state, found)
@@ -454,7 +462,9 @@ func TestRedTeamNetworkOtherJobsSocket(t *testing.T) {
 			w.freeze()
 			req := `GET http://allowed-@ID@.test/ HTTP/1.1\r\nHost: allowed-@ID@.test\r\n\r\n`
 			r1, r2 := runConcurrently(w,
-				step{cmd: "sleep 6; echo FIRST-DONE"},
+				// (wget: a command that may use the network gets a socket;
+				// sleep and echo alone need none and get none.)
+				step{cmd: "sleep 6; wget --help >/dev/null 2>&1; echo FIRST-DONE"},
 				step{cmd: "ls /run/chaperone-out/; for s in /run/chaperone-out/*.egress; do @PROBE@ send $s '" + req + "'; " +
 					"@PROBE@ send $s 'k3y\\n" + req + "'; done; echo SECOND-DONE", timeout: 40 * time.Second},
 				3*time.Second)
@@ -470,4 +480,22 @@ func TestRedTeamNetworkOtherJobsSocket(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A command that cannot reach the network by what it runs (the catalogue
+// knows every program in it as working on files only) gets no way out at
+// all: no forwarder, no proxy variables, no socket.
+func TestNetworkNotGivenToFileCommands(t *testing.T) {
+	redTeam(t, []string{"bwrap", "docker"}, probe{
+		setup: func(w *world) {
+			w.serveUpstream("UP", nil)
+			w.network(`allow = ["allowed-@ID@.test"]` + "\n" + `hosts = { "allowed-@ID@.test" = "@UP@" }` + "\n")
+		},
+		cmds: []string{`echo "proxy=[$HTTP_PROXY]"; ls /run; cat /proc/net/tcp | wc -l`},
+		check: func(c *checker) {
+			c.exitOK(0)
+			c.stdoutHas(0, "proxy=[]")
+			c.stdoutLacks(0, "chaperone-egress")
+		},
+	})
 }

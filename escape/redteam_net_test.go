@@ -111,7 +111,7 @@ func TestRedTeamNetOtherJobsForwarderPort(t *testing.T) {
 				`done < /proc/net/tcp; [ -n "$found" ] && break; sleep 0.5; done; echo SECOND-DONE`+"\n"))
 			w.freeze()
 			r1, r2 := runConcurrently(w,
-				step{cmd: "sleep 12; echo FIRST-DONE", timeout: 60 * time.Second},
+				step{cmd: "sleep 12; wget --help >/dev/null 2>&1; echo FIRST-DONE", timeout: 60 * time.Second},
 				step{cmd: "bash tools/second.sh", timeout: 60 * time.Second},
 				4*time.Second)
 			logResults(t, r1, r2)

@@ -436,11 +436,16 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 }
 
 // egress gives job the egress proxy, for this command, when the policy
-// has one: connections to hosts it does not know are held through the
+// has one and the command may use the network (rater.MayUseNetwork): connections to hosts it does not know are held through the
 // Approver like a command (refused at once with no panel), and each
 // refusal is one line on the command's stderr.
 func (s *Shim) egress(ctx context.Context, job *sandbox.Job, ev *models.Event, mem *memory.Session) *netproxy.Proxy {
 	if s.Network == nil || s.Backend.Name() == "host" {
+		return nil
+	}
+	if !rater.MayUseNetwork(ev.Facts) {
+		// ls, cat, git status…: no way out is needed, so none is made
+		// (the sandbox has no network, and the command pays nothing).
 		return nil
 	}
 	if ev.ID == "" {
