@@ -1467,6 +1467,9 @@ func newWorld(t *testing.T, backend string, o worldOpts) *world {
 	if cb == "docker" || cb == "podman" {
 		conf += "\n[sandbox]\nimage = \"" + testImage + "\"\nmemory = \"512m\"\ncpus = \"1\"\n"
 	}
+	// No test may reach a real registry through the proxy (allowed by
+	// default): every registry name is pinned to a closed local port.
+	conf += "\n[network]\nhosts = { " + registryPins(nil) + " }\n"
 	w.write("@CFG@/chaperone/config.toml", conf)
 
 	w.env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + w.home, "XDG_CONFIG_HOME=" + w.cfg, "XDG_STATE_HOME=" + w.state,

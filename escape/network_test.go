@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ import (
 	"time"
 
 	"github.com/chaperone-dev/chaperone/internal/itest"
+	"github.com/chaperone-dev/chaperone/models"
 )
 
 // upstream is a local server the tests' names are pinned to. It counts
@@ -73,13 +75,52 @@ func (w *world) serveUpstream(name string, h http.Handler) *upstream {
 	return u
 }
 
-// network appends a [network] table (text with placeholders) to the
-// world's config.
+// network replaces the world's [network] table with text (placeholders
+// expanded). The registries stay pinned to a closed local port (see
+// registryPins), in text's hosts table or in one of their own.
 func (w *world) network(text string) {
 	p := w.x("@CFG@/chaperone/config.toml")
-	old, err := os.ReadFile(p)
+	b, err := os.ReadFile(p)
 	must(w.t, err)
-	must(w.t, os.WriteFile(p, append(old, []byte("\n[network]\n"+w.x(text))...), 0o600))
+	conf := string(b)
+	if i := strings.Index(conf, "\n[network]\n"); i >= 0 {
+		rest := conf[i+len("\n[network]\n"):]
+		end := strings.Index(rest, "\n[")
+		if end < 0 {
+			end = len(rest)
+		}
+		conf = conf[:i] + rest[end:]
+	}
+	text = w.x(text)
+	var own []string
+	if i := strings.Index(text, "hosts = { "); i >= 0 {
+		j := strings.Index(text[i:], " }")
+		inner := text[i+len("hosts = { ") : i+j]
+		for _, kv := range strings.Split(inner, ", ") {
+			name, _, _ := strings.Cut(kv, " = ")
+			own = append(own, strings.Trim(name, `"`))
+		}
+		text = text[:i] + "hosts = { " + inner + ", " + registryPins(own) + " }" + text[i+j+2:]
+	} else {
+		text += "hosts = { " + registryPins(nil) + " }\n"
+	}
+	must(w.t, os.WriteFile(p, []byte(conf+"\n[network]\n"+text), 0o600))
+}
+
+// registryPins pins every default registry host but those in except to
+// 127.0.0.1:9, where nothing listens: a probe that reaches a registry by
+// mistake fails here instead of leaving the machine.
+func registryPins(except []string) string {
+	var pins []string
+	for _, r := range models.Registries {
+		for _, h := range r.Hosts {
+			if strings.ContainsAny(h, "/") || strings.HasPrefix(h, ".") || slices.Contains(except, h) {
+				continue
+			}
+			pins = append(pins, fmt.Sprintf("%q = \"127.0.0.1:9\"", h))
+		}
+	}
+	return strings.Join(pins, ", ")
 }
 
 // get is a shell function that fetches a URL with what the sandbox has:
