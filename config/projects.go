@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 
 	"github.com/chaperone-dev/chaperone/internal/atomicfile"
@@ -83,4 +84,35 @@ func Sources(project string) []string {
 		s = append(s, filepath.Join(project, ProjectFile))
 	}
 	return s
+}
+
+// ProjectIgnored lists the settings c (read from a project's
+// .chaperone.toml) sets that a project file cannot: only the user's own
+// config chooses the backend, the hold timeout, the model, the audit, the
+// sandbox's network and limits, pins and remembered approvals (see
+// engine.New and SandboxConfig.Project for what a project adds).
+func ProjectIgnored(c *Config) []string {
+	var out []string
+	set := func(name string, v any) {
+		if !reflect.ValueOf(v).IsZero() {
+			out = append(out, name)
+		}
+	}
+	set("backend", c.Backend)
+	set("hold_timeout", c.HoldTimeout)
+	set("no_panel_grace", c.NoPanelGrace)
+	set("[model]", c.Model)
+	set("[audit]", c.Audit)
+	set("[[remember]]", c.Remember)
+	set("[sandbox] network", c.Sandbox.Network)
+	set("[sandbox] memory", c.Sandbox.Memory)
+	set("[sandbox] cpus", c.Sandbox.CPUs)
+	set("[sandbox] pids", c.Sandbox.Pids)
+	set("[sandbox] runtime", c.Sandbox.Runtime)
+	set("[sandbox] mounts", c.Sandbox.Mounts)
+	set("[sandbox] writable_root", c.Sandbox.WritableRoot)
+	set("[network] hosts", c.Network.Hosts)
+	set("[network] upload_limit", c.Network.UploadLimit)
+	set("[[network.project]]", c.Network.Projects)
+	return out
 }

@@ -2,8 +2,13 @@ package shim
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,6 +69,7 @@ func (w *warm) configured(ctx context.Context, o origin) (*Shim, error) {
 		return nil, err
 	}
 	getenv := lookupEnv(o.environ)
+	noteUntrusted(project, getenv, o.ppid, stderr)
 	be, _, err := sandbox.Select(cfg, o.environ)
 	if err != nil {
 		return nil, fmt.Errorf("choose backend: %w", err)
@@ -253,4 +259,34 @@ func isTerminal(f *os.File) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// noteUntrusted says, once per agent session, that the project's
+// .chaperone.toml is not used because it is new or changed since the
+// person trusted it: a policy file that is silently ignored looks like one
+// that works. A marker in the state folder, named by the session and the
+// file's identity, keeps it to one line (an edited file is told again).
+func noteUntrusted(project string, getenv func(string) string, ppid int, stderr io.Writer) {
+	if project == "" {
+		return
+	}
+	_, err := config.LoadProject(project)
+	if !errors.Is(err, config.ErrUntrusted) {
+		return
+	}
+	fi, serr := os.Stat(filepath.Join(project, config.ProjectFile))
+	if serr != nil {
+		return
+	}
+	key := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d", DetectSession(getenv, ppid), project, fi.Size(), fi.ModTime().UnixNano()))
+	dir := filepath.Join(config.DirsFrom(getenv).State, "notices")
+	if os.MkdirAll(dir, 0o700) != nil {
+		return
+	}
+	f, ferr := os.OpenFile(filepath.Join(dir, hex.EncodeToString(key[:8])), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if ferr != nil {
+		return // told already in this session (or the state folder is not writable)
+	}
+	f.Close()
+	fmt.Fprintf(stderr, "chaperone: %s; its settings are not used\n", printable(err.Error()))
 }

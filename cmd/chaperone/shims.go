@@ -199,6 +199,11 @@ func runTrust(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("trusted %s (sha256 %s)\n", path, hash[:16])
+	if c, err := config.LoadFile(path); err == nil {
+		if ign := config.ProjectIgnored(c); len(ign) > 0 {
+			fmt.Fprintf(os.Stderr, "chaperone: ignored in a project file (only your own config sets them): %s\n", strings.Join(ign, ", "))
+		}
+	}
 	return nil
 }
 
