@@ -157,10 +157,28 @@ func (k *check) applyUser(rules []userRule) {
 				k.owner = append(k.owner, i)
 			} else {
 				k.lowerOwned(i)
+				if k.ownsHigh(i) {
+					// Said, so that the person sees their rule was read
+					// and why it did not decide (a low finding changes
+					// no rating).
+					k.findings = append(k.findings, models.Finding{Rule: id, Risk: models.Low, Span: c.Span,
+						Reason: fmt.Sprintf("your %s rule %q matched, but a built-in high finding stays (your rules never lower one)", u.kind, u.prefix)})
+					k.owner = append(k.owner, i)
+				}
 			}
 			break
 		}
 	}
+}
+
+// ownsHigh reports whether command i has a high finding.
+func (k *check) ownsHigh(i int) bool {
+	for j, f := range k.findings {
+		if k.owner[j] == i && f.Risk >= models.High {
+			return true
+		}
+	}
+	return false
 }
 
 // lowerOwned drops the medium and undecided findings that belong to

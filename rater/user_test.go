@@ -94,3 +94,33 @@ func TestGlob(t *testing.T) {
 		}
 	}
 }
+
+// An allow rule that matches but cannot lower a built-in high says so, in
+// a low finding that changes no rating; one that wins leaves no such note.
+func TestUserAllowThatLostIsShown(t *testing.T) {
+	t.Parallel()
+	r := New(WithUserRules(config.RulesConfig{Allow: []config.PrefixRule{{Prefix: "cat"}}}))
+	rate := func(cmd string) models.Rating {
+		rt, _ := r.Rate(context.Background(), Request{Command: cmd, Cwd: "/home/u/proj", Project: "/home/u/proj", Home: "/home/u"})
+		return rt
+	}
+	lost := rate("cat ~/.ssh/id_rsa")
+	var note *models.Finding
+	for i, f := range lost.Findings {
+		if f.Rule == "user.allow" {
+			note = &lost.Findings[i]
+		}
+	}
+	if lost.Risk.Effective() != models.High || note == nil || note.Risk != models.Low {
+		t.Errorf("allow that lost: risk %s, note %+v", lost.Risk.Effective(), note)
+	}
+	won := rate("cat README.md")
+	for _, f := range won.Findings {
+		if f.Rule == "user.allow" {
+			t.Errorf("an allow that decided left a note: %+v", f)
+		}
+	}
+	if won.Risk.Effective() != models.Low {
+		t.Errorf("allow that won: risk %s", won.Risk.Effective())
+	}
+}
