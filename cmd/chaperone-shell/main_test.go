@@ -139,7 +139,9 @@ func (w *world) exeWhile(script, want string) string {
 	// Not at once: chaperone-shell is what runs at first in every case.
 	time.Sleep(300 * time.Millisecond)
 	exe := ""
-	for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	// Until well within the command's 3 s: a loaded machine may take a
+	// second or more to hand the sandbox over.
+	for deadline := time.Now().Add(2500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		l, err := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe")
 		if err != nil {
 			break
@@ -169,7 +171,7 @@ func TestServed(t *testing.T) {
 				t.Fatalf("first command (no server yet): out %q err %q code %d", out, errs, code)
 			}
 			w.serverUp()
-			if got := w.exeWhile("sleep 1", tc.servedAs); got != tc.servedAs {
+			if got := w.exeWhile("sleep 3", tc.servedAs); got != tc.servedAs {
 				t.Errorf("while a served command runs, the shim's process (>its child) executes %s, want %s", got, tc.servedAs)
 			}
 			if out, errs, code := w.run("echo out; echo err >&2; exit 3", ""); out != "out\n" || errs != "err\n" || code != 3 {
