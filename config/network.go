@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/chaperone-dev/chaperone/internal/atomicfile"
 )
 
 // NetworkConfig is the [network] section: where a sandboxed command may
@@ -199,43 +195,19 @@ func AllowHost(path, project, hostPort, why string) error {
 	if err := CheckHostPattern(hostPort); err != nil {
 		return err
 	}
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("read config: %w", err)
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-		cur, err := LoadFile(path)
-		if err != nil {
-			return fmt.Errorf("config is broken, not adding to it: %w", err)
-		}
+	return Append(path, "allowed host", func(cur *Config) bool {
 		for _, p := range cur.Network.Projects {
 			if p.Project == project && slices.Contains(p.Allow, hostPort) {
-				return nil
+				return true
 			}
 		}
-	}
-	var b bytes.Buffer
-	b.Write(old)
-	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-		b.WriteByte('\n')
-	}
-	if len(old) > 0 {
-		b.WriteByte('\n')
-	}
-	fmt.Fprintf(&b, "# Allowed with A on the chaperone panel, %s: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
-		strings.ReplaceAll(why, "\n", " "))
-	// The array's header alone: a [network] table may be in the file
-	// already, and may not be written twice.
-	fmt.Fprintf(&b, "[[network.project]]\nproject = %s\nallow = [%s]\n", tomlString(project), tomlString(hostPort))
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, b.Bytes(), mode, func(tmp string) error {
-		if _, err := LoadFile(tmp); err != nil {
-			return fmt.Errorf("the allowed host would break the config: %w", err)
-		}
+		return false
+	}, func(b *bytes.Buffer) error {
+		fmt.Fprintf(b, "# Allowed with A on the chaperone panel, %s: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+			strings.ReplaceAll(why, "\n", " "))
+		// The array's header alone: a [network] table may be in the file
+		// already, and may not be written twice.
+		fmt.Fprintf(b, "[[network.project]]\nproject = %s\nallow = [%s]\n", tomlString(project), tomlString(hostPort))
 		return nil
 	})
 }

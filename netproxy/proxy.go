@@ -381,6 +381,25 @@ func dialText(err error) string {
 	return err.Error()
 }
 
+// reach decides about rec and connects to its host. The connection is
+// tracked (Close ends it) until done is called. When up is nil, code is the
+// HTTP status to answer with: 403 refused, 502 not reached, 0 when the
+// proxy is closing.
+func (p *Proxy) reach(ctx context.Context, rec *models.Connection) (up net.Conn, done func(), code int) {
+	if !p.decide(ctx, rec) {
+		return nil, nil, http.StatusForbidden
+	}
+	up, ok := p.dial(ctx, rec)
+	if !ok {
+		return nil, nil, http.StatusBadGateway
+	}
+	if !p.track(up) {
+		up.Close()
+		return nil, nil, 0
+	}
+	return up, func() { p.untrack(up); up.Close() }, 0
+}
+
 // connect serves a CONNECT: a tunnel to the host it names.
 func (p *Proxy) connect(ctx context.Context, c net.Conn, br *bufio.Reader, req *http.Request) {
 	host, port, ok := splitTarget(req.Host, 0)
@@ -389,21 +408,14 @@ func (p *Proxy) connect(ctx context.Context, c net.Conn, br *bufio.Reader, req *
 		return
 	}
 	rec := p.record(host, port, http.MethodConnect)
-	if !p.decide(ctx, rec) {
-		writeStatus(c, http.StatusForbidden, refusal(rec))
+	up, done, code := p.reach(ctx, rec)
+	if up == nil {
+		if code != 0 {
+			writeStatus(c, code, refusal(rec))
+		}
 		return
 	}
-	up, ok := p.dial(ctx, rec)
-	if !ok {
-		writeStatus(c, http.StatusBadGateway, refusal(rec))
-		return
-	}
-	if !p.track(up) {
-		up.Close()
-		return
-	}
-	defer p.untrack(up)
-	defer up.Close()
+	defer done()
 	if _, err := io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
 		return
 	}
@@ -424,21 +436,14 @@ func (p *Proxy) plain(ctx context.Context, c net.Conn, req *http.Request) {
 		return
 	}
 	rec := p.record(host, port, req.Method)
-	if !p.decide(ctx, rec) {
-		writeStatus(c, http.StatusForbidden, refusal(rec))
+	up, done, code := p.reach(ctx, rec)
+	if up == nil {
+		if code != 0 {
+			writeStatus(c, code, refusal(rec))
+		}
 		return
 	}
-	up, ok := p.dial(ctx, rec)
-	if !ok {
-		writeStatus(c, http.StatusBadGateway, refusal(rec))
-		return
-	}
-	if !p.track(up) {
-		up.Close()
-		return
-	}
-	defer p.untrack(up)
-	defer up.Close()
+	defer done()
 	for _, h := range []string{"Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "Keep-Alive", "Te", "Trailer", "Upgrade"} {
 		req.Header.Del(h)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"time"
 )
@@ -87,21 +88,16 @@ func (p *Proxy) socks(ctx context.Context, c net.Conn, br *bufio.Reader) {
 	}
 	c.SetReadDeadline(time.Time{})
 	rec := p.record(host, int(binary.BigEndian.Uint16(pb[:])), "SOCKS5")
-	if !p.decide(ctx, rec) {
+	up, done, code := p.reach(ctx, rec)
+	switch {
+	case up == nil && code == http.StatusForbidden:
 		socksReply(c, socksForbidden)
 		return
-	}
-	up, ok := p.dial(ctx, rec)
-	if !ok {
+	case up == nil:
 		socksReply(c, socksFailure)
 		return
 	}
-	if !p.track(up) {
-		up.Close()
-		return
-	}
-	defer p.untrack(up)
-	defer up.Close()
+	defer done()
 	if socksReply(c, socksOK) != nil {
 		return
 	}

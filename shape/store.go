@@ -22,48 +22,23 @@ import (
 // which is written to a temporary file, synced and renamed. An entry with
 // the Key of one already there is not added again.
 func Save(path string, r config.Remembered, command string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("read config: %w", err)
-	}
-	mode := os.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
-		cur, err := config.LoadFile(path)
-		if err != nil {
-			return fmt.Errorf("config is broken, not adding to it: %w", err)
-		}
+	return config.Append(path, "remembered approval", func(cur *config.Config) bool {
 		for _, m := range cur.Remember {
 			if m.Key() == r.Key() {
-				return nil
+				return true
 			}
 		}
-	}
-	var b bytes.Buffer
-	b.Write(old)
-	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
-		b.WriteByte('\n')
-	}
-	if len(old) > 0 {
-		b.WriteByte('\n')
-	}
-	key := "A"
-	if !r.Exact() {
-		key = "W"
-	}
-	fmt.Fprintf(&b, "# Approved with %s on the chaperone panel, %s: %s\n",
-		key, time.Now().UTC().Format("2006-01-02 15:04 UTC"), oneLine(command))
-	if err := toml.NewEncoder(&b).Encode(struct {
-		Remember []config.Remembered `toml:"remember"`
-	}{[]config.Remembered{r}}); err != nil {
-		return fmt.Errorf("encode remembered shape: %w", err)
-	}
-	// The new file must still load as a config before it replaces the old.
-	return atomicfile.WriteFile(path, b.Bytes(), mode, func(tmp string) error {
-		if _, err := config.LoadFile(tmp); err != nil {
-			return fmt.Errorf("remembered shape would break the config: %w", err)
+		return false
+	}, func(b *bytes.Buffer) error {
+		key := "A"
+		if !r.Exact() {
+			key = "W"
 		}
-		return nil
+		fmt.Fprintf(b, "# Approved with %s on the chaperone panel, %s: %s\n",
+			key, time.Now().UTC().Format("2006-01-02 15:04 UTC"), oneLine(command))
+		return toml.NewEncoder(b).Encode(struct {
+			Remember []config.Remembered `toml:"remember"`
+		}{[]config.Remembered{r}})
 	})
 }
 

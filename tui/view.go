@@ -219,20 +219,9 @@ func (m Model) itemView(i int, it *item, width int, compact bool) string {
 func networkLine(n *models.NetworkHold) string {
 	target := net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
 	if n.Upload > 0 {
-		return fmt.Sprintf("upload of %s to %s (%s)", bytesText(n.Upload), target, n.Method)
+		return fmt.Sprintf("upload of %s to %s (%s)", audit.SizeText(n.Upload), target, n.Method)
 	}
 	return fmt.Sprintf("connect to %s (%s)", target, n.Method)
-}
-
-// bytesText writes a byte count for a person.
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // connectionsText sums up a command's connections for the feed:

@@ -322,22 +322,11 @@ func connectionLine(c models.Connection) string {
 		held = ", upload held"
 	}
 	line := fmt.Sprintf("%s %s %s ↑%s ↓%s (%s%s)", what, c.Method, net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
-		bytesText(c.Up), bytesText(c.Down), c.By, held)
+		audit.SizeText(c.Up), audit.SizeText(c.Down), c.By, held)
 	if c.Reason != "" {
 		line += ": " + c.Reason
 	}
 	return line
-}
-
-// bytesText writes a byte count for a person.
-func bytesText(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 // oneLine shows a multi-line command on one line.
