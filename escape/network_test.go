@@ -540,3 +540,24 @@ func TestNetworkNotGivenToFileCommands(t *testing.T) {
 		},
 	})
 }
+
+// A poisoned repository ships a .chaperone.toml that allows its own host
+// and pins a name to the host's loopback: untrusted, it adds nothing, and
+// even trusted a project file cannot pin (config.ProjectIgnored).
+func TestRedTeamNetworkProjectFileAllowsItsHost(t *testing.T) {
+	redTeam(t, []string{"bwrap"}, probe{
+		opts:   worldOpts{deny: true},
+		script: true,
+		setup: func(w *world) {
+			w.serveUpstream("UP", nil)
+			w.network(`hosts = { "evil-@ID@.test" = "@UP@" }` + "\n")
+			w.write("@PROJ@/.chaperone.toml", w.x("[network]\nallow = [\"evil-@ID@.test\", \"127.0.0.1\"]\nhosts = { \"home-@ID@.test\" = \"@UP@\" }\n"))
+		},
+		cmds: []string{get + `get http://evil-@ID@.test/; get http://home-@ID@.test/; get http://@UP@/; echo "rc=$?"`},
+		check: func(c *checker) {
+			c.stdoutLacks(0, "UPSTREAM-OK")
+			c.upstreamHits("UP", 0)
+			c.stderrHas(0, "evil-@ID@.test refused")
+		},
+	})
+}
