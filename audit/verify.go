@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -69,13 +68,32 @@ type unreadable struct {
 // *BrokenError naming the first broken record and how it is broken, or a
 // Report when everything is intact.
 func Verify(dir string) (*Report, error) {
+	rep, cmds, err := verifyChain(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range cmds {
+		if ev.Output == nil || ev.Output.SHA256 == "" {
+			continue
+		}
+		if _, err := readOutput(dir, ev); err != nil {
+			return nil, err
+		}
+		rep.Outputs++
+	}
+	return rep, nil
+}
+
+// verifyChain checks the chain as Verify does, all but the outputs, and
+// returns the command records of the intact chain in order.
+func verifyChain(dir string) (*Report, []models.Event, error) {
 	// Read the files and the head under a shared lock, so that a record
 	// appended meanwhile cannot make the head and the files disagree.
 	unlock := lockShared(dir)
 	files, err := logFiles(dir)
 	if err != nil {
 		unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	rep := &Report{Files: len(files)}
 	exists := map[string]bool{}
@@ -93,7 +111,7 @@ func Verify(dir string) (*Report, error) {
 		lines, partial, err := readLines(filepath.Join(dir, f))
 		if err != nil {
 			unlock()
-			return nil, err
+			return nil, nil, err
 		}
 		data[i] = fileData{lines, partial}
 		for _, l := range lines {
@@ -111,7 +129,7 @@ func Verify(dir string) (*Report, error) {
 		prev    chainPos   // the last record in the chain
 		recent  []chainPos // the last few, for the head check
 		garbage *unreadable
-		outputs []models.Event
+		cmds    []models.Event
 	)
 	broken := func(file string, line int, seq int64, how string, args ...any) error {
 		return &BrokenError{File: file, Line: line, Seq: seq, How: fmt.Sprintf(how, args...)}
@@ -138,7 +156,7 @@ func Verify(dir string) (*Report, error) {
 			ev, ok := parseRecord(l.raw)
 			if !ok {
 				if garbage != nil {
-					return nil, broken(garbage.file, garbage.line, 0, "line is not a valid record (edited, or inserted)")
+					return nil, nil, broken(garbage.file, garbage.line, 0, "line is not a valid record (edited, or inserted)")
 				}
 				garbage = &unreadable{file: f, line: l.no, raw: l.raw, partial: l.no == partialNo}
 				continue
@@ -147,23 +165,23 @@ func Verify(dir string) (*Report, error) {
 			if first {
 				first = false
 				if err := checkAnchor(ev, f, l.no, fi, prev, garbage, exists, pruned, rep); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				garbage = nil
 			} else {
 				if err := checkTorn(ev, f, l.no, garbage, rep); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				want := prev.seq + 1
 				if ev.Seq != want {
-					return nil, seqError(f, l.no, ev.Seq, want, prev.seq, seqLine)
+					return nil, nil, seqError(f, l.no, ev.Seq, want, prev.seq, seqLine)
 				}
 				if ev.Prev != prev.hash {
 					if garbage == nil {
-						return nil, broken(prev.file, prev.line, prev.seq,
+						return nil, nil, broken(prev.file, prev.line, prev.seq,
 							"the record was changed after it was written: record %d holds a different hash of it", ev.Seq)
 					}
-					return nil, broken(f, l.no, ev.Seq, "does not chain to record %d before it (a record was edited, inserted or removed)", prev.seq)
+					return nil, nil, broken(f, l.no, ev.Seq, "does not chain to record %d before it (a record was edited, inserted or removed)", prev.seq)
 				}
 				garbage = nil
 			}
@@ -175,16 +193,14 @@ func Verify(dir string) (*Report, error) {
 			rep.Records++
 			if ev.Kind == models.KindCommand {
 				rep.Commands++
-				if ev.Output != nil && ev.Output.SHA256 != "" {
-					outputs = append(outputs, ev)
-				}
+				cmds = append(cmds, ev)
 			}
 		}
 		if first && len(lines) == 0 && fi < len(files)-1 {
-			return nil, broken(f, 0, 0, "the log file is empty: its records were removed")
+			return nil, nil, broken(f, 0, 0, "the log file is empty: its records were removed")
 		}
 		if garbage != nil && !garbage.partial {
-			return nil, broken(garbage.file, garbage.line, 0, "line is not a valid record (edited, or inserted)")
+			return nil, nil, broken(garbage.file, garbage.line, 0, "line is not a valid record (edited, or inserted)")
 		}
 	}
 	if garbage != nil {
@@ -192,15 +208,9 @@ func Verify(dir string) (*Report, error) {
 			garbage.file, garbage.line))
 	}
 	if err := checkHead(h, hasHead, prev, recent, rep); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, ev := range outputs {
-		if err := checkOutput(dir, ev); err != nil {
-			return nil, err
-		}
-		rep.Outputs++
-	}
-	return rep, nil
+	return rep, cmds, nil
 }
 
 // checkAnchor checks the first record of file f (index fi).
@@ -322,22 +332,17 @@ func checkHead(h head, ok bool, last chainPos, recent []chainPos, rep *Report) e
 	return &BrokenError{File: headName, How: fmt.Sprintf("the head names %s record %d, which does not end the log as written", h.File, h.Seq)}
 }
 
-// checkOutput checks a recorded output file against its record's hash.
-func checkOutput(dir string, ev models.Event) error {
-	path := OutputPath(dir, ev)
-	f, err := os.Open(path)
+// readOutput reads ev's recorded output and checks it against the hash
+// its record gives, so that what is read is what was checked.
+func readOutput(dir string, ev models.Event) ([]byte, error) {
+	data, err := os.ReadFile(OutputPath(dir, ev))
 	if err != nil {
-		return &BrokenError{File: ev.Output.Path, How: fmt.Sprintf("the output of record %s is missing: %v", ev.ID, err)}
+		return nil, &BrokenError{File: ev.Output.Path, How: fmt.Sprintf("the output of record %s is missing: %v", ev.ID, err)}
 	}
-	defer f.Close()
-	s := sha256.New()
-	if _, err := io.Copy(s, f); err != nil {
-		return err
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != ev.Output.SHA256 {
+		return nil, &BrokenError{File: ev.Output.Path, How: fmt.Sprintf("the output of record %s was changed after it was written", ev.ID)}
 	}
-	if hex.EncodeToString(s.Sum(nil)) != ev.Output.SHA256 {
-		return &BrokenError{File: ev.Output.Path, How: fmt.Sprintf("the output of record %s was changed after it was written", ev.ID)}
-	}
-	return nil
+	return data, nil
 }
 
 // lockShared takes a shared lock on dir's lock file, when there is one (a
