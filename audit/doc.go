@@ -61,6 +61,13 @@
 // anchor that names a missing file only when a prune record lists it, so
 // what remains still verifies, and deleting a file by hand does not.
 //
+// # Reading back
+//
+// ReadAll and Select give the records, Replay plays a session on a
+// terminal, and WriteSessionCast gives a session's whole terminal as one
+// asciicast v2 document with OSC 133 marks (Mark) around each command,
+// after checking the chain and the session's outputs.
+//
 // # Writing from the shim
 //
 // See Example for the whole sequence: Open, NewRecorder and Tee for the

@@ -29,6 +29,9 @@ type CastHeader struct {
 	Command   string            `json:"command,omitempty"`
 	Title     string            `json:"title,omitempty"`
 	Env       map[string]string `json:"env,omitempty"`
+	// IdleTimeLimit asks players to shorten every pause to this many
+	// seconds; 0 leaves them as recorded.
+	IdleTimeLimit float64 `json:"idle_time_limit,omitempty"`
 }
 
 // Recorder keeps a command's output beside its record, as an asciicast v2
@@ -98,7 +101,7 @@ func (l *Log) NewRecorder(ev *models.Event, opts ...RecorderOption) (*Recorder, 
 	rel := filepath.Join(outputDir, ev.Time.UTC().Format(dayLayout), ev.ID+".cast")
 	cmd, _ := Redact(cmp.Or(ev.Inner, ev.Command))
 	h := CastHeader{Version: 2, Width: 80, Height: 24, Timestamp: ev.Time.Unix(), Command: cmd,
-		Title: ev.Session, Env: map[string]string{"SHELL": "/bin/bash", "TERM": "xterm-256color"}}
+		Title: ev.Session, Env: castEnv()}
 	r := &Recorder{rel: rel, start: time.Now(), cap: l.outputCap, crlf: true, sum: sha256.New()}
 	for _, o := range opts {
 		o(r, &h)
@@ -288,7 +291,13 @@ func ReadCast(path string) (*Cast, error) {
 		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseCast(f, path)
+}
+
+// parseCast reads an asciicast v2 document from r; path names it in
+// errors.
+func parseCast(r io.Reader, path string) (*Cast, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	c := &Cast{}
 	if !sc.Scan() {
