@@ -32,8 +32,9 @@ The audit log: every command an agent ran through chaperone.
   show [SESSION] [--json]       a session's records (the latest session by default)
   tail [-n N] [-f]              the last records; -f follows as commands arrive
   verify                        check the hash chain; exit 1 naming the first broken record
-  replay [SESSION] [--speed N] [--no-wait]
-                                play a session back: commands, decisions, output
+  replay [SESSION] [--speed N] [--no-wait] [--cast]
+                                play a session back: commands, decisions, output;
+                                --cast writes it to stdout as one asciicast v2 file
   rerate [SESSION] [--all]      rate the recorded commands again with the current rules
                                 (reusing the recorded model answer where the rules still
                                 leave a command undecided); exit 1 when any would be
@@ -49,7 +50,12 @@ var auditSubs = map[string]string{
 	"show":   "usage: chaperone audit show [SESSION] [--json]\n\nShows a session's records: the latest session, or SESSION (or the one session it begins).",
 	"tail":   "usage: chaperone audit tail [-n N] [-f]\n\nShows the last records; -f follows as commands arrive.",
 	"verify": "usage: chaperone audit verify\n\nChecks the hash chain of the audit log; exits 1 naming the first broken record.",
-	"replay": "usage: chaperone audit replay [SESSION] [--speed N] [--no-wait]\n\nPlays a session back: commands, decisions, output.",
+	"replay": "usage: chaperone audit replay [SESSION] [--speed N] [--no-wait] [--cast]\n\nPlays a session back: commands, decisions, output.\n\n" +
+		"--cast writes the whole session to stdout at once instead, as one asciicast v2\n" +
+		"file (asciinema play FILE): each command at a prompt, between OSC 133 marks that\n" +
+		"carry its exit status, with a marker to jump to. The log and the session's\n" +
+		"outputs are checked first, as verify checks them; nothing is written when they\n" +
+		"were changed.",
 	"rerate": "usage: chaperone audit rerate [SESSION | --all]\n\nRates the recorded commands again with the current rules (reusing the recorded\n" +
 		"model answer where the rules still leave a command undecided); exits 1 when any\nwould be decided differently. The user's own commands (sandbox exec) are not rated.",
 	"export": "usage: chaperone audit export [--session S] [--since T] [--until T]\n\nWrites the records as JSON lines. T: 2026-11-28, RFC 3339, or a duration ago (\"24h\").",
@@ -405,6 +411,7 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 	fs := auditFlags("replay")
 	speed := fs.Float64("speed", 1, "play N times as fast")
 	noWait := fs.Bool("no-wait", false, "play without any pauses")
+	asCast := fs.Bool("cast", false, "write the session to stdout as one asciicast v2 file, with OSC 133 marks")
 	pos, err := parseInterspersed(fs, args, 1)
 	if err != nil {
 		return err
@@ -412,13 +419,26 @@ func (a *auditCmd) replay(ctx context.Context, args []string) error {
 	if *speed <= 0 {
 		return fmt.Errorf("%w: audit replay: --speed must be above 0", errUsage)
 	}
-	evs, _, err := a.session(pos)
+	if *asCast {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "speed" || f.Name == "no-wait" {
+				err = fmt.Errorf("%w: audit replay: --cast and --%s do not go together: the cast is written at once (asciinema play has -s and -i)", errUsage, f.Name)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	evs, session, err := a.session(pos)
 	if err != nil {
 		return err
 	}
 	dir, err := a.logDir()
 	if err != nil {
 		return err
+	}
+	if *asCast {
+		return audit.WriteSessionCast(a.stdout, dir, session)
 	}
 	return audit.Replay(ctx, a.stdout, dir, evs, audit.ReplayOptions{Speed: *speed, NoWait: *noWait})
 }
