@@ -65,7 +65,12 @@ func WriteSessionCast(w io.Writer, dir, session string) error {
 	if err != nil {
 		return err
 	}
-	evs := Select(cmds, Filter{Session: session})
+	var evs []models.Event
+	for _, ev := range cmds {
+		if ev.Session == session { // "" too: records that name no session
+			evs = append(evs, ev)
+		}
+	}
 	if len(evs) == 0 {
 		return fmt.Errorf("%w: %q", ErrNoSession, session)
 	}

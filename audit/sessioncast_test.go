@@ -261,11 +261,13 @@ func TestWriteSessionCastUnknownSession(t *testing.T) {
 	dir := t.TempDir()
 	writeSession(t, dir)
 	var buf bytes.Buffer
-	if err := WriteSessionCast(&buf, dir, "nope"); !errors.Is(err, ErrNoSession) {
-		t.Errorf("an unknown session: %v, want ErrNoSession", err)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("wrote %q for an unknown session", buf.String())
+	for _, session := range []string{"nope", ""} {
+		if err := WriteSessionCast(&buf, dir, session); !errors.Is(err, ErrNoSession) {
+			t.Errorf("session %q: %v, want ErrNoSession", session, err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("wrote %q for session %q", buf.String(), session)
+		}
 	}
 }
 
