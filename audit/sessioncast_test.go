@@ -301,3 +301,29 @@ func TestAsciinemaPlaysSession(t *testing.T) {
 		}
 	}
 }
+
+// An output whose record gives no hash cannot be vouched for: it is left
+// out, and the cast says so.
+func TestWriteSessionCastOutputWithoutHash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	ev := &models.Event{Session: "s1", Command: "cat notes", Decision: models.Allow}
+	rec, err := l.NewRecorder(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Write([]byte("unchecked\n"))
+	ev.Output, _ = rec.Close()
+	ev.Output.SHA256 = ""
+	if err := l.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteSessionCast(&buf, dir, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	if s := buf.String(); strings.Contains(s, "unchecked") || !strings.Contains(s, "output left out: its record gives no hash") {
+		t.Errorf("cast %q", s)
+	}
+}
