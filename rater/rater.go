@@ -42,6 +42,10 @@ type Request struct {
 	// memory), loaded by the caller; nil means none. It can only raise
 	// the rating; the rater only reads it.
 	Memory *memory.Session
+	// Gated is set for a statement of a chaperone shell session whose
+	// gate lives in the session's own bash (shim's sessions): what would
+	// switch it off is held (ruleSessionGate).
+	Gated bool
 
 	// sessionDepth counts how deeply a script from the memory is being
 	// rated (session.go).
@@ -155,6 +159,9 @@ func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
 		k.where.project = ""
 	}
 	k.rate()
+	if req.Gated {
+		k.gate()
+	}
 	r.whatRuns(k, req)
 	r.session(k, req)
 	if facts.ParseError != "" {

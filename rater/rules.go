@@ -134,7 +134,7 @@ func Rules() []Rule {
 		ruleContainer, rulePerms, ruleDBSession, ruleNetListen, ruleNetForward, ruleOpaque, ruleShellBare,
 		ruleCloudChange, ruleRemoteChange, ruleUnknown, ruleScript,
 		ruleRunOpaque, ruleRunSource, ruleRunGlob, ruleRunShadow, ruleRunRemote, ruleRunHost, // what runs: whatruns.go
-		ruleSessionExfil, ruleSessionRemote, ruleSessionSetting, ruleSessionScript, ruleSessionLost,
+		ruleSessionExfil, ruleSessionRemote, ruleSessionGate, ruleSessionSetting, ruleSessionScript, ruleSessionLost,
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	return all

@@ -33,6 +33,9 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 		return 126, err
 	}
 	defer egress.stop()
+	if j.ctlDir != "" {
+		defer os.RemoveAll(j.ctlDir)
+	}
 	// bwrap sets the jail up, then waits on the gate (fd 3) before it runs
 	// bash: the job's Ready hook runs meanwhile. The command has been
 	// decided before this; a gate closed without a byte (chaperone gone)
@@ -63,6 +66,7 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 func (b Bwrap) CommandLine(j *Job) ([]string, error) {
 	jj := *j
 	jj.Egress = nil // a person's own run has no proxy to reach
+	jj.Control = nil
 	prog, args, _, _, err := b.command(&jj, false)
 	if err != nil {
 		return nil, err
@@ -167,6 +171,15 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 			return nil, nil, err
 		}
 		a = append(append(a, mounts...), setenv...)
+	}
+	if j.Control != nil {
+		ctlDir, ctl, err := bwrapControl(j, env)
+		if err != nil {
+			egress.stop()
+			return nil, nil, err
+		}
+		j.ctlDir = ctlDir // removed by Run
+		a = append(a, ctl...)
 	}
 	a = append(a, "--ro-bind", marker, MarkerPath, "--chdir", dir, "--")
 	return append(append(a, prefix...), bashArgv(bash, j)...), egress, nil

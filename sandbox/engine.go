@@ -467,6 +467,7 @@ type run struct {
 	moves  [][2]string
 	copies []string    // the inputs' copies in the exchange folder
 	egress *egressSock // the job's proxy socket in the exchange folder, or nil
+	ctl    string      // the job's control folder in the exchange folder, or ""
 }
 
 // maxInput caps the size of an agent's input file (a shell snapshot).
@@ -529,6 +530,21 @@ func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
 		r.egress = eg
 		s.Egress, s.EgressKey = outMount+"/"+name, eg.key
 	}
+	if j.Control != nil {
+		// The exchange folder is the container's only way to the host
+		// made before the job, so the control folder is made in it.
+		name := r.id + ".ctl"
+		if err := os.Mkdir(filepath.Join(c.outs, name), 0o700); err != nil {
+			r.done()
+			return nil, fmt.Errorf("control folder: %w", err)
+		}
+		if err := fillControl(j, filepath.Join(c.outs, name)); err != nil {
+			r.done()
+			return nil, err
+		}
+		r.ctl = filepath.Join(c.outs, name)
+		r.env = append(r.env, "-e", ControlEnv+"="+outMount+"/"+name)
+	}
 	for _, kv := range e.Policy.Env(env, false) {
 		name, _, _ := strings.Cut(kv, "=")
 		r.env = append(r.env, "-e", name)
@@ -546,6 +562,10 @@ func (r *run) command(j *Job) []string {
 func (r *run) done() {
 	r.egress.stop()
 	r.egress = nil
+	if r.ctl != "" {
+		os.RemoveAll(r.ctl)
+		r.ctl = ""
+	}
 	for _, m := range r.moves {
 		moveFile(m[0], m[1])
 	}

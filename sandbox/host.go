@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -33,6 +34,17 @@ func (h Host) Run(ctx context.Context, j *Job) (int, error) {
 	cmd.Args[0] = "bash"
 	cmd.Dir = j.Dir
 	cmd.Env = j.Env
+	if j.Control != nil {
+		dir, err := os.MkdirTemp("", "chaperone-ctl-")
+		if err != nil {
+			return 126, fmt.Errorf("control folder: %w", err)
+		}
+		if err := fillControl(j, dir); err != nil {
+			return 126, err
+		}
+		defer os.RemoveAll(dir)
+		cmd.Env = append(withoutControl(j.env()), ControlEnv+"="+dir)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(j)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second

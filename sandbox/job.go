@@ -82,6 +82,15 @@ type Job struct {
 	// Docker and podman fill it; bubblewrap's jails end with their pid
 	// namespace and report nothing.
 	Killed *[]string
+
+	// Control, when set, is called with a new private folder on the host
+	// before the command starts; the job's bash sees that folder at the
+	// path in its $CHAPERONE_CTL (ControlEnv), read-only where the backend
+	// can (its FIFOs stay writable). chaperone's shell sessions keep their
+	// private channel with the inner bash there (FIFOs it makes in
+	// Control). The backend removes the folder once the job has ended.
+	Control func(dir string) error
+	ctlDir  string // bubblewrap's: the control folder made for this run
 }
 
 // ready calls the job's Ready hook, if any.

@@ -246,9 +246,13 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 			job.Args = []string{argv0} // bash's $0 is its own argv[0]
 		}
 	case ModeStdin:
-		if isTerminal(s.Stdin) {
+		job.Args = append([]string{argv0}, inv.Args...)
+		switch {
+		case isTerminal(s.Stdin):
 			fmt.Fprintln(s.Stderr, "chaperone: denied: an interactive shell cannot be rated; give the command with -c, on a pipe or in a script file")
 			return ExitCode(DeniedStatus)
+		case streamed(s.Stdin):
+			return s.statements(ctx, job, s.Stdin, getenv)
 		}
 		b, err := io.ReadAll(s.Stdin)
 		if err != nil {
@@ -279,6 +283,99 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 // decideAndRun rates text (and the wrapper's inner command), decides, and
 // runs job.
 func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string) error {
+	ev, req, run := s.judge(ctx, job, text, w, getenv, false)
+	if !run {
+		return ExitCode(DeniedStatus)
+	}
+
+	if w != nil && w.Kind == "codex-exec" {
+		// See pass.go: the exec'd chaperone runs CMD without rating it again.
+		if pass, marker, err := MintPass(w.Exec[1:]); err == nil {
+			job.Env = append(withoutVar(job.Env, PassEnv), PassEnv+"="+pass)
+			defer os.Remove(marker)
+		}
+	} else {
+		job.Env = withoutVar(job.Env, PassEnv)
+	}
+	// What the sandbox cannot stop by a mount (a guarded name created or
+	// relinked, a repository added) is looked at after the command; the
+	// watch is kept on disk meanwhile, so that it is swept even if this
+	// process is killed first. What killed chaperones left is swept now.
+	state := config.DirsFrom(getenv).State
+	s.sweepPending(filepath.Join(state, "pending"))
+	var watch *sandbox.Watch
+	var held *sandbox.Pending
+	if s.Backend.Name() != "host" {
+		var err error
+		if job.OpenGuarded {
+			// The person approved writing what host tools run: that stays
+			// as the command leaves it. A program it plants on the agent's
+			// PATH was not part of what they saw.
+			watch = sandbox.WatchNone(job.Project)
+		} else if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+			ev.Decision, ev.DecidedBy, ev.Note = models.Denied, models.ByRules, err.Error()
+			s.record(ev)
+			return ExitCode(DeniedStatus)
+		}
+		watch.WatchPath(job.Env)
+		if held, err = watch.Hold(filepath.Join(state, "pending"), filepath.Join(state, "quarantine")); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+		} else if s.watchdog {
+			startSweeper(filepath.Join(state, "pending"))
+		}
+	}
+	notes := sessionNotes(req, ev.Facts)
+	capture := startCapture(ctx, s.Log, job, ev, ev.Facts, s.WatchDirs, s.server)
+	ready := job.Ready
+	job.Ready = func() {
+		s.signals.arm()
+		if ready != nil {
+			ready()
+		}
+	}
+	job.Killed = new([]string)
+	proxy := s.egress(ctx, job, ev, req.Memory)
+	start := time.Now()
+	code, err := s.runJob(ctx, job)
+	if proxy != nil {
+		proxy.Close()
+		ev.Connections = proxy.Connections()
+		notes = append(notes, uploadNotes(ev.Connections, s.Network.UploadKey)...)
+	}
+	ev.Killed = *job.Killed
+	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
+	s.sweep(watch, ev, state)
+	held.Done()
+	capture.finish(ev)
+	if watch != nil && !job.OpenGuarded {
+		s.sweepChanged(watch, ev, state)
+	}
+	ev.Exit = &code
+	remember(getenv, ev.Session, notes)
+	var result error
+	switch {
+	case err != nil:
+		result = fmt.Errorf("run with %s backend: %w", s.Backend.Name(), err)
+	case code != 0:
+		result = ExitCode(code)
+	}
+	if s.answer != nil {
+		// In the shell server the agent has its answer before the record
+		// is written (the server goes on to write it).
+		s.answer(Status(result, s.Stderr))
+		result = answered{}
+	}
+	s.record(ev)
+	return result
+}
+
+// judge rates text (and the wrapper's inner command) for job and decides:
+// low runs, medium runs with a warning on stderr, high is held for the
+// Approver (or a remembered approval). A command that is not to run is
+// said so on stderr and recorded; judge then returns false. gated: text is
+// a statement of a session whose gate lives in its bash (Request.Gated).
+func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string, gated bool) (*models.Event, rater.Request, bool) {
 	home := getenv("HOME")
 	ev := &models.Event{
 		Time: time.Now(), Session: DetectSession(getenv, cmp.Or(s.PPID, os.Getppid())), Agent: DetectAgent(getenv),
@@ -287,7 +384,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	// A recognised wrapper is rated by its inner command (what the model
 	// asked for, and what the person sees); see below for the whole string.
 	req := rater.Request{Command: text, Cwd: job.Dir, Project: job.Project, Home: home, Session: ev.Session,
-		Env: parser.EnvFrom(getenv)} // as engine.Judge expands it
+		Env: parser.EnvFrom(getenv), Gated: gated} // as engine.Judge expands it
 	// What earlier commands of the session did (it can only raise the
 	// rating); what this one does is added once it has run.
 	req.Memory = loadMemory(getenv, ev.Session)
@@ -345,94 +442,14 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 			ev.Decision = models.Denied
 			fmt.Fprintln(s.Stderr, broker.DenyMessage(v, rating))
 			s.record(ev)
-			return ExitCode(DeniedStatus)
+			return ev, req, false
 		}
 		ev.Decision = models.Approved
 		// A person who approved a write to what host tools run gets it
 		// for this command (a remembered shape does not).
 		job.OpenGuarded = v.By == models.ByPerson && writesGuarded(rating)
 	}
-
-	if w != nil && w.Kind == "codex-exec" {
-		// See pass.go: the exec'd chaperone runs CMD without rating it again.
-		if pass, marker, err := MintPass(w.Exec[1:]); err == nil {
-			job.Env = append(withoutVar(job.Env, PassEnv), PassEnv+"="+pass)
-			defer os.Remove(marker)
-		}
-	} else {
-		job.Env = withoutVar(job.Env, PassEnv)
-	}
-	// What the sandbox cannot stop by a mount (a guarded name created or
-	// relinked, a repository added) is looked at after the command; the
-	// watch is kept on disk meanwhile, so that it is swept even if this
-	// process is killed first. What killed chaperones left is swept now.
-	state := config.DirsFrom(getenv).State
-	s.sweepPending(filepath.Join(state, "pending"))
-	var watch *sandbox.Watch
-	var held *sandbox.Pending
-	if s.Backend.Name() != "host" {
-		var err error
-		if job.OpenGuarded {
-			// The person approved writing what host tools run: that stays
-			// as the command leaves it. A program it plants on the agent's
-			// PATH was not part of what they saw.
-			watch = sandbox.WatchNone(job.Project)
-		} else if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
-			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
-			ev.Decision, ev.DecidedBy, ev.Note = models.Denied, models.ByRules, err.Error()
-			s.record(ev)
-			return ExitCode(DeniedStatus)
-		}
-		watch.WatchPath(job.Env)
-		if held, err = watch.Hold(filepath.Join(state, "pending"), filepath.Join(state, "quarantine")); err != nil {
-			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
-		} else if s.watchdog {
-			startSweeper(filepath.Join(state, "pending"))
-		}
-	}
-	notes := sessionNotes(req, facts)
-	capture := startCapture(ctx, s.Log, job, ev, facts, s.WatchDirs, s.server)
-	ready := job.Ready
-	job.Ready = func() {
-		s.signals.arm()
-		if ready != nil {
-			ready()
-		}
-	}
-	job.Killed = new([]string)
-	proxy := s.egress(ctx, job, ev, req.Memory)
-	start := time.Now()
-	code, err := s.runJob(ctx, job)
-	if proxy != nil {
-		proxy.Close()
-		ev.Connections = proxy.Connections()
-		notes = append(notes, uploadNotes(ev.Connections, s.Network.UploadKey)...)
-	}
-	ev.Killed = *job.Killed
-	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
-	s.sweep(watch, ev, state)
-	held.Done()
-	capture.finish(ev)
-	if watch != nil && !job.OpenGuarded {
-		s.sweepChanged(watch, ev, state)
-	}
-	ev.Exit = &code
-	remember(getenv, ev.Session, notes)
-	var result error
-	switch {
-	case err != nil:
-		result = fmt.Errorf("run with %s backend: %w", s.Backend.Name(), err)
-	case code != 0:
-		result = ExitCode(code)
-	}
-	if s.answer != nil {
-		// In the shell server the agent has its answer before the record
-		// is written (the server goes on to write it).
-		s.answer(Status(result, s.Stderr))
-		result = answered{}
-	}
-	s.record(ev)
-	return result
+	return ev, req, true
 }
 
 // egress gives job the egress proxy, for this command, when the policy
@@ -453,19 +470,26 @@ func (s *Shim) egress(ctx context.Context, job *sandbox.Job, ev *models.Event, m
 	}
 	p := &netproxy.Proxy{Policy: s.Network, Warn: s.Stderr, Uploaded: mem.Uploaded}
 	if s.Approver != nil {
-		p.Ask = func(ctx context.Context, r netproxy.Request) models.Verdict {
-			hr := models.HoldRequest{Time: time.Now(), Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
-				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, PID: cmp.Or(s.PID, os.Getpid()), EventID: ev.ID,
-				Network: &models.NetworkHold{Host: r.Host, Port: r.Port, Method: r.Method, Upload: r.Upload, Reason: r.Reason}}
-			v, err := s.Approver.Ask(ctx, hr)
-			if err != nil {
-				v.Approved = false
-			}
-			return v
-		}
+		p.Ask = func(ctx context.Context, r netproxy.Request) models.Verdict { return s.askConnection(ctx, ev, r) }
 	}
 	job.Egress = func(c net.Conn) { p.ServeConn(ctx, c) }
 	return p
+}
+
+// askConnection holds a connection that ev's command wants to make
+// (netproxy.Request) for the Approver, which must be set.
+func (s *Shim) askConnection(ctx context.Context, ev *models.Event, r netproxy.Request) models.Verdict {
+	if ev.ID == "" {
+		ev.ID = audit.NewID(ev.Time) // the record the panel's question names
+	}
+	hr := models.HoldRequest{Time: time.Now(), Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
+		Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, PID: cmp.Or(s.PID, os.Getpid()), EventID: ev.ID,
+		Network: &models.NetworkHold{Host: r.Host, Port: r.Port, Method: r.Method, Upload: r.Upload, Reason: r.Reason}}
+	v, err := s.Approver.Ask(ctx, hr)
+	if err != nil {
+		v.Approved = false
+	}
+	return v
 }
 
 // writesGuarded reports whether the rating found a write to what host

@@ -1,0 +1,64 @@
+package shim
+
+import (
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// funcDefs are the shell functions a session's statements have defined,
+// by name, as their source text. A later statement that calls one is rated
+// with the definitions it reaches in front of it: `f` alone says nothing,
+// `f() { curl -T ~/.ssh/id_rsa …; }; f` does.
+type funcDefs map[string]string
+
+// maxFuncText caps the definitions put in front of one statement.
+const maxFuncText = 64 << 10
+
+// learn keeps the functions text defines (at any depth: a definition in
+// an if is kept too; a later one replaces an earlier one).
+func (d funcDefs) learn(text string) {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
+	if err != nil {
+		return
+	}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil {
+			var b strings.Builder
+			syntax.NewPrinter().Print(&b, fd)
+			d[fd.Name.Value] = b.String()
+		}
+		return true
+	})
+}
+
+// around is text with the definitions of the session's functions it calls,
+// directly or through another, in front of it.
+func (d funcDefs) around(text string) string {
+	if len(d) == 0 {
+		return text
+	}
+	seen := map[string]bool{}
+	var defs []string
+	size := 0
+	var visit func(string)
+	visit = func(src string) {
+		for _, w := range strings.FieldsFunc(src, func(r rune) bool {
+			return !(r == '_' || r == '-' || r == '.' || r == ':' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) {
+			def, ok := d[w]
+			if !ok || seen[w] || size+len(def) > maxFuncText {
+				continue
+			}
+			seen[w] = true
+			size += len(def)
+			defs = append(defs, def)
+			visit(def)
+		}
+	}
+	visit(text)
+	if len(defs) == 0 {
+		return text
+	}
+	return strings.Join(defs, "\n") + "\n" + text
+}

@@ -1,0 +1,489 @@
+package shim
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/chaperone-dev/chaperone/audit"
+	"github.com/chaperone-dev/chaperone/config"
+	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/netproxy"
+	"github.com/chaperone-dev/chaperone/sandbox"
+)
+
+// A session (statements read from a pipe that stays open) runs one bash
+// inside the sandbox for all its statements, so that what one statement
+// leaves (the working folder, variables, functions, an activated venv)
+// is there for the next, as in bash. chaperone reads stdin one line at a
+// time and parses it as bash would (mvdan.cc/sh's interactive parser);
+// each time the text so far ends in complete statements, that text is
+// rated and decided exactly as `-c` would be, and only then sent to the
+// inner bash over the session's private channel (ctl), which answers with
+// its status once the text has run. The next line is read after that. A
+// statement that is not to run is not sent; the next one sees $? = 126.
+//
+// A statement's stdin is /dev/null: the rest of the script is what
+// chaperone must rate, and is never handed to a command unrated (bash
+// would let a `sh` in the script read the lines after it and run them).
+
+// driver is the inner bash's loop: each message is "STATUS:TEXT"; it sets
+// $? to STATUS, runs TEXT in the shell itself (eval, so that cd, export
+// and functions stay), with the channel's descriptors closed for it, and
+// answers "STATUS:FLAGS:PWD". `ret N && :` sets $? without tripping set -e.
+const driver = `__chaperone_ret() { return "$1"; }
+exec {__chaperone_a}<"$CHAPERONE_CTL/a" {__chaperone_q}>"$CHAPERONE_CTL/q" || exit 126
+unset CHAPERONE_CTL
+while IFS= read -r -d '' __chaperone_m <&"$__chaperone_a"; do
+	__chaperone_ret "${__chaperone_m%%:*}" && :
+	eval "${__chaperone_m#*:}" {__chaperone_a}<&- {__chaperone_q}>&-
+	printf '%s:%s:%s\0' "$?" "$-" "$PWD" >&"$__chaperone_q"
+done
+`
+
+// streamed reports whether bash would read its script from f as it comes,
+// statement by statement: a pipe, a socket or a device that is not a
+// terminal. A regular file is read whole (and rated whole).
+func streamed(f *os.File) bool {
+	if f == nil || isTerminal(f) {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && !fi.Mode().IsRegular()
+}
+
+// stmtSession is one session of statements read from a stream.
+type stmtSession struct {
+	s      *Shim
+	job    *sandbox.Job
+	getenv func(string) string
+	ctl    ctl
+	proxy  *netproxy.Proxy
+
+	stdout, stderr *relay
+
+	mu  sync.Mutex
+	cur *models.Event // the statement running, for the proxy's questions
+
+	status int    // $? for the next statement
+	flags  string // the inner bash's $- after the last statement
+	pwd    string // and its working folder
+	funcs  funcDefs
+}
+
+// statements runs job's bash as a session fed from in, one complete
+// statement at a time (see above), and returns its exit status as Run
+// does.
+func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, getenv func(string) string) error {
+	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir, funcs: funcDefs{}}
+	job.Script = driver
+	job.Control = ss.ctl.make
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	job.Stdin, job.StdinFile = devnull, devnull
+	if ss.stdout, ss.stderr, err = newRelays(s.Stdout, s.Stderr); err != nil {
+		return err
+	}
+	job.Stdout, job.StdoutFile = ss.stdout.w, ss.stdout.w
+	job.Stderr, job.StderrFile = ss.stderr.w, ss.stderr.w
+	if s.Network != nil && s.Backend.Name() != "host" {
+		// One proxy for the session; each connection is put on the
+		// record of the statement running when it was made.
+		ss.proxy = &netproxy.Proxy{Policy: s.Network, Warn: s.Stderr}
+		if s.Approver != nil {
+			ss.proxy.Ask = ss.askNetwork
+		}
+		job.Egress = func(c net.Conn) { ss.proxy.ServeConn(ctx, c) }
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ended := make(chan bashResult, 1)
+	go func() {
+		code, err := s.Backend.Run(ctx, job)
+		ended <- bashResult{code, err}
+	}()
+	finish := func(r bashResult) error {
+		cancel()
+		ss.ctl.close()
+		if ss.proxy != nil {
+			ss.proxy.Close()
+		}
+		ss.stdout.close()
+		ss.stderr.close()
+		switch {
+		case r.err != nil:
+			return fmt.Errorf("run with %s backend: %w", s.Backend.Name(), r.err)
+		case r.code != 0:
+			return ExitCode(r.code)
+		}
+		return nil
+	}
+	select {
+	case <-ss.ctl.readyChan():
+	case r := <-ended:
+		return finish(r) // the sandbox did not start
+	}
+	replies := make(chan string)
+	go func() {
+		for {
+			m, err := ss.ctl.next()
+			if err != nil {
+				close(replies)
+				return
+			}
+			select {
+			case replies <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	units := make(chan unit)
+	go readUnits(in, units)
+	for {
+		var u unit
+		var ok bool
+		select {
+		case r := <-ended:
+			return finish(r)
+		case u, ok = <-units:
+		}
+		if !ok {
+			// End of the script: bash exits with the last status.
+			ss.ctl.send(strconv.Itoa(ss.status) + ":exit")
+			return finish(<-ended)
+		}
+		if u.err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: denied: bash: %s\n", u.err)
+			ss.record(&models.Event{Time: time.Now(), Command: u.text, Decision: models.Denied, DecidedBy: models.ByRules, Note: u.err.Error()}, nil)
+			ss.ctl.send("2:exit") // bash ends a script at a syntax error, with 2
+			return finish(<-ended)
+		}
+		ran, r, done := ss.run(ctx, u.text, replies, ended)
+		if done {
+			return finish(r)
+		}
+		if !ran && strings.Contains(ss.flags, "e") {
+			ss.ctl.send(strconv.Itoa(DeniedStatus) + ":exit") // set -e: a failed statement ends the script
+			return finish(<-ended)
+		}
+	}
+}
+
+// run decides text and, when it is to run, runs it in the session and
+// waits for its status. ran is false when it was not run; done is set,
+// with bash's result, when bash ended meanwhile.
+func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (ran bool, r bashResult, done bool) {
+	s, job := ss.s, ss.job
+	job.Dir = ss.pwd
+	ev, req, ok := s.judge(ctx, job, ss.funcs.around(text), nil, ss.getenv, true)
+	if !ok {
+		ss.status = DeniedStatus
+		return false, r, false
+	}
+	if job.OpenGuarded {
+		// The session's sandbox cannot change its mounts for one
+		// statement: it runs in a sandbox of its own.
+		job.OpenGuarded = false
+		ss.status = ss.alone(ctx, ev, text)
+		return true, r, false
+	}
+	state := ss.stateDir()
+	var watch *sandbox.Watch
+	if s.Backend.Name() != "host" {
+		var err error
+		if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+		}
+	}
+	rec := ss.newRecorder(ev)
+	ss.mu.Lock()
+	ss.cur = ev
+	ss.mu.Unlock()
+	conns := 0
+	if ss.proxy != nil {
+		conns = len(ss.proxy.Connections())
+	}
+	start := time.Now()
+	ss.ctl.send(strconv.Itoa(ss.status) + ":" + text)
+	var reply string
+	select {
+	case reply, ok = <-replies:
+		if !ok {
+			r, done = <-ended, true
+		}
+	case r = <-ended:
+		done = true
+	}
+	ss.stdout.drain()
+	ss.stderr.drain()
+	ss.mu.Lock()
+	ss.cur = nil
+	ss.mu.Unlock()
+	code := r.code
+	if !done {
+		st, rest, _ := strings.Cut(reply, ":")
+		ss.flags, ss.pwd, _ = strings.Cut(rest, ":")
+		code, _ = strconv.Atoi(st)
+		ss.status = code
+	}
+	ev.Exit = &code
+	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
+	notes := sessionNotes(req, ev.Facts)
+	if ss.proxy != nil {
+		all := ss.proxy.Connections()
+		ev.Connections = all[min(conns, len(all)):]
+		notes = append(notes, uploadNotes(ev.Connections, s.Network.UploadKey)...)
+	}
+	if watch != nil {
+		s.sweep(watch, ev, state)
+	}
+	ss.funcs.learn(text)
+	remember(ss.getenv, ev.Session, notes)
+	ss.record(ev, rec)
+	return true, r, done
+}
+
+// alone runs text, which a person approved to write what host tools
+// run, in a sandbox of its own that may (Job.OpenGuarded), in the
+// session's working folder, and returns its status.
+func (ss *stmtSession) alone(ctx context.Context, ev *models.Event, text string) int {
+	s := ss.s
+	fmt.Fprintln(s.Stderr, "chaperone: this statement writes files host tools run, which the session's sandbox keeps read-only: it runs in a sandbox of its own, without the session's variables and functions")
+	j := *ss.job
+	j.Script, j.Dir, j.OpenGuarded, j.Control, j.Egress = text, ss.pwd, true, nil, nil
+	j.Stdout, j.StdoutFile, j.Stderr, j.StderrFile = s.Stdout, s.Stdout, s.Stderr, s.Stderr
+	start := time.Now()
+	code, err := s.Backend.Run(ctx, &j)
+	if err != nil {
+		fmt.Fprintf(s.Stderr, "chaperone: run with %s backend: %v\n", s.Backend.Name(), err)
+	}
+	ev.Exit = &code
+	ev.Duration = float64(time.Since(start).Microseconds()) / 1000
+	ss.record(ev, nil)
+	return code
+}
+
+// newRecorder starts recording ev's output from the session's relays.
+func (ss *stmtSession) newRecorder(ev *models.Event) *audit.Recorder {
+	if ss.s.Log == nil {
+		return nil
+	}
+	rec, err := ss.s.Log.NewRecorder(ev)
+	if err != nil {
+		fmt.Fprintf(ss.s.Stderr, "chaperone: %v\n", err)
+		return nil
+	}
+	ss.stdout.recordTo(rec)
+	ss.stderr.recordTo(rec)
+	return rec
+}
+
+// bashResult is how the session's bash ended.
+type bashResult struct {
+	code int
+	err  error
+}
+
+// unit is text that ends in complete statements, or a syntax error.
+type unit struct {
+	text string
+	err  error
+}
+
+// readUnits reads in line by line, parsing as it goes, and sends each
+// text that ends in complete statements (blank and comment-only lines
+// are left out), then closes units at the end of in.
+func readUnits(in io.Reader, units chan<- unit) {
+	defer close(units)
+	lr := &lineReader{r: bufio.NewReader(in)}
+	p := syntax.NewParser(syntax.Variant(syntax.LangBash))
+	for stmts, err := range p.InteractiveSeq(lr) {
+		if err != nil {
+			units <- unit{text: lr.take(), err: err}
+			return
+		}
+		if p.Incomplete() {
+			continue
+		}
+		text := lr.take()
+		if len(stmts) == 0 {
+			continue
+		}
+		units <- unit{text: strings.TrimSuffix(text, "\n")}
+	}
+	if text := lr.take(); strings.TrimSpace(text) != "" {
+		units <- unit{text: text, err: errors.New("syntax error: unexpected end of file")}
+	}
+}
+
+// lineReader gives the parser one line per Read, and keeps the text read
+// since the last take.
+type lineReader struct {
+	r    *bufio.Reader
+	line []byte // what is left of the line being given
+	text strings.Builder
+}
+
+func (l *lineReader) Read(p []byte) (int, error) {
+	if len(l.line) == 0 {
+		line, err := l.r.ReadBytes('\n')
+		if len(line) == 0 {
+			return 0, err
+		}
+		l.text.Write(line)
+		l.line = line
+	}
+	n := copy(p, l.line)
+	l.line = l.line[n:]
+	return n, nil
+}
+
+func (l *lineReader) take() string {
+	s := l.text.String()
+	l.text.Reset()
+	return s
+}
+
+// record writes ev for the session (its session, agent, project…),
+// with its output recording closed into it.
+func (ss *stmtSession) record(ev *models.Event, rec *audit.Recorder) {
+	s := ss.s
+	ev.Session = cmp.Or(ev.Session, DetectSession(ss.getenv, cmp.Or(s.PPID, os.Getppid())))
+	ev.Agent = cmp.Or(ev.Agent, DetectAgent(ss.getenv))
+	ev.Project, ev.Cwd = cmp.Or(ev.Project, ss.job.Project), cmp.Or(ev.Cwd, ss.pwd)
+	ev.Backend = s.Backend.Name()
+	if rec != nil {
+		if out, err := rec.Close(); out != nil {
+			ev.Output = out
+		} else if err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+		}
+	}
+	s.record(ev)
+}
+
+// askNetwork holds a connection the statement running wants to make.
+func (ss *stmtSession) askNetwork(ctx context.Context, r netproxy.Request) models.Verdict {
+	ss.mu.Lock()
+	ev := ss.cur
+	ss.mu.Unlock()
+	if ev == nil {
+		return models.Verdict{By: models.ByNoPanel} // between statements: a background job
+	}
+	return ss.s.askConnection(ctx, ev, r)
+}
+
+// stateDir is chaperone's state folder for the session.
+func (ss *stmtSession) stateDir() string { return config.DirsFrom(ss.getenv).State }
+
+// relay copies what the session's bash writes to one of the caller's
+// descriptors, and to the running statement's output recording.
+type relay struct {
+	r, w *os.File
+	out  io.Writer
+	done chan struct{}
+
+	mu  sync.Mutex // held while a read is written out
+	rec *audit.Recorder
+
+	closing sync.Once
+}
+
+// newRelays makes the relays of stdout and stderr: one, shared, when the
+// two are the same file (so that their order is kept).
+func newRelays(stdout, stderr *os.File) (*relay, *relay, error) {
+	o, err := newRelay(stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sameFile(stdout, stderr) {
+		return o, o, nil
+	}
+	e, err := newRelay(stderr)
+	if err != nil {
+		o.close()
+		return nil, nil, err
+	}
+	return o, e, nil
+}
+
+func newRelay(out *os.File) (*relay, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	rl := &relay{r: r, w: w, out: out, done: make(chan struct{})}
+	go rl.copy()
+	return rl, nil
+}
+
+func (rl *relay) copy() {
+	defer close(rl.done)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := rl.r.Read(buf)
+		if n > 0 {
+			rl.mu.Lock()
+			rl.out.Write(buf[:n])
+			if rl.rec != nil {
+				rl.rec.Write(buf[:n])
+			}
+			rl.mu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// recordTo sends what comes next to rec (nil: to no recording).
+func (rl *relay) recordTo(rec *audit.Recorder) {
+	rl.mu.Lock()
+	rl.rec = rec
+	rl.mu.Unlock()
+}
+
+// drain waits until what was written into the pipe before now has been
+// copied (a statement's last output is in the pipe before its status
+// reaches chaperone), for at most a moment; then stops the recording.
+func (rl *relay) drain() {
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+		n := 0
+		if sc, err := rl.r.SyscallConn(); err == nil {
+			sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	rl.recordTo(nil) // waits for a copy in flight
+}
+
+// close closes chaperone's end for writing and waits a moment for the
+// rest to be copied (a background job may hold the pipe open longer).
+func (rl *relay) close() {
+	rl.closing.Do(func() { rl.w.Close() })
+	select {
+	case <-rl.done:
+	case <-time.After(drainWait):
+	}
+}
