@@ -69,7 +69,9 @@ func (k *check) gate() {
 			if name == "bind" && allPlain(args, func(a string) bool { return a == "-p" || a == "-P" || a == "-v" || a == "-V" || a == "-l" }) {
 				continue
 			}
-			if name == "fc" && allPlain(args, func(a string) bool { return a == "-l" || a == "-n" || a == "-r" || strings.TrimLeft(a, "-0123456789") == "" }) && hasWord(args, "-l") {
+			if name == "fc" && allPlain(args, func(a string) bool {
+				return a == "-l" || a == "-n" || a == "-r" || strings.TrimLeft(a, "-0123456789") == ""
+			}) && hasWord(args, "-l") {
 				continue // fc -l: lists
 			}
 			k.hit(ruleSessionGate, span)
