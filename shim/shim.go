@@ -127,6 +127,11 @@ type Shim struct {
 	// the process that sent it; errNoHandoff: it did not, run it here.
 	handoff func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (code int, err error)
 
+	// msgs, when set, takes chaperone's own words about a command (held,
+	// denied, a warning) in place of Stderr: an interactive session's go
+	// through its bash, in order with what bash prints.
+	msgs io.Writer
+
 	// signals, when set, is armed before a hold and before the command
 	// runs (see signals.go).
 	signals *signals
@@ -249,8 +254,7 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 		job.Args = append([]string{argv0}, inv.Args...)
 		switch {
 		case isTerminal(s.Stdin):
-			fmt.Fprintln(s.Stderr, "chaperone: denied: an interactive shell cannot be rated; give the command with -c, on a pipe or in a script file")
-			return ExitCode(DeniedStatus)
+			return s.interactiveSession(ctx, job, getenv)
 		case streamed(s.Stdin):
 			return s.statements(ctx, job, s.Stdin, getenv)
 		}
@@ -405,7 +409,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 	rating, facts := j.Rating, j.Facts
 	ev.Rating, ev.Facts = rating, facts
 	if m := rating.Model; m != nil && m.Error != "" {
-		fmt.Fprintf(s.Stderr, "chaperone: model: %s; rated by rules alone\n", m.Error)
+		fmt.Fprintf(s.msgOut(), "chaperone: model: %s; rated by rules alone\n", m.Error)
 	}
 
 	switch rating.Risk.Effective() {
@@ -413,7 +417,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 		ev.Decision, ev.DecidedBy = models.Allow, decidedBy(rating)
 	case models.Medium:
 		ev.Decision, ev.DecidedBy = models.Warn, decidedBy(rating)
-		fmt.Fprintf(s.Stderr, "chaperone: medium: %s\n", broker.MainReason(rating))
+		fmt.Fprintf(s.msgOut(), "chaperone: medium: %s\n", broker.MainReason(rating))
 	default:
 		v := models.Verdict{By: models.ByNoPanel}
 		seen := shape.Seen{Project: job.Project, Cwd: job.Dir, Command: cmp.Or(ev.Inner, ev.Command), Facts: facts, Rating: rating}
@@ -423,7 +427,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 			// critical rule matched (shape.Refusal).
 			v = models.Verdict{Approved: true, By: models.ByRemembered}
 			ev.Memory = m.Key()
-			fmt.Fprintf(s.Stderr, "chaperone: approved by your remembered approval %s: %s\n", m.Key(), broker.MainReason(rating))
+			fmt.Fprintf(s.msgOut(), "chaperone: approved by your remembered approval %s: %s\n", m.Key(), broker.MainReason(rating))
 		} else if s.Approver != nil {
 			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
@@ -440,7 +444,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 		}
 		if !v.Approved {
 			ev.Decision = models.Denied
-			fmt.Fprintln(s.Stderr, broker.DenyMessage(v, rating))
+			fmt.Fprintln(s.msgOut(), broker.DenyMessage(v, rating))
 			s.record(ev)
 			return ev, req, false
 		}
@@ -698,4 +702,12 @@ func absArgv0(argv0, dir string) string {
 		return filepath.Join(dir, argv0)
 	}
 	return ""
+}
+
+// msgOut is where chaperone's words about a command go: msgs, or Stderr.
+func (s *Shim) msgOut() io.Writer {
+	if s.msgs != nil {
+		return s.msgs
+	}
+	return s.Stderr
 }
