@@ -80,7 +80,11 @@ __chaperone_gate() {
 	fi
 	[[ $BASHPID != "$$" && ${__chaperone_seen-} == "$HISTCMD" ]]
 }
-readonly -f __chaperone_ask __chaperone_gate
+__chaperone_done() { printf 'D\x1f%s\0' "$1" >"$__chaperone_ctl/q"; }
+readonly -f __chaperone_ask __chaperone_gate __chaperone_done
+declare -a __chaperone_pc=("${PROMPT_COMMAND[@]}")
+PROMPT_COMMAND=('__chaperone_done "$?"' "${__chaperone_pc[@]}")
+unset __chaperone_pc
 declare -r PS0='${__chaperone_nil[__chaperone_inline=HISTCMD-1]-}$(__chaperone_ask "$?")'
 trap __chaperone_gate DEBUG
 `
@@ -248,10 +252,22 @@ func (is *interactive) questions(ctx context.Context) {
 	}
 }
 
-// answer decides the line a question is about: "Q", the asker's id, the
+// answer takes one message of bash's gate: "D" and the status of the line
+// that has just ended (PROMPT_COMMAND), or a question (ask).
+func (is *interactive) answer(ctx context.Context, m string) {
+	if st, ok := strings.CutPrefix(m, "D\x1f"); ok {
+		if code, err := strconv.Atoi(st); err == nil {
+			is.finishLine(&code)
+		}
+		return
+	}
+	is.ask(ctx, m)
+}
+
+// ask decides the line a question is about: "Q", the asker's id, the
 // status of the line before, whether bash's history settings hold ("1"),
 // the working folder, and `history 1`'s output.
-func (is *interactive) answer(ctx context.Context, m string) {
+func (is *interactive) ask(ctx context.Context, m string) {
 	f := strings.SplitN(m, "\x1f", 6)
 	if len(f) != 6 || f[0] != "Q" {
 		return // not bash's gate: nothing runs on it
