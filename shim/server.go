@@ -162,9 +162,11 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 	answer := func(s string) { conn.Write([]byte(s + "\n")) }
 	inv, perr := Parse(req.Argv[1:])
 	pass := lookupEnv(req.Env)(PassEnv) != "" // an empty pass is no pass
-	if (perr == nil && inv.Mode == ModeInfo) || pass || !shellsrv.SameEnv(req.Env, os.Environ()) {
-		// What chaperone must do in the sender's process (become bash),
-		// or an environment this server is not for.
+	session := perr == nil && inv.Mode == ModeStdin && len(files) > 0 && (streamed(files[0]) || isTerminal(files[0]))
+	if (perr == nil && inv.Mode == ModeInfo) || pass || session || !shellsrv.SameEnv(req.Env, os.Environ()) {
+		// What chaperone must do in the sender's process (become bash; a
+		// session, which lives as long as its caller), or an environment
+		// this server is not for.
 		answer(shellsrv.Fallback)
 		return
 	}
