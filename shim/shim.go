@@ -11,6 +11,7 @@
 package shim
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -252,17 +253,27 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 		}
 	case ModeStdin:
 		job.Args = append([]string{argv0}, inv.Args...)
+		var got []byte
+		whole := false
 		switch {
 		case isTerminal(s.Stdin):
 			return s.interactiveSession(ctx, job, getenv)
 		case streamed(s.Stdin):
-			return s.statements(ctx, job, s.Stdin, getenv)
+			// A pipe whose writer has already written all and closed it (a
+			// here-document, `echo … |`) is a whole script, rated whole;
+			// one that stays open is read statement by statement.
+			if got, whole = writtenWhole(s.Stdin); !whole {
+				return s.statements(ctx, job, io.MultiReader(bytes.NewReader(got), s.Stdin), getenv)
+			}
 		}
-		b, err := io.ReadAll(s.Stdin)
-		if err != nil {
-			return fmt.Errorf("read script from stdin: %w", err)
+		if !whole {
+			b, err := io.ReadAll(s.Stdin)
+			if err != nil {
+				return fmt.Errorf("read script from stdin: %w", err)
+			}
+			got = b
 		}
-		job.Script, job.Args = string(b), append([]string{argv0}, inv.Args...)
+		job.Script = string(got)
 	case ModeFile:
 		path, text, err := readScript(inv.File, dir, getenv("PATH"))
 		if err != nil {

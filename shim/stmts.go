@@ -64,6 +64,34 @@ func streamed(f *os.File) bool {
 	return err == nil && !fi.Mode().IsRegular()
 }
 
+// writtenWhole reads what f (a pipe) holds now, without waiting; whole
+// says that its writer had already closed it, so that got is the whole
+// script. Past maxWhole it stops looking: a script that long is streamed.
+func writtenWhole(f *os.File) (got []byte, whole bool) {
+	fd := int(f.Fd())
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, false
+	}
+	defer unix.SetNonblock(fd, false)
+	buf := make([]byte, 64<<10)
+	for len(got) < maxWhole {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case n > 0:
+			got = append(got, buf[:n]...)
+		case err == unix.EINTR:
+		case err == nil: // 0 bytes: end of file
+			return got, true
+		default: // EAGAIN: the writer is still there
+			return got, false
+		}
+	}
+	return got, false
+}
+
+// maxWhole is how much of a pipe writtenWhole reads at most.
+const maxWhole = 64 << 20
+
 // stmtSession is one session of statements read from a stream.
 type stmtSession struct {
 	s      *Shim
