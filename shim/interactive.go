@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -127,13 +126,7 @@ func (s *Shim) interactiveSession(ctx context.Context, job *sandbox.Job, getenv 
 	job.Script, job.Args = interactiveScript, nil
 	job.Control = is.ctl.make
 	job.Stdin, job.StdinFile, job.Stdout, job.StdoutFile, job.Stderr, job.StderrFile = slave, slave, slave, slave, slave, slave
-	if s.Network != nil && s.Backend.Name() != "host" {
-		is.proxy = &netproxy.Proxy{Policy: s.Network, Warn: io.Discard}
-		if s.Approver != nil {
-			is.proxy.Ask = is.askNetwork
-		}
-		job.Egress = func(c net.Conn) { is.proxy.ServeConn(ctx, c) }
-	}
+	is.proxy = s.sessionProxy(ctx, job, crlfWriter{is.tty}, is.askNetwork)
 	// What chaperone says goes to the terminal through the asking bash
 	// (in order with bash's own output), as "say" answers.
 	say := &sayWriter{is: is}
@@ -188,13 +181,7 @@ func (s *Shim) interactiveSession(ctx context.Context, job *sandbox.Job, getenv 
 		is.proxy.Close()
 	}
 	is.finishLine(&r.code)
-	switch {
-	case r.err != nil:
-		return fmt.Errorf("run with %s backend: %w", s.Backend.Name(), r.err)
-	case r.code != 0:
-		return ExitCode(r.code)
-	}
-	return nil
+	return r.result(s.Backend.Name())
 }
 
 // input copies what the person types to bash's terminal. A Ctrl-C while
@@ -407,4 +394,14 @@ func parseHistory(s string) (num int, text string, ok bool) {
 		return 0, "", false
 	}
 	return num, strings.TrimSuffix(rest[2:], "\n"), true
+}
+
+// crlfWriter writes to a terminal in raw mode: each "\n" as "\r\n".
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

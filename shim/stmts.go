@@ -129,15 +129,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	}
 	job.Stdout, job.StdoutFile = ss.stdout.w, ss.stdout.w
 	job.Stderr, job.StderrFile = ss.stderr.w, ss.stderr.w
-	if s.Network != nil && s.Backend.Name() != "host" {
-		// One proxy for the session; each connection is put on the
-		// record of the statement running when it was made.
-		ss.proxy = &netproxy.Proxy{Policy: s.Network, Warn: s.Stderr}
-		if s.Approver != nil {
-			ss.proxy.Ask = ss.askNetwork
-		}
-		job.Egress = func(c net.Conn) { ss.proxy.ServeConn(ctx, c) }
-	}
+	ss.proxy = s.sessionProxy(ctx, job, s.Stderr, ss.askNetwork)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -154,13 +146,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		}
 		ss.stdout.close()
 		ss.stderr.close()
-		switch {
-		case r.err != nil:
-			return fmt.Errorf("run with %s backend: %w", s.Backend.Name(), r.err)
-		case r.code != 0:
-			return ExitCode(r.code)
-		}
-		return nil
+		return r.result(s.Backend.Name())
 	}
 	select {
 	case <-ss.ctl.readyChan():
@@ -328,6 +314,33 @@ func (ss *stmtSession) newRecorder(ev *models.Event) *audit.Recorder {
 type bashResult struct {
 	code int
 	err  error
+}
+
+// result is what Run returns for it.
+func (r bashResult) result(backend string) error {
+	switch {
+	case r.err != nil:
+		return fmt.Errorf("run with %s backend: %w", backend, r.err)
+	case r.code != 0:
+		return ExitCode(r.code)
+	}
+	return nil
+}
+
+// sessionProxy gives a session's job one egress proxy for the whole
+// session, when the policy has one; each connection is put on the record
+// of the statement or line running when it was made, and held through
+// ask. Refusals are said on warn. Nil when the session has no proxy.
+func (s *Shim) sessionProxy(ctx context.Context, job *sandbox.Job, warn io.Writer, ask func(context.Context, netproxy.Request) models.Verdict) *netproxy.Proxy {
+	if s.Network == nil || s.Backend.Name() == "host" {
+		return nil
+	}
+	p := &netproxy.Proxy{Policy: s.Network, Warn: warn}
+	if s.Approver != nil {
+		p.Ask = ask
+	}
+	job.Egress = func(c net.Conn) { p.ServeConn(ctx, c) }
+	return p
 }
 
 // unit is text that ends in complete statements, or a syntax error.
