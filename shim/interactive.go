@@ -378,7 +378,7 @@ func (w *sayWriter) Write(p []byte) (int, error) {
 }
 
 // parseHistory reads `history 1` with an empty HISTTIMEFORMAT: the
-// entry's number (with a "*" when it was edited), two spaces, the text.
+// entry's number, "*" when it was edited or a space, a space, the text.
 func parseHistory(s string) (num int, text string, ok bool) {
 	s = strings.TrimLeft(s, " ")
 	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
@@ -389,8 +389,8 @@ func parseHistory(s string) (num int, text string, ok bool) {
 	if err != nil {
 		return 0, "", false
 	}
-	rest := strings.TrimPrefix(s[i:], "*")
-	if !strings.HasPrefix(rest, "  ") {
+	rest := s[i:] // "%5d%c %s": the mark is "*" for an edited entry, else " "
+	if len(rest) < 2 || rest[0] != ' ' && rest[0] != '*' || rest[1] != ' ' {
 		return 0, "", false
 	}
 	return num, strings.TrimSuffix(rest[2:], "\n"), true
