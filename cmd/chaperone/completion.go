@@ -19,10 +19,14 @@ The script is made from chaperone's table of commands, so source it again
 after an update to complete what is new.`
 
 // completionShells are the shells completion writes scripts for, and how.
-var completionShells = map[string]func(*strings.Builder, []completed){
-	"bash": bashCompletion,
-	"zsh":  zshCompletion,
-	"fish": fishCompletion,
+// (A function, as completions is: nothing of completion is made when
+// chaperone starts, which it does for every command an agent runs.)
+func completionShells() map[string]func(*strings.Builder, []completed) {
+	return map[string]func(*strings.Builder, []completed){
+		"bash": bashCompletion,
+		"zsh":  zshCompletion,
+		"fish": fishCompletion,
+	}
 }
 
 // runCompletion is `chaperone completion bash|zsh|fish`.
@@ -39,7 +43,7 @@ func runCompletion(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, completionUsage)
 		return fmt.Errorf("%w: completion takes one shell: bash, zsh or fish", errUsage)
 	}
-	write, ok := completionShells[args[0]]
+	write, ok := completionShells()[args[0]]
 	if !ok {
 		fmt.Fprintln(os.Stderr, completionUsage)
 		return unknownSub("completion", args[0], []string{"bash", "zsh", "fish"})
@@ -72,32 +76,34 @@ type completion struct {
 // keyed by verb or by "verb command". A verb of subcommands missing here
 // is still completed by name (TestCompletionsMatchUsage makes sure its
 // flags are here too).
-var completions = map[string]completion{
-	"rate":              {flags: []string{"--json", "--no-model", "-c", "--rules", "--explain"}},
-	"shims":             {flags: []string{"--copy"}, args: argDirs},
-	"run":               {flags: []string{"-c"}, args: argCommands},
-	"trust":             {args: argDirs},
-	"tui":               {flags: []string{"--split"}},
-	"rules":             {subs: []string{"list", "show"}},
-	"remember":          {subs: []string{"list", "forget"}},
-	"audit":             {subs: []string{"list", "show", "tail", "verify", "replay", "rerate", "export"}},
-	"audit show":        {flags: []string{"--json"}},
-	"audit tail":        {flags: []string{"-n", "-f"}},
-	"audit replay":      {flags: []string{"--speed", "--no-wait"}},
-	"audit rerate":      {flags: []string{"--all"}},
-	"audit export":      {flags: []string{"--session", "--since", "--until"}},
-	"sandbox":           {subs: []string{"up", "down", "status", "exec"}},
-	"sandbox up":        {flags: []string{"--build"}},
-	"sandbox exec":      {flags: []string{"--print"}, args: argCommands},
-	"network":           {subs: []string{"check"}},
-	"network check":     {flags: []string{"--no-resolve"}},
-	"model":             {subs: []string{"check", "show-prompt"}},
-	"model show-prompt": {flags: []string{"--json", "--session", "-c"}},
-	"fewshot":           {subs: []string{"list", "add", "rm"}},
-	"fewshot list":      {flags: []string{"--user"}},
-	"fewshot add":       {flags: []string{"--risk", "--reason", "--span", "--context", "-c"}},
-	"help":              {args: argVerbs},
-	"completion":        {subs: []string{"bash", "zsh", "fish"}},
+func completions() map[string]completion {
+	return map[string]completion{
+		"rate":              {flags: []string{"--json", "--no-model", "-c", "--rules", "--explain"}},
+		"shims":             {flags: []string{"--copy"}, args: argDirs},
+		"run":               {flags: []string{"-c"}, args: argCommands},
+		"trust":             {args: argDirs},
+		"tui":               {flags: []string{"--split"}},
+		"rules":             {subs: []string{"list", "show"}},
+		"remember":          {subs: []string{"list", "forget"}},
+		"audit":             {subs: []string{"list", "show", "tail", "verify", "replay", "rerate", "export"}},
+		"audit show":        {flags: []string{"--json"}},
+		"audit tail":        {flags: []string{"-n", "-f"}},
+		"audit replay":      {flags: []string{"--speed", "--no-wait"}},
+		"audit rerate":      {flags: []string{"--all"}},
+		"audit export":      {flags: []string{"--session", "--since", "--until"}},
+		"sandbox":           {subs: []string{"up", "down", "status", "exec"}},
+		"sandbox up":        {flags: []string{"--build"}},
+		"sandbox exec":      {flags: []string{"--print"}, args: argCommands},
+		"network":           {subs: []string{"check"}},
+		"network check":     {flags: []string{"--no-resolve"}},
+		"model":             {subs: []string{"check", "show-prompt"}},
+		"model show-prompt": {flags: []string{"--json", "--session", "-c"}},
+		"fewshot":           {subs: []string{"list", "add", "rm"}},
+		"fewshot list":      {flags: []string{"--user"}},
+		"fewshot add":       {flags: []string{"--risk", "--reason", "--span", "--context", "-c"}},
+		"help":              {args: argVerbs},
+		"completion":        {subs: []string{"bash", "zsh", "fish"}},
+	}
 }
 
 // completed is one key of the completion scripts: "" (chaperone's first
@@ -123,6 +129,7 @@ func completionTable() []completed {
 		}
 	}
 	slices.Sort(names)
+	completions := completions()
 	table := []completed{{key: "", words: names, flags: []string{"--help", "-h", "--version"}}}
 	for _, v := range names {
 		c := completions[v]

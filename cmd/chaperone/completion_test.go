@@ -68,6 +68,7 @@ func undashed(flags []string) []string {
 // flags, and commands that exist. A verb added with flags but not added
 // to completions fails here, naming them.
 func TestCompletionsMatchUsage(t *testing.T) {
+	completions := completions()
 	for _, verb := range slices.Sorted(maps.Keys(subcommands)) {
 		if hiddenVerbs[verb] {
 			continue
@@ -96,7 +97,7 @@ func TestCompletionsMatchUsage(t *testing.T) {
 			}
 		}
 		if verb == "completion" {
-			if got := slices.Sorted(maps.Keys(completionShells)); !slices.Equal(got, slices.Sorted(slices.Values(c.subs))) {
+			if got := slices.Sorted(maps.Keys(completionShells())); !slices.Equal(got, slices.Sorted(slices.Values(c.subs))) {
 				t.Errorf("completion writes scripts for %q; completions has %q", got, c.subs)
 			}
 			continue
