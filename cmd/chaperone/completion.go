@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ func runCompletion(ctx context.Context, args []string) error {
 	write, ok := completionShells()[args[0]]
 	if !ok {
 		fmt.Fprintln(os.Stderr, completionUsage)
-		return unknownSub("completion", args[0], []string{"bash", "zsh", "fish"})
+		return unknownSub("completion", args[0], slices.Collect(maps.Keys(completionShells())))
 	}
 	var b strings.Builder
 	write(&b, completionTable())
@@ -73,9 +74,9 @@ type completion struct {
 }
 
 // completions are the commands, flags and arguments of chaperone's verbs,
-// keyed by verb or by "verb command". A verb of subcommands missing here
-// is still completed by name (TestCompletionsMatchUsage makes sure its
-// flags are here too).
+// keyed by verb or by "verb command". A verb of the verb table missing
+// here is still completed by name, with only --help after it;
+// TestCompletionsMatchUsage fails until its flags are here too.
 func completions() map[string]completion {
 	return map[string]completion{
 		"rate":              {flags: []string{"--json", "--no-model", "-c", "--rules", "--explain"}},
@@ -116,10 +117,11 @@ type completed struct {
 	args  argKind
 }
 
-// completionTable is what the scripts complete, from the verbs
-// (subcommands, but those only other programs start) and completions,
-// sorted by key. The first entry is chaperone's first word: the verbs and
-// chaperone's own options.
+// completionTable is what the scripts complete, from the verb table
+// (subcommands, but for the verbs only other programs start) and
+// completions. The first entry is chaperone's first word: the verbs and
+// chaperone's own options; then each verb, in alphabetical order, followed
+// by its commands.
 func completionTable() []completed {
 	descs := verbDescriptions()
 	var names []string
