@@ -356,6 +356,25 @@ func TestHoldTimeout(t *testing.T) {
 	}
 }
 
+func TestNoPanelGrace(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		conf time.Duration
+		want time.Duration
+	}{
+		{"", 0, DefaultNoPanelGrace},
+		{"", 10 * time.Second, 10 * time.Second},
+		{"500ms", 10 * time.Second, 500 * time.Millisecond},
+		{"nonsense", 10 * time.Second, 10 * time.Second},
+		{"0s", 0, DefaultNoPanelGrace},
+	} {
+		t.Setenv(NoPanelGraceEnv, tc.env)
+		if got := NoPanelGrace(tc.conf); got != tc.want {
+			t.Errorf("NoPanelGrace(%v) with env %q = %v, want %v", tc.conf, tc.env, got, tc.want)
+		}
+	}
+}
+
 func TestDenyMessage(t *testing.T) {
 	r := models.Rating{Risk: models.High, Findings: []models.Finding{
 		{Rule: "net.fetch", Risk: models.Medium, Reason: "fetches from the network"},

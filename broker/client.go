@@ -51,6 +51,27 @@ func HoldTimeout(configured time.Duration) time.Duration {
 // instructions (config no_panel_grace).
 const DefaultNoPanelGrace = 3 * time.Second
 
+// NoPanelGraceEnv names the environment variable that overrides the
+// config's no_panel_grace, written like "10s".
+const NoPanelGraceEnv = "CHAPERONE_NO_PANEL_GRACE"
+
+// NoPanelGrace returns the no-panel grace: $CHAPERONE_NO_PANEL_GRACE when
+// it is a valid positive duration, else configured when positive, else
+// DefaultNoPanelGrace. As with HoldTimeout, an invalid environment value
+// is ignored here; config.Load refuses it first, naming the variable
+// (config.CheckEnv).
+func NoPanelGrace(configured time.Duration) time.Duration {
+	if s := os.Getenv(NoPanelGraceEnv); s != "" {
+		if d, err := time.ParseDuration(s); err == nil && d > 0 {
+			return d
+		}
+	}
+	if configured > 0 {
+		return configured
+	}
+	return DefaultNoPanelGrace
+}
+
 // Client is the shim's end of the socket. The zero value is ready to use:
 // it finds the socket at SocketPath() and waits HoldTimeout(0). It is
 // safe for concurrent use and satisfies shim.Approver.
@@ -61,8 +82,9 @@ type Client struct {
 	// $CHAPERONE_HOLD_TIMEOUT overrides it, see HoldTimeout.
 	Timeout time.Duration
 	// Grace is how long a command held while no panel runs waits for one
-	// to start (config no_panel_grace); 0 means DefaultNoPanelGrace. It
-	// is never longer than the hold timeout.
+	// to start (config no_panel_grace); 0 means DefaultNoPanelGrace.
+	// $CHAPERONE_NO_PANEL_GRACE overrides it, see NoPanelGrace. It is
+	// never longer than the hold timeout.
 	Grace time.Duration
 	// Poll is how often a waiting shim looks for a panel that is not
 	// running yet (or went away); 0 means 20ms.
@@ -258,10 +280,10 @@ func (c *Client) timeout() time.Duration {
 }
 
 func (c *Client) grace() time.Duration {
-	if c == nil || c.Grace <= 0 {
-		return DefaultNoPanelGrace
+	if c == nil {
+		return NoPanelGrace(0)
 	}
-	return c.Grace
+	return NoPanelGrace(c.Grace)
 }
 
 func (c *Client) poll() time.Duration {

@@ -41,6 +41,7 @@ func TestHeldToldBeforeTheWait(t *testing.T) {
 // grace, not the hold timeout, and the person was told so at once.
 func TestAskNoPanelGrace(t *testing.T) {
 	t.Setenv(HoldTimeoutEnv, "")
+	t.Setenv(NoPanelGraceEnv, "")
 	var line string
 	var toldAfter time.Duration
 	start := time.Now()
@@ -59,6 +60,25 @@ func TestAskNoPanelGrace(t *testing.T) {
 	if toldAfter > 200*time.Millisecond || !strings.HasPrefix(line, "chaperone: held: reads a private key (secrets.read) — no approval panel is running: start `chaperone tui`") ||
 		!strings.HasSuffix(line, "(denied in 200ms)") {
 		t.Errorf("told after %v: %q", toldAfter, line)
+	}
+}
+
+// TestAskNoPanelGraceFromEnv: $CHAPERONE_NO_PANEL_GRACE overrides the
+// configured grace, and the person is told the grace it sets.
+func TestAskNoPanelGraceFromEnv(t *testing.T) {
+	t.Setenv(HoldTimeoutEnv, "")
+	t.Setenv(NoPanelGraceEnv, "150ms")
+	var line string
+	start := time.Now()
+	c := &Client{Path: sockPath(t), Timeout: time.Hour, Grace: time.Hour, OnHold: func(req models.HoldRequest, panel bool) {
+		line = HeldMessage(req, panel)
+	}}
+	v, err := c.Ask(context.Background(), models.HoldRequest{Command: "x", Rating: heldRating})
+	if d := time.Since(start); err != nil || v.By != models.ByNoPanel || d < 150*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("Ask = %+v, %v after %v; want a no-panel denial after about 150ms", v, err, d)
+	}
+	if !strings.HasSuffix(line, "(denied in 150ms)") || !strings.Contains(v.Reason, "none started within 150ms") {
+		t.Errorf("told %q, reason %q", line, v.Reason)
 	}
 }
 

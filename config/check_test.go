@@ -127,6 +127,11 @@ func TestCheckEnv(t *testing.T) {
 		{map[string]string{HoldTimeoutEnv: "ninety"}, HoldTimeoutEnv, "not a duration", "CHAPERONE_HOLD_TIMEOUT=90s"},
 		{map[string]string{HoldTimeoutEnv: "90"}, HoldTimeoutEnv, "not a duration", "CHAPERONE_HOLD_TIMEOUT=90s"},
 		{map[string]string{HoldTimeoutEnv: "-1s"}, HoldTimeoutEnv, "above 0", "unset it"},
+		{map[string]string{NoPanelGraceEnv: "10s"}, "", "", ""},
+		{map[string]string{NoPanelGraceEnv: "three"}, NoPanelGraceEnv, "not a duration", "CHAPERONE_NO_PANEL_GRACE=3s"},
+		{map[string]string{NoPanelGraceEnv: "3"}, NoPanelGraceEnv, "not a duration", "CHAPERONE_NO_PANEL_GRACE=3s"},
+		{map[string]string{NoPanelGraceEnv: "0s"}, NoPanelGraceEnv, "no-panel grace must be above 0", "unset it"},
+		{map[string]string{HoldTimeoutEnv: "90s", NoPanelGraceEnv: "-3s"}, NoPanelGraceEnv, "above 0", "CHAPERONE_NO_PANEL_GRACE=3s"},
 		{map[string]string{BackendEnv: "bwarp"}, BackendEnv, "no sandbox backend", "did you mean CHAPERONE_BACKEND=bwrap?"},
 		{map[string]string{BackendEnv: "vm"}, BackendEnv, "no sandbox backend", "or unset it"},
 	}
@@ -149,9 +154,13 @@ func TestCheckEnv(t *testing.T) {
 // Load refuses a bad environment value as it refuses a broken file.
 func TestLoadChecksEnv(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	t.Setenv(HoldTimeoutEnv, "ninety")
-	var ee *EnvError
-	if _, err := Load(); !errors.As(err, &ee) || ee.Name != HoldTimeoutEnv {
-		t.Errorf("Load: %v, want the CHAPERONE_HOLD_TIMEOUT error", err)
+	for _, name := range []string{HoldTimeoutEnv, NoPanelGraceEnv} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, "ninety")
+			var ee *EnvError
+			if _, err := Load(); !errors.As(err, &ee) || ee.Name != name {
+				t.Errorf("Load: %v, want the %s error", err, name)
+			}
+		})
 	}
 }

@@ -320,3 +320,129 @@ func TestFlowThroughShellServer(t *testing.T) {
 	}
 	exec.Command("pkill", "-f", "shell-server --socket "+filepath.Join(f.dir, "run")).Run()
 }
+
+// TestFlowQuitWhileHeld: q with a command held asks first; any other key
+// (here n, which would deny a command) keeps the panel and the hold; y
+// quits, and the held command, with no panel to answer it, is denied at
+// its hold timeout.
+func TestFlowQuitWhileHeld(t *testing.T) {
+	f := newFlow(t, true)
+	r := f.shell("cat ~/.ssh/id_rsa", broker.HoldTimeoutEnv+"=6s")
+	f.waitFor("cat ~/.ssh/id_rsa", 10*time.Second)
+	settle()
+	f.keys("q")
+	f.waitFor("1 held: quit anyway?", 2*time.Second)
+	f.keys("n")
+	f.waitFor("not quitting", 2*time.Second)
+	time.Sleep(300 * time.Millisecond) // time for a wrong answer to arrive
+	select {
+	case <-r.done:
+		t.Fatalf("n after q answered the held command: exit %d, stderr %q", r.code, r.stderr.String())
+	default:
+	}
+	if !broker.Running(f.socket()) || !strings.Contains(f.screen(), "1 held") {
+		t.Fatalf("declining to quit did not keep the panel and the hold:\n%s", f.screen())
+	}
+
+	f.keys("q")
+	f.waitFor("1 held: quit anyway?", 2*time.Second)
+	quit := time.Now()
+	f.keys("y")
+	for broker.Running(f.socket()) {
+		if time.Since(quit) > 5*time.Second {
+			t.Fatal("the panel still runs after q, y")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.wait(t, 15*time.Second)
+	if r.code != 126 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "\nchaperone: denied: ") ||
+		!strings.Contains(r.stderr.String(), "nobody answered within 6s") {
+		t.Fatalf("after quitting: exit %d, stdout %q, stderr %q", r.code, r.stdout.String(), r.stderr.String())
+	}
+	if r.ended.Before(quit) {
+		t.Error("the held command was answered before the panel quit")
+	}
+}
+
+// rememberedIDs are the IDs `chaperone remember list` shows with scope.
+func (f *flowT) rememberedIDs(t *testing.T, scope string) (ids []string, out string) {
+	t.Helper()
+	r := f.start(exec.Command(f.exe, "remember", "list")).wait(t, 10*time.Second)
+	if r.code != 0 {
+		t.Fatalf("remember list: exit %d, stderr %q", r.code, r.stderr.String())
+	}
+	for _, line := range strings.Split(r.stdout.String(), "\n") {
+		if fields := strings.Fields(line); len(fields) > 2 && fields[1] == scope {
+			ids = append(ids, fields[0])
+		}
+	}
+	return ids, r.stdout.String()
+}
+
+// TestFlowRememberWider: W on a held command shows the wider scope, a
+// second W approves and remembers it; another command in that scope then
+// runs without a hold, naming the memory, while one outside it (a secret
+// read) is still held; remember list shows the memory and remember
+// forget removes it, after which the scope is held again.
+func TestFlowRememberWider(t *testing.T) {
+	f := newFlow(t, true)
+	os.WriteFile(filepath.Join(f.proj, "notes.txt"), []byte("notes\n"), 0o644)
+	os.MkdirAll(filepath.Join(f.proj, "sub"), 0o755)
+	r := f.shell("cp notes.txt .envrc")
+	f.waitFor("cp notes.txt .envrc", 10*time.Second)
+	f.waitFor("HIGH", time.Second)
+	settle()
+	f.keys("W")
+	scope := "every `cp …` in " + f.proj + ", with any paths inside it"
+	f.waitFor("W again approves and remembers "+scope, 2*time.Second)
+	if _, err := os.Stat(filepath.Join(f.proj, ".envrc")); err == nil {
+		t.Fatal("the first W approved")
+	}
+	f.keys("W")
+	r.wait(t, 10*time.Second)
+	if r.code != 0 {
+		t.Fatalf("W W: exit %d, stderr %q", r.code, r.stderr.String())
+	}
+	if b, _ := os.ReadFile(filepath.Join(f.proj, ".envrc")); string(b) != "notes\n" {
+		t.Fatalf("W W: .envrc is %q", b)
+	}
+	f.waitFor("nothing held", 2*time.Second)
+	ids, list := f.rememberedIDs(t, "shape")
+	if len(ids) != 1 || !strings.Contains(list, ids[0]+"  shape   "+scope+" (rules persist.project)") {
+		t.Fatalf("remember list after W W:\n%s", list)
+	}
+	id := ids[0]
+
+	// In the scope: runs at once (a hold would be denied within 1s).
+	r = f.shell("cp notes.txt sub/.envrc", broker.HoldTimeoutEnv+"=1s").wait(t, 10*time.Second)
+	if r.code != 0 || !strings.HasPrefix(r.stderr.String(), "chaperone: approved by your remembered approval "+id+": ") {
+		t.Fatalf("a command in the scope: exit %d, stderr %q\npanel:\n%s", r.code, r.stderr.String(), f.screen())
+	}
+	if _, err := os.Stat(filepath.Join(f.proj, "sub", ".envrc")); err != nil {
+		t.Fatalf("a command in the scope did not run: %v", err)
+	}
+	// Outside it: a secret read is never part of a wider scope.
+	r = f.shell("cp ~/.ssh/id_rsa .envrc")
+	f.waitFor("cp ~/.ssh/id_rsa .envrc", 10*time.Second)
+	settle()
+	f.keys("n")
+	if r.wait(t, 10*time.Second); r.code != 126 {
+		t.Fatalf("a secret read after W: exit %d, stderr %q", r.code, r.stderr.String())
+	}
+	f.waitFor("nothing held", 2*time.Second)
+
+	forget := f.start(exec.Command(f.exe, "remember", "forget", id)).wait(t, 10*time.Second)
+	if forget.code != 0 || !strings.HasPrefix(forget.stdout.String(), "forgot "+id+": "+scope) {
+		t.Fatalf("remember forget: exit %d, stdout %q, stderr %q", forget.code, forget.stdout.String(), forget.stderr.String())
+	}
+	if ids, list := f.rememberedIDs(t, "shape"); len(ids) != 0 || strings.Contains(list, id) {
+		t.Fatalf("remember list after forget:\n%s", list)
+	}
+	r = f.shell("cp notes.txt sub/.envrc")
+	f.waitFor("cp notes.txt sub/.envrc", 10*time.Second)
+	settle()
+	f.keys("n")
+	if r.wait(t, 10*time.Second); r.code != 126 {
+		t.Fatalf("the scope after forget: exit %d, stderr %q", r.code, r.stderr.String())
+	}
+}

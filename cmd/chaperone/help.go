@@ -29,21 +29,22 @@ for everything but its commands and --help, -h and --version:
   chaperone -lc 'COMMAND', FILE, -s ... as bash
 
 Commands:
-  shims     write DIR/bash and DIR/sh: chaperone as bash, for agents
-  run       rate and run one command, as a prefix (run -- CMD ARG...)
-  rate      rate commands without running them (--explain: why)
-  rules     the built-in rules and the catalogue of programs: list, show ID
-  trust     trust a folder as a project, and its .chaperone.toml as it is now
-  tui       the approval panel for held commands
-  remember  the approvals the panel remembers: list, forget ID
-  audit     the audit log: list, show, tail, verify, replay, rerate, export
-  sandbox   the project's sandbox: up, down, status, exec
-  network   the sandbox's egress proxy: check HOST says what happens to a connection
-  doctor    check the config, the sandbox backends, the project and the model
-  model     the model that rates what the rules leave undecided: check, show-prompt
-  fewshot   the examples that teach the model: list, add, rm
-  version   print chaperone's version
-  help      this text; "chaperone help COMMAND" is "chaperone COMMAND --help"
+  shims       write DIR/bash and DIR/sh: chaperone as bash, for agents
+  run         rate and run one command, as a prefix (run -- CMD ARG...)
+  rate        rate commands without running them (--explain: why)
+  rules       the built-in rules and the catalogue of programs: list, show ID
+  trust       trust a folder as a project, and its .chaperone.toml as it is now
+  tui         the approval panel for held commands
+  remember    the approvals the panel remembers: list, forget ID
+  audit       the audit log: list, show, tail, verify, replay, rerate, export
+  sandbox     the project's sandbox: up, down, status, exec
+  network     the sandbox's egress proxy: check HOST says what happens to a connection
+  doctor      check the config, the sandbox backends, the project and the model
+  model       the model that rates what the rules leave undecided: check, show-prompt
+  fewshot     the examples that teach the model: list, add, rm
+  version     print chaperone's version
+  completion  completion for bash, zsh or fish: source <(chaperone completion bash)
+  help        this text; "chaperone help COMMAND" is "chaperone COMMAND --help"
 
 Risk: low runs silently; medium runs with one line "chaperone: medium: ..."
 on stderr; high is held for a person on the panel, else denied (exit 126).

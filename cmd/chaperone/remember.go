@@ -25,13 +25,13 @@ chaperone audit show). forget ID removes it from your config file.`
 // runRemember is `chaperone remember list | forget ID`.
 func runRemember(ctx context.Context, args []string) error {
 	switch {
+	case len(args) >= 1 && (isHelp(args) || args[0] == "help"), len(args) >= 2 && isHelp(args[1:]):
+		fmt.Fprintln(os.Stdout, rememberUsage)
+		return nil
 	case len(args) == 1 && args[0] == "list":
 		return listRemembered(os.Stdout, config.UserPath())
 	case len(args) == 2 && args[0] == "forget":
 		return forgetRemembered(os.Stdout, config.UserPath(), args[1])
-	case len(args) >= 1 && (isHelp(args) || args[0] == "help"), len(args) >= 2 && isHelp(args[1:]):
-		fmt.Fprintln(os.Stdout, rememberUsage)
-		return nil
 	}
 	fmt.Fprintln(os.Stderr, rememberUsage)
 	return fmt.Errorf("remember: %w", errUsage)

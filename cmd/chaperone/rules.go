@@ -30,14 +30,13 @@ that judges it and its examples, each rated with the built-in rules.`
 // catalogue of programs they reason from.
 func runRules(ctx context.Context, args []string) error {
 	switch {
+	case len(args) >= 1 && (isHelp(args) || args[0] == "help"), len(args) >= 2 && isHelp(args[1:]):
+		fmt.Fprintln(os.Stdout, rulesUsage)
+		return nil
 	case len(args) == 1 && args[0] == "list":
 		return writeRuleList(os.Stdout)
 	case len(args) == 2 && args[0] == "show":
 		return showRule(ctx, os.Stdout, args[1])
-	case len(args) >= 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help"),
-		len(args) >= 2 && (args[1] == "-h" || args[1] == "--help"):
-		fmt.Fprintln(os.Stdout, rulesUsage)
-		return nil
 	}
 	fmt.Fprintln(os.Stderr, rulesUsage)
 	return fmt.Errorf("rules: %w", errUsage)
