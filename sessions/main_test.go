@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -73,6 +74,7 @@ type world struct {
 	home    string
 	proj    string
 	state   string
+	conf    string // chaperone's config file's text
 	env     []string
 }
 
@@ -94,6 +96,7 @@ func newWorld(t testing.TB, backend string) *world {
 	if backend == "docker" || backend == "podman" {
 		conf += "\n[sandbox]\nimage = \"" + testImage + "\"\nmemory = \"512m\"\ncpus = \"1\"\n"
 	}
+	w.conf = conf
 	venv := w.proj + "/sub/.venv"
 	for _, f := range []struct {
 		path, text string
@@ -124,6 +127,30 @@ func newWorld(t testing.TB, backend string) *world {
 		"XDG_STATE_HOME=" + w.state, "XDG_RUNTIME_DIR=" + root + "/run", "TMPDIR=" + root + "/tmp", "LANG=C.UTF-8",
 		"TERM=xterm-256color", "CHAPERONE_HOLD_TIMEOUT=300ms"}
 	return w
+}
+
+// appendConfig adds text to the world's config file.
+func (w *world) appendConfig(text string) {
+	w.t.Helper()
+	w.conf += text
+	if err := os.WriteFile(filepath.Join(w.root, "config", "chaperone", "config.toml"), []byte(w.conf), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// otherConfig writes text as the config file of another config folder
+// of the world, and returns the world's environment with that folder as
+// XDG_CONFIG_HOME.
+func (w *world) otherConfig(name, text string) []string {
+	w.t.Helper()
+	dir := filepath.Join(w.root, name)
+	if err := os.MkdirAll(filepath.Join(dir, "chaperone"), 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "chaperone", "config.toml"), []byte(text), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return append(slices.Clip(w.env), "XDG_CONFIG_HOME="+dir) // the last one counts
 }
 
 // auditDir is where the world's chaperone keeps its audit log.
