@@ -47,7 +47,8 @@ func hasLine(out, line string) bool {
 }
 
 // TestAgentSession drives chaperone as SWE-agent drives its bash: one
-// process, commands written one at a time, output read until a marker.
+// process, commands written one at a time, output read until a marker,
+// starting as SWE-ReX's BashSession does (a literal PS1).
 // Shell state carries from one command to the next (cd, export, a
 // sourced venv, functions); a statement rated high is denied (no panel
 // runs) with $? 126 and the session goes on; a function definition and a
@@ -84,6 +85,15 @@ func agentSession(t *testing.T, backend, transport string) {
 		t.Fatalf("first marker: $? %d", status)
 	}
 	ran++
+
+	// SWE-ReX's BashSession starts its bash so: a literal prompt to wait
+	// for, and no continuation prompt.
+	if out := step("SWE-ReX's start", 0, "umask 002; export PS1='SHELLPS1PREFIX'; export PS2=''\n"); strings.Contains(out, "chaperone: denied") {
+		t.Errorf("SWE-ReX's start (a literal PS1) was denied:\n%s", out)
+	}
+	if out := step("PS1", 0, "echo \"PS1=$PS1\"\n"); !hasLine(out, "PS1=SHELLPS1PREFIX") {
+		t.Errorf("PS1 after SWE-ReX's start: got:\n%s", out)
+	}
 
 	step("cd", 0, "cd sub\n")
 	step("export", 0, "export X=7\n")
