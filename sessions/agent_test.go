@@ -170,3 +170,54 @@ func agentSession(t *testing.T, backend, transport string) {
 		}
 	}
 }
+
+// TestOutputRecorded: each statement's record has its own output, also
+// for statements that end as soon as they have written it (a builtin's
+// echo), one right after the other.
+func TestOutputRecorded(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		for _, transport := range transports {
+			t.Run(backend+"/"+transport, func(t *testing.T) {
+				t.Parallel()
+				w := newWorld(t, backend)
+				sh := w.start(transport, "")
+				sh.run() // the session is up
+				const n = 30
+				for i := range n {
+					sh.write(fmt.Sprintf("echo line-%02d\n", i))
+				}
+				sh.write("exit\n")
+				if code := sh.wait(30 * time.Second); code != 0 {
+					t.Errorf("exit: chaperone ended with %d", code)
+				}
+				evs, err := audit.ReadAll(w.auditDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				lost := 0
+				for i := range n {
+					cmd := fmt.Sprintf("echo line-%02d", i)
+					idx := slices.IndexFunc(evs, func(ev models.Event) bool { return strings.TrimSpace(ev.Command) == cmd })
+					if idx < 0 {
+						t.Errorf("no record of %q", cmd)
+						continue
+					}
+					text := ""
+					if p := audit.OutputPath(w.auditDir(), evs[idx]); p != "" {
+						if c, err := audit.ReadCast(p); err == nil {
+							text = c.Text()
+						}
+					}
+					if !strings.Contains(text, cmd[5:]) {
+						lost++
+						t.Errorf("record of %q: output %q lacks %q", cmd, text, cmd[5:])
+					}
+				}
+				if lost > 0 {
+					t.Logf("%d of %d outputs not recorded", lost, n)
+				}
+			})
+		}
+	}
+}
