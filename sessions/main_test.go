@@ -22,8 +22,47 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	sweepContainers()
 	itest.RemovePrograms()
 	os.Exit(code)
+}
+
+// roots are the folders of every world made, for sweepContainers.
+var roots struct {
+	sync.Mutex
+	dirs []string
+}
+
+// sweepContainers removes what containers chaperone left for any world
+// after all tests (one may still have been starting when its world
+// removed its project's).
+func sweepContainers() {
+	roots.Lock()
+	defer roots.Unlock()
+	for _, engine := range []string{"docker", "podman"} {
+		if len(roots.dirs) == 0 || !available(engine) {
+			continue
+		}
+		out, _ := exec.Command(engine, "ps", "-aq", "--filter", "label=chaperone.project").Output()
+		ids := strings.Fields(string(out))
+		if len(ids) == 0 {
+			continue
+		}
+		out, _ = exec.Command(engine, append([]string{"inspect", "-f", `{{.Id}} {{index .Config.Labels "chaperone.project"}}`}, ids...)...).Output()
+		var mine []string
+		for _, l := range strings.Split(string(out), "\n") {
+			id, project, _ := strings.Cut(l, " ")
+			for _, r := range roots.dirs {
+				if strings.HasPrefix(project, r+"/") {
+					mine = append(mine, id)
+					break
+				}
+			}
+		}
+		if len(mine) > 0 {
+			exec.Command(engine, append([]string{"rm", "-f"}, mine...)...).Run()
+		}
+	}
 }
 
 // testImage is the image of the docker and podman sandboxes (built by
@@ -86,6 +125,9 @@ func newWorld(t testing.TB, backend string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	roots.Lock()
+	roots.dirs = append(roots.dirs, root)
+	roots.Unlock()
 	w := &world{t: t, backend: backend, bin: bin, root: root, home: root + "/home", state: root + "/state"}
 	w.proj = w.home + "/proj"
 	t.Cleanup(func() {
