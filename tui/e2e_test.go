@@ -79,7 +79,7 @@ func askMain(js string) int {
 
 // tmuxT is a private tmux server with the panel in its one pane.
 type tmuxT struct {
-	t    *testing.T
+	t    testing.TB
 	sock string
 	env  []string
 	dir  string
@@ -89,7 +89,7 @@ func hasTmux() bool { _, err := exec.LookPath("tmux"); return err == nil }
 
 // newTmux starts a tmux server whose environment points the broker and
 // the user config into a temp dir. The panel is not started yet.
-func newTmux(t *testing.T) *tmuxT {
+func newTmux(t testing.TB) *tmuxT {
 	t.Helper()
 	itest.Require(t, "tmux", hasTmux())
 	dir, err := os.MkdirTemp("", "chp") // short: unix socket paths are limited
