@@ -1,9 +1,12 @@
 package shim
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/internal/safefile"
@@ -116,4 +119,16 @@ func uploadNotes(conns []models.Connection, key func(host string, port int) stri
 		}
 	}
 	return notes
+}
+
+// newSessionID is the id a shell session's statements are recorded under:
+// the agent's session when the agent names one, else one of the session's
+// own (two sessions started from one shell are two sessions, where
+// DetectSession would give both its process's id).
+func newSessionID(getenv func(string) string, ppid int) string {
+	id := DetectSession(getenv, ppid)
+	if strings.HasPrefix(id, "ppid-") {
+		id = fmt.Sprintf("shell-%d-%s", os.Getpid(), time.Now().UTC().Format("20060102T150405"))
+	}
+	return id
 }

@@ -128,6 +128,10 @@ type Shim struct {
 	// the process that sent it; errNoHandoff: it did not, run it here.
 	handoff func(ctx context.Context, b sandbox.Bwrap, job *sandbox.Job) (code int, err error)
 
+	// sessionID, when set, is the session the commands are recorded
+	// under (a shell session's own, see newSessionID); "" means
+	// DetectSession's.
+	sessionID string
 	// msgs, when set, takes chaperone's own words about a command (held,
 	// denied, a warning) in place of Stderr: an interactive session's go
 	// through its bash, in order with what bash prints.
@@ -393,7 +397,7 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string, gated bool) (*models.Event, rater.Request, bool) {
 	home := getenv("HOME")
 	ev := &models.Event{
-		Time: time.Now(), Session: DetectSession(getenv, cmp.Or(s.PPID, os.Getppid())), Agent: DetectAgent(getenv),
+		Time: time.Now(), Session: cmp.Or(s.sessionID, DetectSession(getenv, cmp.Or(s.PPID, os.Getppid()))), Agent: DetectAgent(getenv),
 		Project: job.Project, Cwd: job.Dir, Command: text, Backend: s.Backend.Name(),
 	}
 	// A recognised wrapper is rated by its inner command (what the model
@@ -447,6 +451,10 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 			v, err = s.Approver.Ask(ctx, hr)
 			if err != nil && v.Approved {
 				v.Approved = false // a failed hold never runs the command
+			}
+			if errors.Is(context.Cause(ctx), errWithdrawn) {
+				// The person took it back at the terminal (Ctrl-C).
+				v = models.Verdict{By: models.ByPerson, Reason: "withdrawn with Ctrl-C at the terminal"}
 			}
 		}
 		ev.DecidedBy, ev.Note = v.By, v.Note
@@ -638,6 +646,10 @@ func (s *Shim) runJob(ctx context.Context, job *sandbox.Job) (int, error) {
 	}
 	return s.Backend.Run(ctx, job)
 }
+
+// errWithdrawn is the cause of a hold's context cancelled by the person
+// at the terminal (an interactive session's Ctrl-C).
+var errWithdrawn = errors.New("withdrawn at the terminal")
 
 // errNoHandoff is what Shim.handoff returns for a job it leaves to the
 // backend.
