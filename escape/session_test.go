@@ -1,0 +1,371 @@
+package escape
+
+// Statement sessions (issue 14): chaperone reading a script from a pipe
+// that stays open runs each complete statement, rated as it arrives, in
+// one bash per session inside the sandbox. These tests drive it as
+// SWE-agent drives bash (write a statement, read until a marker the next
+// statement prints), on every backend; then attack it as an agent that
+// controls the statements would: the sandbox stays the boundary, and no
+// text that chaperone would hold runs without a hold, however the session
+// is bent (its private channel to the inner bash, the inner bash's own
+// state, the statements' stdin, earlier statements' variables).
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/internal/itest"
+	"github.com/chaperone-dev/chaperone/internal/shellsrv"
+)
+
+// ---- driving a session ------------------------------------------------------
+
+// session is one chaperone reading statements from a pipe the test keeps
+// open, with what it printed so far.
+type session struct {
+	t    *testing.T
+	w    *world
+	cmd  *exec.Cmd
+	in   *os.File // the pipe's end the test writes
+	out  *stream  // stdout
+	errs *stream  // stderr
+	done chan struct{}
+	code int // chaperone's exit status, once done is closed
+	mark int // markers handed out
+}
+
+// stream collects what a descriptor of chaperone's prints.
+type stream struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	read int // what waitFor has handed out
+	more chan struct{}
+	eof  chan struct{}
+}
+
+func newStream(r io.Reader) *stream {
+	s := &stream{more: make(chan struct{}, 1), eof: make(chan struct{})}
+	go func() {
+		defer close(s.eof)
+		b := make([]byte, 32<<10)
+		for {
+			n, err := r.Read(b)
+			if n > 0 {
+				s.mu.Lock()
+				s.buf.Write(b[:n])
+				s.mu.Unlock()
+				select {
+				case s.more <- struct{}{}:
+				default:
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// all is everything printed so far.
+func (s *stream) all() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until what was printed after the last wait holds
+// marker, and returns it, up to the end of marker's line; ok is false
+// when d passed or the stream ended first (got is what came).
+func (s *stream) waitFor(marker string, d time.Duration) (got string, ok bool) {
+	deadline := time.After(d)
+	for {
+		s.mu.Lock()
+		rest := s.buf.String()[s.read:]
+		if i := strings.Index(rest, marker); i >= 0 {
+			end := i + len(marker)
+			if nl := strings.IndexByte(rest[end:], '\n'); nl >= 0 {
+				end += nl + 1
+				s.read += end
+				s.mu.Unlock()
+				return rest[:end], true
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.more:
+		case <-deadline:
+			return rest, false
+		case <-s.eof:
+			s.mu.Lock()
+			rest = s.buf.String()[s.read:]
+			s.mu.Unlock()
+			if strings.Contains(rest, marker) && strings.HasSuffix(rest, "\n") {
+				continue
+			}
+			return rest, false
+		}
+	}
+}
+
+// startSession starts chaperone in w's project with its stdin a pipe
+// (a session), env over the world's.
+func startSession(t *testing.T, w *world, env ...string) *session {
+	t.Helper()
+	r, in, err := os.Pipe()
+	must(t, err)
+	or, ow, err := os.Pipe()
+	must(t, err)
+	er, ew, err := os.Pipe()
+	must(t, err)
+	cmd := exec.Command(filepath.Join(w.bin, "chaperone"))
+	cmd.Dir = w.proj
+	cmd.Env = mergeEnv(w.env, append([]string{shellsrv.NoServerEnv + "=1", "CHAPERONE_HOLD_TIMEOUT=1s"}, w.xs(env)...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, ow, ew
+	// Its own process group, so that a stalled session is ended with
+	// everything it started on the host.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	must(t, cmd.Start())
+	r.Close()
+	ow.Close()
+	ew.Close()
+	s := &session{t: t, w: w, cmd: cmd, in: in, out: newStream(or), errs: newStream(er), done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		s.code = cmd.ProcessState.ExitCode()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.in.Close()
+		select {
+		case <-s.done:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+		<-s.out.eof
+		<-s.errs.eof
+		t.Logf("session stdout:\n%s\nsession stderr:\n%s", clip(s.out.all(), 4000), clip(s.errs.all(), 4000))
+	})
+	return s
+}
+
+// write writes text to the session's stdin in one write.
+func (s *session) write(text string) {
+	s.t.Helper()
+	if _, err := s.in.WriteString(s.w.x(text)); err != nil {
+		s.t.Fatalf("write to the session: %v (it ended with %d?)", err, s.exitCode(0))
+	}
+}
+
+// marker is a line no statement's text holds: the next statement prints
+// it with the status before it.
+func (s *session) marker() string {
+	s.mark++
+	return fmt.Sprintf("__DONE_%s_%d__", s.w.id, s.mark)
+}
+
+// step is one statement run as SWE-agent runs it, and what it printed.
+type stepOut struct {
+	stdout, stderr string
+	status         int
+	took           time.Duration
+}
+
+// run writes stmt (which may span lines) and a statement that prints its
+// status after a marker, on stdout and on stderr, and waits for both: what
+// stmt printed, and its status. A session that ends or stalls fails the
+// test.
+func (s *session) run(stmt string) stepOut {
+	s.t.Helper()
+	r, ok := s.try(stmt, 60*time.Second)
+	if !ok {
+		s.t.Fatalf("the session did not finish %q (ended: %v): stdout %q, stderr %q", clip(s.w.x(stmt), 200), s.ended(), clip(r.stdout, 500), clip(r.stderr, 500))
+	}
+	return r
+}
+
+// try is run, reporting whether both markers came within d.
+func (s *session) try(stmt string, d time.Duration) (stepOut, bool) {
+	s.t.Helper()
+	m := s.marker()
+	start := time.Now()
+	s.write(stmt + "\necho " + m + "$?\necho " + m + " >&2\n")
+	out, ok := s.out.waitFor(m, d)
+	errs, eok := s.errs.waitFor(m, time.Until(start.Add(d))+time.Second)
+	r := stepOut{stdout: out, stderr: errs, took: time.Since(start), status: -1}
+	if ok {
+		i := strings.LastIndex(out, m)
+		r.stdout = out[:i]
+		r.status, _ = strconv.Atoi(strings.TrimSpace(out[i+len(m):]))
+	}
+	if eok {
+		r.stderr = errs[:strings.LastIndex(errs, m)]
+	}
+	return r, ok && eok
+}
+
+// ended reports whether chaperone has exited.
+func (s *session) ended() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close ends the script (closes stdin) and returns chaperone's exit status.
+func (s *session) close() int {
+	s.t.Helper()
+	s.in.Close()
+	return s.exitCode(30 * time.Second)
+}
+
+// exitCode waits up to d for chaperone to exit and returns its status
+// (-1: it did not).
+func (s *session) exitCode(d time.Duration) int {
+	select {
+	case <-s.done:
+		return s.code
+	case <-time.After(d):
+		return -1
+	}
+}
+
+// sessionBackends runs f in a fresh world on every backend, in parallel.
+func sessionBackends(t *testing.T, o worldOpts, f func(t *testing.T, w *world)) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			t.Parallel()
+			itest.Require(t, b, available(b))
+			w := newWorld(t, b, o)
+			w.begin(t)
+			f(t, w)
+		})
+	}
+}
+
+// ctlDirs is where the inner bash's control folder is on each backend.
+const ctlDirs = "/run/chaperone-ctl /run/chaperone-out/*.ctl"
+
+// ---- how an agent uses it --------------------------------------------------
+
+// TestSessionAsSWEAgent drives a session as SWE-agent does: one statement
+// at a time over a pipe that stays open, reading each one's output until
+// its marker before writing the next; shell state carries over.
+func TestSessionAsSWEAgent(t *testing.T) {
+	sessionBackends(t, worldOpts{noPanel: true}, func(t *testing.T, w *world) {
+		w.mkdir("@PROJ@/sub", 0o755)
+		w.write("@PROJ@/.venv/bin/activate", w.x("# an activate script, as venv writes one\n"+
+			"deactivate() { export PATH=\"$_OLD_PATH\"; unset VIRTUAL_ENV _OLD_PATH; unset -f deactivate; }\n"+
+			"VIRTUAL_ENV=\"@PROJ@/.venv\"\nexport VIRTUAL_ENV\n_OLD_PATH=\"$PATH\"\nPATH=\"$VIRTUAL_ENV/bin:$PATH\"\nexport PATH\n"))
+		w.write("@PROJ@/.venv/bin/venvtool", w.x("#!/bin/sh\necho venvtool-ran-@ID@\n"))
+		must(t, os.Chmod(w.x("@PROJ@/.venv/bin/venvtool"), 0o755))
+		s := startSession(t, w)
+
+		// The first statement's output arrives while the pipe is still open
+		// and before the next statement is written (run waits for it).
+		r := s.run("echo first-@ID@")
+		if r.stdout != w.x("first-@ID@\n") || r.status != 0 {
+			t.Fatalf("first statement: stdout %q, status %d", r.stdout, r.status)
+		}
+
+		s.run("cd sub")
+		s.run("export X=7")
+		if r := s.run("echo $X; pwd"); r.stdout != w.x("7\n@PROJ@/sub\n") {
+			t.Errorf("echo $X; pwd after cd sub and export X=7: %q", r.stdout)
+		}
+
+		// A function that arrives over several writes runs nothing until
+		// it is complete.
+		s.write("greet() {\n")
+		time.Sleep(300 * time.Millisecond)
+		s.write("  echo \"hello-$1-@ID@\"\n")
+		time.Sleep(300 * time.Millisecond)
+		if got := s.out.all(); strings.Contains(got, "hello-") {
+			t.Errorf("part of a function definition ran: %q", got)
+		}
+		s.write("}\n")
+		if r := s.run("greet bob"); r.stdout != w.x("hello-bob-@ID@\n") {
+			t.Errorf("greet bob: %q", r.stdout)
+		}
+
+		// A here-document over several writes.
+		s.write("cat > notes.txt <<'EOF'\n")
+		time.Sleep(200 * time.Millisecond)
+		s.write("line one $X\n")
+		time.Sleep(200 * time.Millisecond)
+		s.write("line two\nEOF\n")
+		if r := s.run("cat notes.txt"); r.stdout != "line one $X\nline two\n" {
+			t.Errorf("the here-document wrote %q", r.stdout)
+		}
+		s.write("if [ -e notes.txt ]; then\n  echo yes-@ID@\n")
+		time.Sleep(200 * time.Millisecond)
+		s.write("else echo no; fi\n")
+		if r := s.run(""); r.stdout != w.x("yes-@ID@\n") {
+			t.Errorf("an if over two writes printed %q", r.stdout)
+		}
+
+		// An activate script: what it sets is there for later statements.
+		s.run("cd ..")
+		if r := s.run("source .venv/bin/activate"); r.status != 0 {
+			t.Errorf("source .venv/bin/activate: status %d, stderr %q", r.status, r.stderr)
+		}
+		if r := s.run("echo \"$VIRTUAL_ENV\"; venvtool"); r.stdout != w.x("@PROJ@/.venv\nvenvtool-ran-@ID@\n") {
+			t.Errorf("after activate: %q (stderr %q)", r.stdout, r.stderr)
+		}
+		if r := s.run("deactivate; echo \"[$VIRTUAL_ENV]\""); r.stdout != "[]\n" {
+			t.Errorf("after deactivate: %q (stderr %q)", r.stdout, r.stderr)
+		}
+
+		// A held statement in the middle: no panel, so it is denied; the
+		// next statement sees 126, and the session goes on.
+		r = s.run("cat ~/.ssh/id_rsa")
+		if r.status != 126 || strings.Contains(r.stdout, w.secret) || !strings.Contains(r.stderr, "chaperone: denied") {
+			t.Errorf("the held statement: status %d, stdout %q, stderr %q", r.status, r.stdout, r.stderr)
+		}
+		if r := s.run("echo after-$X"); r.stdout != "after-7\n" {
+			t.Errorf("after the denied statement: %q", r.stdout)
+		}
+
+		s.write("exit 3\n")
+		if code := s.exitCode(30 * time.Second); code != 3 {
+			t.Errorf("exit 3 ended the session with %d", code)
+		}
+	})
+}
+
+// TestSessionExitStatus: the session ends with its last statement's status
+// when its stdin ends, and at once with the status of `exit N`, the rest
+// not run.
+func TestSessionExitStatus(t *testing.T) {
+	sessionBackends(t, worldOpts{noPanel: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.run("true")
+		s.write("(exit 5)\n")
+		if code := s.close(); code != 5 {
+			t.Errorf("a session whose last statement failed with 5 ended with %d", code)
+		}
+
+		s = startSession(t, w)
+		s.write("exit 4\necho not-run-@ID@ > ran-@ID@\n")
+		if code := s.exitCode(30 * time.Second); code != 4 {
+			t.Errorf("exit 4 ended the session with %d", code)
+		}
+		if _, err := os.Stat(w.x("@PROJ@/ran-@ID@")); err == nil {
+			t.Errorf("a statement after exit ran")
+		}
+	})
+}
