@@ -1,6 +1,8 @@
 package rater
 
 import (
+	"path"
+	"strconv"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/models"
@@ -27,6 +29,12 @@ var gateVars = map[string]bool{
 	"HISTCONTROL": true, "HISTIGNORE": true, "HISTSIZE": true, "HISTCMD": true, "HISTFILE": true,
 	"INPUTRC": true,
 }
+
+// SessionGateName reports whether assigning the variable name changes a
+// session's gate (ruleSessionGate): chaperone's own names
+// (__chaperone…, CHAPERONE_…) and those that run code later or change
+// what reaches bash's history.
+func SessionGateName(name string) bool { return gateName(name) }
 
 // gateName reports whether name is one the gate depends on: its own
 // (__chaperone…) or one of gateVars.
@@ -99,6 +107,119 @@ func (k *check) gate() {
 			k.hit(ruleSessionGate, "function "+f)
 		}
 	}
+	// What cannot be seen in a statement may change the session's shell
+	// as anything else here would (bash -c "$x" is held above for its
+	// name; python -c "$x", source "$f", text past what is followed).
+	for _, why := range k.facts.OpaqueReasons {
+		k.hit(ruleSessionGate, why)
+	}
+	k.gateChannel()
+}
+
+// gateChannel holds what could reach the channel on which a session's
+// bash takes the statements to run from chaperone and answers what became
+// of them: descriptors of its own, 10 and up (bash keeps its copies there
+// too while a statement runs). Text written there would run unrated, and
+// a status written there would end a statement early. So a statement
+// that duplicates such a descriptor, names one through /dev/fd or
+// /proc/…/fd (also after a cd, and through a folder named fd), writes to
+// a path only known at run time (which may be one), or runs what is only
+// known at run time, is held.
+func (k *check) gateChannel() {
+	dir := "" // the working folder after the cd's so far, when known
+	for i := range k.facts.Commands {
+		c := &k.facts.Commands[i]
+		span := c.Span
+		if len(c.Argv) > 0 && (c.Argv[0].Lit == "cd" || c.Argv[0].Lit == "pushd") && c.Depth == 0 && len(c.Via) == 0 {
+			dir = gateCd(dir, c.Argv[1:])
+		}
+		for _, r := range c.Redirs {
+			t := r.Target
+			if (r.Op == ">&" || r.Op == "<&") && (t.Dynamic || highFd(strings.TrimSuffix(t.Lit, "-"))) || fdPath(dir, t.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+		for _, w := range c.Argv {
+			if fdPath(dir, w.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+		for _, a := range c.Assigns {
+			if fdPath(dir, a.Value.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+	}
+	var unknown []string
+	for _, f := range k.findings {
+		if f.Rule == ruleWriteOther.ID || f.Rule == ruleOpaque.ID {
+			unknown = append(unknown, f.Span)
+		}
+	}
+	for _, span := range unknown {
+		k.hit(ruleSessionGate, span)
+	}
+}
+
+// gateCd is the working folder after cd args from dir ("" unknown).
+func gateCd(dir string, args []models.Word) string {
+	if len(args) == 0 {
+		return ""
+	}
+	a := args[len(args)-1]
+	switch {
+	case a.Dynamic || a.Lit == "-" || strings.HasPrefix(a.Lit, "~"):
+		return ""
+	case path.IsAbs(a.Lit):
+		return path.Clean(a.Lit)
+	case dir != "":
+		return path.Join(dir, a.Lit)
+	}
+	return ""
+}
+
+// highFd reports whether s is the number of a descriptor of 10 or more.
+func highFd(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 10
+}
+
+// fdPath reports whether p, from folder dir ("" unknown), may name a
+// descriptor of 10 or more of the process that opens it, or the folder of
+// them: /dev/fd and /proc/…/fd themselves and what is in them but 0 to 9,
+// and elsewhere (a link to one of them) fd/N for N of 10 or more or not
+// known.
+func fdPath(dir, p string) bool {
+	if p == "" {
+		return false
+	}
+	if !path.IsAbs(p) && dir != "" {
+		p = path.Join(dir, p)
+	}
+	parts := strings.Split(p, "/")
+	special := strings.HasPrefix(p, "/dev/fd") || strings.HasPrefix(p, "/proc/")
+	for i, s := range parts {
+		if s != "fd" {
+			continue
+		}
+		if i+1 == len(parts) || parts[i+1] == "" {
+			if special {
+				return true
+			}
+			continue
+		}
+		next := parts[i+1]
+		if n, err := strconv.Atoi(next); err == nil {
+			if n >= 10 {
+				return true
+			}
+			continue
+		}
+		if special || strings.ContainsAny(next, "*?[$") {
+			return true
+		}
+	}
+	return false
 }
 
 // gateSet reports whether set's arguments turn off what the gate needs:
