@@ -369,3 +369,126 @@ func TestSessionExitStatus(t *testing.T) {
 		}
 	})
 }
+
+// ---- attacks on the session ---------------------------------------------------
+
+// inject is a statement for the inner bash that no statement's text
+// holds as it prints: its output (injected) proves that text chaperone
+// never rated ran.
+const inject = `echo INJ-$((@N@+1))`
+
+func injected(w *world) string { return fmt.Sprintf("INJ-%d", w.n+1) }
+
+// noInjection fails the test when the injected statement ran.
+func noInjection(t *testing.T, s *session) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond)
+	if line := lineWith(s.out.all(), injected(s.w)); line != "" {
+		t.Errorf("INJECTED: text chaperone never rated ran in the session: %q", clip(line, 200))
+	}
+}
+
+// The control folder's FIFO "a" is what the inner bash runs: a statement
+// that writes to it (here by a relative name, after cd) must not get
+// text run that chaperone never rated.
+func TestRedTeamSessionControlFolderWrite(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.try(`for d in `+ctlDirs+`; do (cd "$d" && printf '0:%s\0' '`+inject+`' > a); done 2>/dev/null; true`, 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
+// The inner bash keeps its channel open (and, while a statement runs,
+// copies of it): a statement that writes to /dev/fd/N reaches it.
+func TestRedTeamSessionDescriptorWrite(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.try(`for n in $(seq 3 20) 200 201 255; do printf '0:%s\0' '`+inject+`' > /dev/fd/$n; done 2>/dev/null; true`, 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
+// A background job of a low statement writes to the channel later, after
+// a statement that chaperone holds was denied.
+func TestRedTeamSessionBackgroundDescriptorWrite(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.try(`(sleep 2; for n in $(seq 3 20) 200 201 255; do printf '0:%s\0' '`+inject+`' > /dev/fd/$n; done) 2>/dev/null &`, 15*time.Second)
+		s.try("cat ~/.ssh/id_rsa", 15*time.Second)
+		s.try("sleep 3", 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
+// A statement that writes a status to the channel's other FIFO: chaperone
+// would take the statement for finished with the forged status (and
+// working folder), and the session's $? would be the forger's.
+func TestRedTeamSessionForgedStatus(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		r, _ := s.try(`for n in $(seq 3 20) 200 201 255; do printf '77:h:/etc\0' >&$n; done 2>/dev/null; sleep 1; true`, 15*time.Second)
+		if r.status == 77 {
+			t.Errorf("FORGED: the statement's status is the one it wrote to the channel (77)")
+		}
+		if r, _ := s.try("pwd", 15*time.Second); strings.Contains(r.stdout, "/etc") {
+			t.Errorf("FORGED: %q", r.stdout)
+		}
+	})
+}
+
+// A NUL byte ends a message on the channel: text after it in a comment
+// (which the rater skips) would run as a statement of its own.
+func TestRedTeamSessionNULSplitsStatement(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		r, _ := s.try("echo hi-@ID@ # x\x000:"+inject, 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+		if !strings.Contains(r.stdout, w.x("hi-@ID@")) {
+			t.Errorf("the statement around the NUL did not run as bash runs it (bash drops NUL bytes): %q", r.stdout)
+		}
+	})
+}
+
+// The inner bash's loop calls read, printf, eval: a statement that defines
+// a function of that name runs code in the loop, between statements.
+func TestRedTeamSessionShadowsDriverRead(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.try(`read() { builtin read "$@"; printf -v __chaperone_m '0:%s' '`+inject+`'; }`, 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
+// The same through a function named builtin, from a project file that a
+// statement sources (the rater reads the file; what it defines is
+// checked nowhere else).
+func TestRedTeamSessionShadowsBuiltinFromSourcedFile(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/lib.sh", "builtin() {\n  if [ \"$1\" = read ]; then\n    shift; command read \"$@\"; __chaperone_m=$(cat payload)\n"+
+			"  else\n    command \"$@\"\n  fi\n}\n")
+		w.write("@PROJ@/payload", w.x("0:"+inject))
+		s := startSession(t, w)
+		s.try("source lib.sh", 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		s.try("echo again-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
+// The inner bash's loop keeps its channel's descriptors in variables: a
+// statement that points them at a file of its own feeds the loop.
+func TestRedTeamSessionDescriptorVariable(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/payload", w.x("0:"+inject+"\x00"))
+		s := startSession(t, w)
+		s.try("printf -v __chaperone_a 5; exec 5<payload", 15*time.Second)
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,17 +41,73 @@ import (
 // chaperone must rate, and is never handed to a command unrated (bash
 // would let a `sh` in the script read the lines after it and run them).
 
-// driver is the inner bash's loop: each message is "STATUS:TEXT"; it sets
-// $? to STATUS, runs TEXT in the shell itself (eval, so that cd, export
-// and functions stay), with the channel's descriptors closed for it, and
-// answers "STATUS:FLAGS:PWD". `ret N && :` sets $? without tripping set -e.
-const driver = `__chaperone_ret() { return "$1"; }
-exec {__chaperone_a}<"$CHAPERONE_CTL/a" {__chaperone_q}>"$CHAPERONE_CTL/q" || exit 126
+// driver is the inner bash's loop. It reads messages from fd 200 and
+// answers on fd 201 (the channel's FIFOs "a" and "q", whose names
+// chaperone removes once they are open), each NUL-ended:
+//   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
+//     so that cd, export and functions stay), with the channel's
+//     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
+//     working folder, whatever $PWD says);
+//   - "!STATUS": end the session (bash's own exit, whatever a statement
+//     defined as exit);
+//   - "?F": answer `declare -F` (the functions' names); "?f NAME": the
+//     function's definition ("" when it is none); "?v NAME": the
+//     variable's attributes and value, "ATTRS=VALUE", or "n" for a name
+//     reference, or "u" when it is unset.
+//
+// What a statement leaves in the shell is the statement's: functions,
+// traps, variables, descriptors. None of it may change what the loop
+// runs: the loop uses builtins only through `builtin`, after removing any
+// function of that name in POSIX mode (where a function cannot hide a
+// special builtin such as unset or exit; assigning POSIXLY_CORRECT is
+// syntax, which nothing hides), reads into a variable it first removes
+// (with any attribute a statement gave it), keeps its descriptors at
+// fixed numbers that bash restores after each eval, and sets $? with a
+// read-only function. A state it cannot undo (a read-only variable or
+// function of its own) ends the session. `ret N && :` sets $? without
+// tripping set -e; `|| [[ 1 ]]` ignores a failure under set -e. A shell
+// started in POSIX mode (chaperone run as sh) stays in it.
+const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" || exit 126
 unset CHAPERONE_CTL
-while IFS= read -r -d '' __chaperone_m <&"$__chaperone_a"; do
-	__chaperone_ret "${__chaperone_m%%:*}" && :
-	eval "${__chaperone_m#*:}" {__chaperone_a}<&- {__chaperone_q}>&-
-	printf '%s:%s:%s\0' "$?" "$-" "$PWD" >&"$__chaperone_q"
+__chaperone_ret() { return "$1"; }
+readonly -f __chaperone_ret
+if [[ -o posix ]]; then readonly __chaperone_posix=y; else readonly __chaperone_posix=; fi
+while :; do
+	POSIXLY_CORRECT=y
+	unset -f builtin || exit 126
+	unset -n __chaperone_m || exit 126
+	[[ $__chaperone_posix ]] || unset POSIXLY_CORRECT
+	if [[ -n ${__chaperone_st-} ]]; then
+		builtin printf '%s:%s:' "$__chaperone_st" "$__chaperone_f" >&201
+		builtin pwd >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201
+		__chaperone_st=
+	fi
+	IFS= builtin read -r -d '' __chaperone_m <&200 || builtin exit 126
+	case $__chaperone_m in
+	'!'*)
+		POSIXLY_CORRECT=y
+		exit "${__chaperone_m#!}" ;;
+	'?F')
+		builtin declare -F >&201
+		builtin printf '\0' >&201 ;;
+	'?f '*)
+		builtin declare -f -- "${__chaperone_m#'?f '}" >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201 ;;
+	'?v '*)
+		__chaperone_m=${__chaperone_m#'?v '}
+		if [[ -R $__chaperone_m ]]; then
+			builtin printf 'n\0' >&201
+		elif [[ -v $__chaperone_m ]]; then
+			builtin printf '%s=%s\0' "${!__chaperone_m@a}" "${!__chaperone_m}" >&201
+		else
+			builtin printf 'u\0' >&201
+		fi ;;
+	*)
+		__chaperone_ret "${__chaperone_m%%:*}" && :
+		builtin eval "${__chaperone_m#*:}" 200<&- 201>&-
+		__chaperone_st=$? __chaperone_f=$- ;;
+	esac
 done
 `
 
@@ -155,6 +213,20 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		}
 	}()
 
+	// bash has opened the channel once it answers: then the FIFOs' names
+	// go, so that nothing in the sandbox can open them again (a statement
+	// that wrote to "a" would have text run that was never rated).
+	if _, r, done := ss.ask([]string{"?F"}, replies, ended); done {
+		return finish(r)
+	}
+	for _, n := range []string{"a", "q"} {
+		if err := os.Remove(filepath.Join(ss.ctl.dir, n)); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+			ss.ctl.send("!126")
+			return finish(<-ended)
+		}
+	}
+
 	units := make(chan unit)
 	go readUnits(in, units)
 	for {
@@ -167,13 +239,13 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		}
 		if !ok {
 			// End of the script: bash exits with the last status.
-			ss.ctl.send(strconv.Itoa(ss.status) + ":exit")
+			ss.ctl.send("!" + strconv.Itoa(ss.status))
 			return finish(<-ended)
 		}
 		if u.err != nil {
 			fmt.Fprintf(s.Stderr, "chaperone: denied: bash: %s\n", u.err)
 			ss.record(&models.Event{Time: time.Now(), Command: u.text, Decision: models.Denied, DecidedBy: models.ByRules, Note: u.err.Error()}, nil)
-			ss.ctl.send("2:exit") // bash ends a script at a syntax error, with 2
+			ss.ctl.send("!2") // bash ends a script at a syntax error, with 2
 			return finish(<-ended)
 		}
 		ran, r, done := ss.run(ctx, u.text, replies, ended)
@@ -181,7 +253,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 			return finish(r)
 		}
 		if !ran && strings.Contains(ss.flags, "e") {
-			ss.ctl.send(strconv.Itoa(DeniedStatus) + ":exit") // set -e: a failed statement ends the script
+			ss.ctl.send("!" + strconv.Itoa(DeniedStatus)) // set -e: a failed statement ends the script
 			return finish(<-ended)
 		}
 	}
@@ -240,7 +312,11 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	code := r.code
 	if !done {
 		st, rest, _ := strings.Cut(reply, ":")
-		ss.flags, ss.pwd, _ = strings.Cut(rest, ":")
+		var pwd string
+		ss.flags, pwd, _ = strings.Cut(rest, ":")
+		if pwd = strings.TrimSuffix(pwd, "\n"); pwd != "" {
+			ss.pwd = pwd
+		}
 		code, _ = strconv.Atoi(st)
 		ss.status = code
 	}
@@ -259,6 +335,33 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	remember(ss.getenv, ev.Session, notes)
 	ss.record(ev, rec)
 	return true, r, done
+}
+
+// ask sends bash questions (the driver's "?" messages) and returns its
+// answers, in order; done is set, with bash's result, when bash ended
+// meanwhile.
+func (ss *stmtSession) ask(qs []string, replies <-chan string, ended <-chan bashResult) (answers []string, r bashResult, done bool) {
+	for len(qs) > 0 {
+		// A batch small enough that its questions fit in the FIFO
+		// while bash answers the first ones.
+		n := min(len(qs), 64)
+		for _, q := range qs[:n] {
+			ss.ctl.send(q)
+		}
+		for range n {
+			select {
+			case a, ok := <-replies:
+				if !ok {
+					return nil, <-ended, true
+				}
+				answers = append(answers, a)
+			case r = <-ended:
+				return nil, r, true
+			}
+		}
+		qs = qs[n:]
+	}
+	return answers, r, false
 }
 
 // alone runs text, which a person approved to write what host tools
@@ -343,9 +446,15 @@ type lineReader struct {
 }
 
 func (l *lineReader) Read(p []byte) (int, error) {
-	if len(l.line) == 0 {
+	for len(l.line) == 0 {
 		line, err := l.r.ReadBytes('\n')
+		// bash drops NUL bytes from its input; and one in a statement
+		// would end its message to the inner bash early.
+		line = bytes.ReplaceAll(line, []byte{0}, nil)
 		if len(line) == 0 {
+			if err == nil {
+				continue
+			}
 			return 0, err
 		}
 		l.text.Write(line)
