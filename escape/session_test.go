@@ -388,6 +388,22 @@ func noInjection(t *testing.T, s *session) {
 	}
 }
 
+// held fails the test unless the panel was asked about a statement that
+// holds want (and, the panel saying no, it did not run: status 126).
+func (s *session) held(r stepOut, want string) {
+	s.t.Helper()
+	want = s.w.x(want)
+	if r.status != 126 {
+		s.t.Errorf("NOT HELD: %q ran (status %d, stdout %q, stderr %q)", want, r.status, clip(r.stdout, 200), clip(r.stderr, 300))
+	}
+	for _, h := range s.w.heldCommands() {
+		if strings.Contains(h, want) {
+			return
+		}
+	}
+	s.t.Errorf("NOT HELD: the panel was never asked about %q (held: %q)", want, s.w.heldCommands())
+}
+
 // The control folder's FIFO "a" is what the inner bash runs: a statement
 // that writes to it (here by a relative name, after cd) must not get
 // text run that chaperone never rated.
@@ -490,5 +506,34 @@ func TestRedTeamSessionDescriptorVariable(t *testing.T) {
 		s.try("printf -v __chaperone_a 5; exec 5<payload", 15*time.Second)
 		s.try("echo next-@ID@", 15*time.Second)
 		noInjection(t, s)
+	})
+}
+
+// A variable set by an earlier statement is what a later one reads: split
+// over two statements, a read of a secret is held as it is in one.
+func TestRedTeamSessionVariableSplit(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.run("f=~/.ssh/id_rsa")
+		s.held(s.run("cat $f"), "cat $f")
+		s.run("X=cat; Y=~/.ssh/id_rsa")
+		s.held(s.run("$X $Y"), "$X $Y")
+		s.run("d=/dev/fd")
+		s.held(s.run("printf x > $d/12"), "printf x > $d/12")
+	})
+}
+
+// A function from a file a statement sourced is rated with its
+// definition where it is called, as one the statements defined is.
+func TestRedTeamSessionFunctionFromSourcedFile(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/lib.sh", "show() { cat \"$HOME/.$1\"; }\n")
+		s := startSession(t, w)
+		if r := s.run("source lib.sh"); r.status != 0 {
+			t.Fatalf("source lib.sh: %d %q", r.status, r.stderr)
+		}
+		s.held(s.run("show aws/credentials"), "show aws/credentials")
+		s.run(`view() { cat "$HOME/.$1"; }`)
+		s.held(s.run("view aws/credentials"), "view aws/credentials")
 	})
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,8 @@ import (
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/netproxy"
+	"github.com/chaperone-dev/chaperone/parser"
+	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
@@ -138,14 +142,13 @@ type stmtSession struct {
 	status int    // $? for the next statement
 	flags  string // the inner bash's $- after the last statement
 	pwd    string // and its working folder
-	funcs  funcDefs
 }
 
 // statements runs job's bash as a session fed from in, one complete
 // statement at a time (see above), and returns its exit status as Run
 // does.
 func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, getenv func(string) string) error {
-	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir, funcs: funcDefs{}}
+	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir}
 	job.Script = driver
 	job.Control = ss.ctl.make
 	devnull, err := os.Open(os.DevNull)
@@ -265,7 +268,11 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (ran bool, r bashResult, done bool) {
 	s, job := ss.s, ss.job
 	job.Dir = ss.pwd
-	ev, req, ok := s.judge(ctx, job, ss.funcs.around(text), nil, ss.getenv, true)
+	rated, r, done := ss.rated(ctx, text, replies, ended)
+	if done {
+		return false, r, true
+	}
+	ev, req, ok := s.judge(ctx, job, rated, nil, ss.getenv, true)
 	if !ok {
 		ss.status = DeniedStatus
 		return false, r, false
@@ -331,7 +338,6 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	if watch != nil {
 		s.sweep(watch, ev, state)
 	}
-	ss.funcs.learn(text)
 	remember(ss.getenv, ev.Session, notes)
 	ss.record(ev, rec)
 	return true, r, done
@@ -362,6 +368,213 @@ func (ss *stmtSession) ask(qs []string, replies <-chan string, ended <-chan bash
 		qs = qs[n:]
 	}
 	return answers, r, false
+}
+
+// Limits on what is put in front of a statement for its rating.
+const (
+	maxAskVars    = 64       // variables asked about
+	maxVarValue   = 64 << 10 // a value longer is left unknown
+	maxFuncRounds = 8        // rounds of functions that call functions
+)
+
+// varRef finds the names text may expand ($X, ${X…}, in any quoting: the
+// text may hand them to eval or bash -c) or assign (X=, X+=, X[…]=).
+var varRef = regexp.MustCompile(`\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)|(?:^|[^A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=`)
+
+// unasked are variables whose value is not asked of bash: those it
+// changes by itself, the working folder (the rating has it), chaperone's.
+var unasked = map[string]bool{
+	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true, "LINENO": true,
+	"BASHPID": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "FUNCNAME": true, "BASH_SOURCE": true, "BASH_LINENO": true,
+	"PIPESTATUS": true, "HISTCMD": true, "PPID": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "BASH_REMATCH": true,
+	"BASH_ARGV": true, "BASH_ARGC": true, "BASH_ARGV0": true, "DIRSTACK": true, "GROUPS": true, "COLUMNS": true, "LINES": true,
+}
+
+// rated is text as it is rated in the session: what the inner bash holds
+// that it uses is put in front of it, as bash has it now (asked of bash
+// itself, which is exact whatever set it: a statement, a file a statement
+// sourced, eval):
+//   - the working folder, when it is outside the project (the rules read
+//     relative paths as the project's);
+//   - the variables it names that have a plain value (a name reference
+//     anywhere among them leaves them all unknown: an assignment through
+//     one changes another), unless that assignment alone would be rated
+//     above low (LD_PRELOAD=…: the value is already there, the statement
+//     does not set it);
+//   - the definitions of the functions it calls, directly or through
+//     another.
+//
+// What is not known stays unknown.
+func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
+	names := ss.varNames(text, nil)
+	qs := []string{"?F"}
+	for _, n := range names {
+		qs = append(qs, "?v "+n)
+	}
+	ans, r, done := ss.ask(qs, replies, ended)
+	if done {
+		return "", r, true
+	}
+	values := map[string]string{}
+	for i, n := range names {
+		values[n] = ans[1+i]
+	}
+	fnames := map[string]bool{}
+	for _, l := range strings.Split(ans[0], "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "declare" {
+			fnames[f[2]] = true
+		}
+	}
+
+	// The functions text calls, and those they call.
+	defs := funcDefs{}
+	size := 0
+	if len(fnames) > 0 {
+		seen := map[string]bool{}
+		src := text
+		for range maxFuncRounds {
+			var ask []string
+			for _, w := range words(src) {
+				if fnames[w] && !seen[w] {
+					seen[w] = true
+					ask = append(ask, "?f "+w)
+				}
+			}
+			if len(ask) == 0 {
+				break
+			}
+			got, r, done := ss.ask(ask, replies, ended)
+			if done {
+				return "", r, true
+			}
+			src = strings.Join(got, "\n")
+			for i, def := range got {
+				if def == "" {
+					continue
+				}
+				size += len(def)
+				if name := strings.TrimPrefix(ask[i], "?f "); !defs.learn(def) {
+					defs[name] = def // unreadable: rated as it is, which says so
+				}
+			}
+		}
+		// The variables the functions name, too.
+		var more []string
+		var fsrc strings.Builder
+		for _, def := range defs {
+			fsrc.WriteString(def + "\n")
+		}
+		for _, n := range ss.varNames(fsrc.String(), values) {
+			more = append(more, "?v "+n)
+		}
+		if len(more) > 0 {
+			got, r, done := ss.ask(more, replies, ended)
+			if done {
+				return "", r, true
+			}
+			for i, q := range more {
+				values[strings.TrimPrefix(q, "?v ")] = got[i]
+			}
+		}
+	}
+
+	var front []string
+	if p := ss.job.Project; ss.pwd != "" && p != "" && ss.pwd != p && !strings.HasPrefix(ss.pwd, strings.TrimSuffix(p, "/")+"/") {
+		if q, err := syntax.Quote(ss.pwd, syntax.LangBash); err == nil {
+			front = append(front, "cd "+q)
+		}
+	}
+	front = append(front, ss.varLines(ctx, values)...)
+	if size > maxFuncText {
+		// More than is put in front of a statement: what the functions do
+		// is not known, which holds the statement.
+		front = append(front, "# chaperone: the functions this calls are too long to rate with it", `eval "$UNSHOWN_FUNCTIONS"`, text)
+	} else {
+		front = append(front, defs.around(text))
+	}
+	return strings.Join(front, "\n"), r, false
+}
+
+// varNames are the variables text may use (varRef) that are worth asking
+// bash about, but those in skip; HOME, PATH and IFS always (tilde, a
+// program's lookup, splitting), at most maxAskVars.
+func (ss *stmtSession) varNames(text string, skip map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		if n == "" || seen[n] || len(out) >= maxAskVars || unasked[n] || rater.SessionGateName(n) {
+			return
+		}
+		if _, ok := skip[n]; ok {
+			return
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	if skip == nil {
+		add("HOME")
+		add("PATH")
+		add("IFS")
+	}
+	for _, m := range varRef.FindAllStringSubmatch(text, -1) {
+		add(m[1])
+		add(m[2])
+	}
+	return out
+}
+
+// varLines are the assignments that give the rating the variables'
+// values bash answered (see rated).
+func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) []string {
+	var names []string
+	for n, v := range values {
+		if v == "n" {
+			return nil // a name reference: any assignment may change another
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var lines []string
+	for _, n := range names {
+		attrs, v, ok := strings.Cut(values[n], "=")
+		if !ok || strings.Trim(attrs, "xr") != "" || len(v) > maxVarValue {
+			continue // unset, or an array, an integer, a case-changing one…
+		}
+		switch n {
+		case "HOME", "PATH":
+			if v == ss.getenv(n) {
+				continue // the rating has it from the environment
+			}
+		case "IFS":
+			if v == " \t\n" {
+				continue
+			}
+		}
+		q, err := syntax.Quote(v, syntax.LangBash)
+		if err != nil {
+			continue
+		}
+		l := n + "=" + q
+		if strings.Contains(attrs, "x") {
+			l = "export " + l
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	// A variable already set is no statement's doing: an assignment the
+	// rules would hold on its own (LD_PRELOAD=…) is left out, unknown.
+	low := func(text string) bool {
+		rating, _ := ss.s.Rater.Rate(ctx, rater.Request{Command: text, Cwd: ss.pwd, Project: ss.job.Project,
+			Home: ss.getenv("HOME"), Env: parser.EnvFrom(ss.getenv), Gated: true})
+		return rating.Risk.Effective() == models.Low
+	}
+	if low(strings.Join(lines, "\n")) {
+		return lines
+	}
+	return slices.DeleteFunc(lines, func(l string) bool { return !low(l) })
 }
 
 // alone runs text, which a person approved to write what host tools
