@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -536,4 +537,289 @@ func TestRedTeamSessionFunctionFromSourcedFile(t *testing.T) {
 		s.run(`view() { cat "$HOME/.$1"; }`)
 		s.held(s.run("view aws/credentials"), "view aws/credentials")
 	})
+}
+
+// A function that shadows a command, defined low, then called: rated
+// with its body at the call, as the same text in one statement is.
+func TestRedTeamSessionShadowsCommand(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.held(s.run(`ls() { cat ~/.ssh/id_rsa; }`), "ls() { cat ~/.ssh/id_rsa; }")
+		s.run(`cd() { builtin cd "$@" && cat "$HOME/.$X"; }`)
+		s.run("X=aws/credentials")
+		s.held(s.run("cd sub"), "cd sub")
+		if r := s.run("ls -d ."); r.stdout != ".\n" {
+			t.Errorf("ls is not ls: %q %q", r.stdout, r.stderr)
+		}
+	})
+}
+
+// What would run code later, unseen by the rating of the statement that
+// runs it, or undo the gate, is held: aliases, traps, BASH_ENV,
+// PROMPT_COMMAND, another shell in the session's place.
+func TestRedTeamSessionGateUndone(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		for _, stmt := range []string{
+			"shopt -s expand_aliases; alias ls='cat ~/.ssh/id_rsa'",
+			"shopt -s expand_aliases",
+			"alias ll='ls -l'",
+			`trap 'echo TRAP-$((@N@+1))' EXIT`,
+			`trap 'echo TRAP-$((@N@+1))' DEBUG`,
+			`trap 'echo TRAP-$((@N@+1))' ERR`,
+			"export BASH_ENV=@PROJ@/env.sh",
+			`PROMPT_COMMAND='echo TRAP-$((@N@+1))'`,
+			"exec bash",
+			"exec sh -c 'echo TRAP-$((@N@+1))'",
+			"enable -n cd",
+			"set -o posix",
+		} {
+			s.held(s.run(stmt), stmt)
+		}
+		s.run("false")
+		s.run("ls -d .")
+		if code := s.close(); code != 0 {
+			t.Errorf("the session ended with %d", code)
+		}
+		if line := lineWith(s.out.all(), fmt.Sprintf("TRAP-%d", w.n+1)); line != "" {
+			t.Errorf("RAN: %q", line)
+		}
+	})
+}
+
+// A statement's stdin is empty: a statement that reads it (cat, sh, bash
+// -s, read) gets nothing of the statements after it, which are rated and
+// run on their own.
+func TestRedTeamSessionStatementReadsStdin(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		for _, reader := range []string{"cat", "sh", "bash -s", `read -r x; echo "got[$x]"`, "head -c 100"} {
+			r := s.run(reader + "\n" + "cat ~/.ssh/id_rsa; echo READ-$((@N@+1))")
+			if strings.Contains(r.stdout, w.secret) || strings.Contains(r.stdout, fmt.Sprintf("READ-%d", w.n+1)) {
+				t.Errorf("%s: the next statement ran unrated: %q", reader, r.stdout)
+			}
+			if r.status != 126 {
+				t.Errorf("%s: the statement after it was not held (status %d)", reader, r.status)
+			}
+		}
+		if r := s.run(`read -r x; echo "got[$x] $?"`); r.stdout != "got[] 1\n" {
+			t.Errorf("read from the statement's stdin: %q", r.stdout)
+		}
+	})
+}
+
+// Statements that end the session's bash or its input: it ends (or goes
+// on) as bash would, promptly, and leaves nothing running.
+func TestRedTeamSessionEnds(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		// A syntax error ends the script with 2; nothing after it runs.
+		s := startSession(t, w)
+		s.run("echo one")
+		s.write("echo two-@ID@ > two-@ID@; if then fi\necho three > three-@ID@\n")
+		if code := s.exitCode(30 * time.Second); code != 2 {
+			t.Errorf("a syntax error ended the session with %d, want 2", code)
+		}
+		for _, f := range []string{"@PROJ@/two-@ID@", "@PROJ@/three-@ID@"} {
+			if _, err := os.Stat(w.x(f)); err == nil {
+				t.Errorf("RAN: %s exists", w.x(f))
+			}
+		}
+
+		// An unterminated here-document at the end: nothing of it runs.
+		s = startSession(t, w)
+		s.run("echo one")
+		s.write("cat > heredoc-@ID@ <<EOF\ntext\n")
+		if code := s.close(); code != 2 {
+			t.Errorf("an unterminated here-document ended the session with %d, want 2", code)
+		}
+		if _, err := os.Stat(w.x("@PROJ@/heredoc-@ID@")); err == nil {
+			t.Errorf("RAN: the unterminated here-document's command")
+		}
+
+		// The inner bash killed: the session ends at once.
+		s = startSession(t, w)
+		s.run("echo one")
+		s.write("kill -9 $$\n")
+		if code := s.exitCode(20 * time.Second); code == 0 || code == -1 {
+			t.Errorf("after kill -9 $$ the session ended with %d", code)
+		}
+
+		// Closing its stdin or stdout: it goes on.
+		s = startSession(t, w)
+		s.run("exec 0<&-")
+		s.write("exec 1>&-\necho closed-$? >&2\n")
+		if got, ok := s.errs.waitFor("closed-", 30*time.Second); !ok || !strings.Contains(got, "closed-0") {
+			t.Errorf("after exec 1>&-: %q", got)
+		}
+		s.write("exec 1>/dev/null\necho gone; echo still-$? >&2\n")
+		if got, ok := s.errs.waitFor("still-", 30*time.Second); !ok || !strings.Contains(got, "still-0") {
+			t.Errorf("after exec 1>/dev/null: %q", got)
+		}
+		if code := s.close(); code != 0 {
+			t.Errorf("the session ended with %d", code)
+		}
+	})
+}
+
+// A very long statement runs; one padded past what the rater follows is
+// held, not taken for what it can see.
+func TestRedTeamSessionLongStatement(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		long := strings.Repeat("x", 300<<10)
+		if r := s.run("echo " + long + " | wc -c"); strings.TrimSpace(r.stdout) != strconv.Itoa(len(long)+1) {
+			t.Errorf("a 300 KiB statement printed %q (stderr %q)", clip(r.stdout, 100), clip(r.stderr, 300))
+		}
+		s.held(s.run(strings.Repeat(":;", 2100)+"cat ~/.ssh/id_rsa"), ":;:;")
+	})
+}
+
+// A background job of one statement outlives it, as in bash: its output
+// still reaches the agent; it does not outlive the session.
+func TestRedTeamSessionBackgroundJob(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.run("(sleep 1; echo LATE-@ID@) & sleep @N@ >/dev/null 2>&1 </dev/null &")
+		r := s.run("sleep 2")
+		if !strings.Contains(r.stdout, w.x("LATE-@ID@")) {
+			t.Errorf("the background job's output: %q", r.stdout)
+		}
+		s.close()
+		c := &checker{t: t, w: w}
+		c.noSurvivors()
+	})
+}
+
+// ---- the escape suite inside a session ------------------------------------
+
+// TestSessionEscape runs the escape suite's probes in sessions: each
+// probe's commands are statements of one session, in a world of its own;
+// every check holds as it does for `chaperone -c`.
+func TestSessionEscape(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			itest.Require(t, backend, available(backend))
+			for _, p := range probes() {
+				if why := sessionSkip(p, backend); why != "" {
+					continue
+				}
+				t.Run(p.name, func(t *testing.T) {
+					t.Parallel()
+					runSessionProbe(t, backend, p)
+				})
+			}
+		})
+	}
+}
+
+// sessionSkip says why a probe does not run in a session ("" when it
+// does).
+func sessionSkip(p probe, backend string) string {
+	if p.only != nil && !slices.Contains(p.only, backend) || slices.ContainsFunc(p.needs, func(b string) bool { return !available(b) }) {
+		return "not for this backend"
+	}
+	switch p.group {
+	case "survivors":
+		return "a background job outlives its statement in a session, as in bash (TestRedTeamSessionBackgroundJob)"
+	}
+	switch p.name {
+	case "leftover-writes-into-later-command-output", "leftover-writes-into-earlier-command-output":
+		return "a background job writes into the session's output, as in bash"
+	case "run-from-project-holding-chaperone-config":
+		return "refused before the session starts"
+	case "claude-wrapper-cwd-file-works", "gemini-wrapper-bgpids-file-works":
+		return "agents' per-command wrappers are recognised for -c, not in a session's statements"
+	}
+	var env []string
+	for i, s := range p.steps {
+		if s.args != nil || s.dir != "" || s.files != nil || s.before != nil {
+			return "a step needs its own invocation"
+		}
+		if i > 0 && !slices.Equal(s.env, env) {
+			return "steps with different environments"
+		}
+		env = s.env
+	}
+	return ""
+}
+
+// runSessionProbe runs p's commands as the statements of one session in a
+// fresh world, and checks the host as runIn does.
+func runSessionProbe(t *testing.T, backend string, p probe) {
+	w := newWorld(t, backend, p.opts)
+	w.begin(t)
+	if p.helper {
+		w.copyHelper()
+	}
+	if p.setup != nil {
+		p.setup(w)
+	}
+	w.freeze()
+	n := w.n
+	t.Cleanup(func() {
+		for _, pid := range sleepers(n) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	steps := append([]step(nil), p.steps...)
+	for _, c := range p.cmds {
+		steps = append(steps, step{cmd: c})
+	}
+	var env []string
+	if len(p.steps) > 0 {
+		env = p.steps[0].env
+	}
+	if p.script {
+		for i := range steps {
+			name := fmt.Sprintf("tools/probe-%d.sh", i)
+			w.write("@PROJ@/"+name, "echo "+scriptStarted+" >&2\n"+w.x(steps[i].cmd)+"\n")
+			steps[i].cmd = "bash " + name
+		}
+	}
+	s := startSession(t, w, env...)
+	c := &checker{t: t, w: w}
+	for i, st := range steps {
+		if i > 0 {
+			s.run("cd @PROJ@") // each command of a probe starts in the project
+		}
+		cmd := st.cmd
+		if strings.Contains(cmd, "\n") {
+			cmd = "(\n" + cmd + "\n)" // one statement, its set -e its own
+		}
+		timeout := st.timeout
+		if timeout == 0 {
+			timeout = 90 * time.Second
+		}
+		r, ok := s.try(cmd, timeout)
+		c.rs = append(c.rs, result{cmd: w.x(cmd), stdout: r.stdout, stderr: r.stderr, code: r.status, took: r.took, timedOut: !ok})
+		if !ok {
+			break
+		}
+	}
+	s.close()
+	for i, r := range c.rs {
+		t.Logf("statement %d: status %d in %s\n  text: %s\n  stdout: %s\n  stderr: %s", i, r.code, r.took.Round(time.Millisecond),
+			clip(r.cmd, 300), clip(r.stdout, 600), clip(r.stderr, 600))
+	}
+	for _, h := range w.heldCommands() {
+		t.Logf("held, and %s", h)
+	}
+	if len(c.rs) < len(steps) {
+		t.Fatalf("the session stalled at statement %d", len(c.rs)-1)
+	}
+	for i, r := range c.rs {
+		if p.script && !strings.Contains(r.stderr, scriptStarted) {
+			t.Errorf("DID NOT RUN: statement %d's script never started (status %d), so the probe proves nothing: %q", i, r.code, clip(r.stderr, 300))
+		}
+	}
+	if p.check != nil {
+		p.check(c)
+	}
+	var allowed []string
+	for _, o := range p.outside {
+		allowed = append(allowed, w.x(o))
+	}
+	w.checkHost(allowed)
 }
