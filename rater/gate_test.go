@@ -2,6 +2,8 @@ package rater
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -82,5 +84,60 @@ func TestFdPath(t *testing.T) {
 		if got := fdPath(tc.dir, tc.p); got != tc.want {
 			t.Errorf("fdPath(%q, %q) = %v, want %v", tc.dir, tc.p, got, tc.want)
 		}
+	}
+}
+
+// What a statement sources runs in the session's shell: the gate applies
+// to it as to the statement, but for the prompt an activate script sets.
+func TestGateSourced(t *testing.T) {
+	t.Parallel()
+	proj := t.TempDir()
+	files := map[string]string{
+		"trap.sh":     "trap 'x' DEBUG\n",
+		"builtin.sh":  "builtin() { :; }\n",
+		"alias.sh":    "shopt -s expand_aliases\nalias ls=\"$(cat p)\"\n",
+		"channel.sh":  "exec 5>&12\n",
+		"nested.sh":   "source trap.sh\n",
+		"activate.sh": "VIRTUAL_ENV=/x\nexport PATH=\"$VIRTUAL_ENV/bin:$PATH\"\nPS1=\"(venv) ${PS1:-}\"\nexport PS1\ndeactivate() { unset VIRTUAL_ENV; }\n",
+		"sub/trap.sh": "trap 'x' ERR\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(proj, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		cmd  string
+		held bool
+	}{
+		{"source trap.sh", true},
+		{". ./builtin.sh", true},
+		{"source alias.sh", true},
+		{"source channel.sh", true},
+		{"source nested.sh", true},
+		{"cd sub && source trap.sh", true},
+		{"source sub/trap.sh", true},
+		{"printf 'trap x DEBUG' > new.sh; source new.sh", true},
+		{"source /dev/stdin <<< 'echo hi'", true},
+		{". /dev/fd/0 <<< 'echo hi'", true},
+		{"echo hi | bash /dev/stdin", true},
+		{"echo hi | sh -", true},
+
+		{"source activate.sh", false},
+		{"source missing.sh", false},
+		{"bash trap.sh", false},
+		{"source /etc/profile", false},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			t.Parallel()
+			r, _ := New().Rate(context.Background(), Request{Command: tc.cmd, Cwd: proj, Project: proj, Home: "/home/dev", Gated: true})
+			if got := hasRule(r, ruleSessionGate.ID); got != tc.held {
+				t.Errorf("session.gate: %v, want %v (findings %v)", got, tc.held, r.Findings)
+			}
+		})
 	}
 }
