@@ -271,7 +271,8 @@ func TestSessionAsSWEAgent(t *testing.T) {
 		w.mkdir("@PROJ@/sub", 0o755)
 		w.write("@PROJ@/.venv/bin/activate", w.x("# an activate script, as venv writes one\n"+
 			"deactivate() { export PATH=\"$_OLD_PATH\"; unset VIRTUAL_ENV _OLD_PATH; unset -f deactivate; }\n"+
-			"VIRTUAL_ENV=\"@PROJ@/.venv\"\nexport VIRTUAL_ENV\n_OLD_PATH=\"$PATH\"\nPATH=\"$VIRTUAL_ENV/bin:$PATH\"\nexport PATH\n"))
+			"VIRTUAL_ENV=\"@PROJ@/.venv\"\nexport VIRTUAL_ENV\n_OLD_PATH=\"$PATH\"\nPATH=\"$VIRTUAL_ENV/bin:$PATH\"\nexport PATH\n"+
+			"PS1=\"(.venv) ${PS1:-}\"\nexport PS1\nhash -r 2>/dev/null\n"))
 		w.write("@PROJ@/.venv/bin/venvtool", w.x("#!/bin/sh\necho venvtool-ran-@ID@\n"))
 		must(t, os.Chmod(w.x("@PROJ@/.venv/bin/venvtool"), 0o755))
 		s := startSession(t, w)
@@ -521,6 +522,34 @@ func TestRedTeamSessionVariableSplit(t *testing.T) {
 		s.held(s.run("$X $Y"), "$X $Y")
 		s.run("d=/dev/fd")
 		s.held(s.run("printf x > $d/12"), "printf x > $d/12")
+	})
+}
+
+// A file a statement sources runs in the session's shell: a trap it sets
+// runs before the inner bash's loop takes the next statement, and could
+// replace it.
+func TestRedTeamSessionTrapFromSourcedFile(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/lib.sh", w.x(`trap '[[ $BASH_COMMAND == *eval* ]] && __chaperone_m="0:`+inject+`; trap - DEBUG"' DEBUG`+"\n"))
+		w.write("@PROJ@/sub/lib.sh", w.x(`trap '`+inject+`' EXIT`+"\n"))
+		s := startSession(t, w)
+		s.held(s.run("source lib.sh"), "source lib.sh")
+		s.run("echo next-@ID@")
+		s.run("cd sub")
+		s.held(s.run(". ./lib.sh"), ". ./lib.sh")
+		s.close()
+		noInjection(t, s)
+	})
+}
+
+// What a statement sources from its own input is code no rule reads.
+func TestRedTeamSessionSourceStdin(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		s := startSession(t, w)
+		s.held(s.run("source /dev/stdin <<< '"+inject+"'"), "source /dev/stdin")
+		s.held(s.run(". /dev/fd/0 <<'EOF'\n"+inject+"\nEOF"), ". /dev/fd/0")
+		s.held(s.run("echo '"+inject+"' | bash /dev/stdin"), "bash /dev/stdin")
+		noInjection(t, s)
 	})
 }
 

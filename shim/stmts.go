@@ -394,8 +394,9 @@ var unasked = map[string]bool{
 // that it uses is put in front of it, as bash has it now (asked of bash
 // itself, which is exact whatever set it: a statement, a file a statement
 // sourced, eval):
-//   - the working folder, when it is outside the project (the rules read
-//     relative paths as the project's);
+//   - the working folder, when it is not the project's top (the rules
+//     read relative paths as the top's, and a file a statement sources
+//     from there);
 //   - the variables it names that have a plain value (a name reference
 //     anywhere among them leaves them all unknown: an assignment through
 //     one changes another), unless that assignment alone would be rated
@@ -480,9 +481,9 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 	}
 
 	var front []string
-	if p := ss.job.Project; ss.pwd != "" && p != "" && ss.pwd != p && !strings.HasPrefix(ss.pwd, strings.TrimSuffix(p, "/")+"/") {
+	if ss.pwd != "" && ss.pwd != ss.job.Project {
 		if q, err := syntax.Quote(ss.pwd, syntax.LangBash); err == nil {
-			front = append(front, "cd "+q)
+			front = append(front, "cd "+q, "PWD="+q)
 		}
 	}
 	front = append(front, ss.varLines(ctx, values)...)
