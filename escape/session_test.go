@@ -879,3 +879,33 @@ func runSessionProbe(t *testing.T, backend string, p probe) {
 	}
 	w.checkHost(allowed)
 }
+
+// A job a statement left in the background connects later: between
+// statements it is refused (no statement to ask about); while another
+// statement runs, the panel's question does not pass the connection off
+// as that statement's alone.
+func TestRedTeamSessionBackgroundConnection(t *testing.T) {
+	sessionBackends(t, worldOpts{}, func(t *testing.T, w *world) {
+		w.serveUpstream("UP", nil)
+		w.network(`hosts = { "between-@ID@.test" = "@UP@", "during-@ID@.test" = "@UP@" }` + "\n")
+		s := startSession(t, w)
+		s.run(get + `(sleep 1; get http://between-@ID@.test/) >/dev/null 2>&1 &`)
+		time.Sleep(5 * time.Second)
+		if n := w.ups["UP"].hits.Load(); n != 0 {
+			t.Errorf("a background job's connection between statements went through (%d requests)", n)
+		}
+		s.run(`(sleep 1; get http://during-@ID@.test/) >/dev/null 2>&1 &`)
+		s.run("sleep 5")
+		s.close()
+		asked := false
+		for _, h := range w.heldCommands() {
+			if strings.HasSuffix(h, ": sleep 5") {
+				t.Errorf("the panel was asked about a background job's connection as the statement running's: %q", h)
+			}
+			asked = asked || strings.Contains(h, "in the background")
+		}
+		if !asked {
+			t.Errorf("the panel was not asked about the connection made during sleep 5: %q", w.heldCommands())
+		}
+	})
+}

@@ -138,6 +138,7 @@ type stmtSession struct {
 
 	mu  sync.Mutex
 	cur *models.Event // the statement running, for the proxy's questions
+	bg  bool          // a statement started a job in the background
 
 	status int    // $? for the next statement
 	flags  string // the inner bash's $- after the last statement
@@ -295,6 +296,11 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	rec := ss.newRecorder(ev)
 	ss.mu.Lock()
 	ss.cur = ev
+	if ev.Facts != nil {
+		for _, c := range ev.Facts.Commands {
+			ss.bg = ss.bg || c.Background
+		}
+	}
 	ss.mu.Unlock()
 	conns := 0
 	if ss.proxy != nil {
@@ -704,14 +710,28 @@ func (ss *stmtSession) record(ev *models.Event, rec *audit.Recorder) {
 }
 
 // askNetwork holds a connection the statement running wants to make.
+// Between statements it can only be a job a statement left running in
+// the background: refused. While a statement runs, it may be one too,
+// which the question says when a statement of the session started one.
 func (ss *stmtSession) askNetwork(ctx context.Context, r netproxy.Request) models.Verdict {
 	ss.mu.Lock()
-	ev := ss.cur
-	ss.mu.Unlock()
-	if ev == nil {
-		return models.Verdict{By: models.ByNoPanel} // between statements: a background job
+	var asked *models.Event
+	if ev := ss.cur; ev != nil {
+		if ev.ID == "" {
+			ev.ID = audit.NewID(ev.Time) // the record the panel's question names
+		}
+		e := *ev
+		asked = &e
 	}
-	return ss.s.askConnection(ctx, ev, r)
+	bg := ss.bg
+	ss.mu.Unlock()
+	if asked == nil {
+		return models.Verdict{By: models.ByNoPanel}
+	}
+	if bg {
+		asked.Command += "\n# or a job that an earlier statement of this session left running in the background"
+	}
+	return ss.s.askConnection(ctx, asked, r)
 }
 
 // stateDir is chaperone's state folder for the session.
