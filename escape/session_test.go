@@ -369,6 +369,13 @@ func TestSessionExitStatus(t *testing.T) {
 		if _, err := os.Stat(w.x("@PROJ@/ran-@ID@")); err == nil {
 			t.Errorf("a statement after exit ran")
 		}
+
+		// The last line without its newline runs, as bash runs it.
+		s = startSession(t, w)
+		s.write("echo first\necho last-@ID@")
+		if code := s.close(); code != 0 || !strings.Contains(s.out.all(), w.x("last-@ID@")) {
+			t.Errorf("a last line without a newline: exit %d, stdout %q", code, s.out.all())
+		}
 	})
 }
 

@@ -677,6 +677,11 @@ func (l *lineReader) Read(p []byte) (int, error) {
 			}
 			return 0, err
 		}
+		if line[len(line)-1] != '\n' {
+			// The last line, without its newline: bash runs it all the
+			// same; the parser waits for the end of the line.
+			line = append(line, '\n')
+		}
 		l.text.Write(line)
 		l.line = line
 	}
