@@ -51,13 +51,15 @@ import (
 //   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
 //     so that cd, export and functions stay), with the channel's
 //     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
-//     working folder, whatever $PWD says);
+//     working folder, whatever $PWD says), then as to "?q" for preNames
+//     (what the next statement's rating needs at least);
 //   - "!STATUS": end the session (bash's own exit, whatever a statement
 //     defined as exit);
-//   - "?F": answer `declare -F` (the functions' names); "?f NAME": the
-//     function's definition ("" when it is none); "?v NAME": the
-//     variable's attributes and value, "ATTRS=VALUE", or "n" for a name
-//     reference, or "u" when it is unset.
+//   - "?q" and names, each after a newline: answer `declare -F` (the
+//     functions' names), then for each name the variable's attributes
+//     and value, "ATTRS=VALUE", or "n" for a name reference, or "u" when
+//     it is unset; "?f NAME": the function's definition ("" when it is
+//     none).
 //
 // What a statement leaves in the shell is the statement's: functions,
 // traps, variables, descriptors. None of it may change what the loop
@@ -74,39 +76,47 @@ import (
 const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" || exit 126
 unset CHAPERONE_CTL
 __chaperone_ret() { return "$1"; }
-readonly -f __chaperone_ret
+__chaperone_q() {
+	builtin declare -F >&201
+	builtin printf '\0' >&201
+	__chaperone_m=$1
+	while [[ $__chaperone_m == $'\n'* ]]; do
+		__chaperone_m=${__chaperone_m#$'\n'}
+		__chaperone_n=${__chaperone_m%%$'\n'*}
+		__chaperone_m=${__chaperone_m#"$__chaperone_n"}
+		if [[ -R $__chaperone_n ]]; then
+			builtin printf 'n\0' >&201
+		elif [[ -v $__chaperone_n ]]; then
+			builtin printf '%s=%s\0' "${!__chaperone_n@a}" "${!__chaperone_n}" >&201
+		else
+			builtin printf 'u\0' >&201
+		fi
+	done
+}
+readonly -f __chaperone_ret __chaperone_q
 if [[ -o posix ]]; then readonly __chaperone_posix=y; else readonly __chaperone_posix=; fi
 while :; do
 	POSIXLY_CORRECT=y
 	unset -f builtin || exit 126
-	unset -n __chaperone_m || exit 126
+	unset -n __chaperone_m __chaperone_n || exit 126
 	[[ $__chaperone_posix ]] || unset POSIXLY_CORRECT
 	if [[ -n ${__chaperone_st-} ]]; then
 		builtin printf '%s:%s:' "$__chaperone_st" "$__chaperone_f" >&201
 		builtin pwd >&201 2>/dev/null || [[ 1 ]]
 		builtin printf '\0' >&201
 		__chaperone_st=
+		__chaperone_q $'\nHOME\nPATH\nIFS'
 	fi
 	IFS= builtin read -r -d '' __chaperone_m <&200 || builtin exit 126
 	case $__chaperone_m in
 	'!'*)
 		POSIXLY_CORRECT=y
 		exit "${__chaperone_m#!}" ;;
-	'?F')
-		builtin declare -F >&201
-		builtin printf '\0' >&201 ;;
+	'?q'*)
+		__chaperone_q "${__chaperone_m#'?q'}" ;;
 	'?f '*)
 		builtin declare -f -- "${__chaperone_m#'?f '}" >&201 2>/dev/null || [[ 1 ]]
 		builtin printf '\0' >&201 ;;
-	'?v '*)
-		__chaperone_m=${__chaperone_m#'?v '}
-		if [[ -R $__chaperone_m ]]; then
-			builtin printf 'n\0' >&201
-		elif [[ -v $__chaperone_m ]]; then
-			builtin printf '%s=%s\0' "${!__chaperone_m@a}" "${!__chaperone_m}" >&201
-		else
-			builtin printf 'u\0' >&201
-		fi ;;
 	*)
 		__chaperone_ret "${__chaperone_m%%:*}" && :
 		builtin eval "${__chaperone_m#*:}" 200<&- 201>&-
@@ -114,6 +124,10 @@ while :; do
 	esac
 done
 `
+
+// preNames are the variables bash reports after each statement (see
+// driver): those every statement's rating asks for (varNames).
+var preNames = []string{"HOME", "PATH", "IFS"}
 
 // streamed reports whether bash would read its script from f as it comes,
 // statement by statement: a pipe, a socket or a device that is not a
@@ -143,6 +157,14 @@ type stmtSession struct {
 	status int    // $? for the next statement
 	flags  string // the inner bash's $- after the last statement
 	pwd    string // and its working folder
+	pre    answer // and its functions' names and preNames' values
+}
+
+// answer is what bash answered to "?q": the names of its functions, and
+// the variables asked about.
+type answer struct {
+	fnames map[string]bool
+	values map[string]string
 }
 
 // statements runs job's bash as a session fed from in, one complete
@@ -220,7 +242,8 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	// bash has opened the channel once it answers: then the FIFOs' names
 	// go, so that nothing in the sandbox can open them again (a statement
 	// that wrote to "a" would have text run that was never rated).
-	if _, r, done := ss.ask([]string{"?F"}, replies, ended); done {
+	ss.ctl.send("?q\n" + strings.Join(preNames, "\n"))
+	if r, done := ss.recvAnswer(&ss.pre, preNames, replies, ended); done {
 		return finish(r)
 	}
 	for _, n := range []string{"a", "q"} {
@@ -313,6 +336,8 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	case reply, ok = <-replies:
 		if !ok {
 			r, done = <-ended, true
+		} else {
+			r, done = ss.recvAnswer(&ss.pre, preNames, replies, ended)
 		}
 	case r = <-ended:
 		done = true
@@ -349,7 +374,7 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	return true, r, done
 }
 
-// ask sends bash questions (the driver's "?" messages) and returns its
+// ask sends bash questions (the driver's "?f" messages) and returns its
 // answers, in order; done is set, with bash's result, when bash ended
 // meanwhile.
 func (ss *stmtSession) ask(qs []string, replies <-chan string, ended <-chan bashResult) (answers []string, r bashResult, done bool) {
@@ -360,18 +385,74 @@ func (ss *stmtSession) ask(qs []string, replies <-chan string, ended <-chan bash
 		for _, q := range qs[:n] {
 			ss.ctl.send(q)
 		}
-		for range n {
-			select {
-			case a, ok := <-replies:
-				if !ok {
-					return nil, <-ended, true
-				}
-				answers = append(answers, a)
-			case r = <-ended:
-				return nil, r, true
-			}
+		got, r, done := recv(n, replies, ended)
+		if done {
+			return nil, r, true
 		}
+		answers = append(answers, got...)
 		qs = qs[n:]
+	}
+	return answers, r, false
+}
+
+// recvAnswer reads bash's answer to "?q" for names into a.
+func (ss *stmtSession) recvAnswer(a *answer, names []string, replies <-chan string, ended <-chan bashResult) (bashResult, bool) {
+	got, r, done := recv(1+len(names), replies, ended)
+	if done {
+		return r, true
+	}
+	a.fnames = map[string]bool{}
+	for _, l := range strings.Split(got[0], "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "declare" {
+			a.fnames[f[2]] = true
+		}
+	}
+	a.values = map[string]string{}
+	for i, n := range names {
+		a.values[n] = got[1+i]
+	}
+	return r, false
+}
+
+// query asks bash, in one message, for the names of its functions and
+// the values of the variables names; what bash said after the last
+// statement (ss.pre) does when it has all of them.
+func (ss *stmtSession) query(names []string, replies <-chan string, ended <-chan bashResult) (fnames map[string]bool, values map[string]string, r bashResult, done bool) {
+	values = map[string]string{}
+	var ask []string
+	for _, n := range names {
+		if v, ok := ss.pre.values[n]; ok {
+			values[n] = v
+		} else {
+			ask = append(ask, n)
+		}
+	}
+	if len(ask) == 0 {
+		return ss.pre.fnames, values, r, false
+	}
+	ss.ctl.send("?q\n" + strings.Join(ask, "\n"))
+	var a answer
+	if r, done = ss.recvAnswer(&a, ask, replies, ended); done {
+		return nil, nil, r, true
+	}
+	for n, v := range a.values {
+		values[n] = v
+	}
+	return a.fnames, values, r, false
+}
+
+// recv reads n answers of bash.
+func recv(n int, replies <-chan string, ended <-chan bashResult) (answers []string, r bashResult, done bool) {
+	for range n {
+		select {
+		case a, ok := <-replies:
+			if !ok {
+				return nil, <-ended, true
+			}
+			answers = append(answers, a)
+		case r = <-ended:
+			return nil, r, true
+		}
 	}
 	return answers, r, false
 }
@@ -413,25 +494,9 @@ var unasked = map[string]bool{
 //
 // What is not known stays unknown.
 func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
-	names := ss.varNames(text, nil)
-	qs := []string{"?F"}
-	for _, n := range names {
-		qs = append(qs, "?v "+n)
-	}
-	ans, r, done := ss.ask(qs, replies, ended)
+	fnames, values, r, done := ss.query(ss.varNames(text, nil), replies, ended)
 	if done {
 		return "", r, true
-	}
-	values := map[string]string{}
-	for i, n := range names {
-		values[n] = ans[1+i]
-	}
-	fnames := map[string]bool{}
-	for _, l := range strings.Split(ans[0], "\n") {
-		f := strings.Fields(l)
-		if len(f) == 3 && f[0] == "declare" {
-			fnames[f[2]] = true
-		}
 	}
 
 	// The functions text calls, and those they call.
@@ -467,21 +532,17 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 			}
 		}
 		// The variables the functions name, too.
-		var more []string
 		var fsrc strings.Builder
 		for _, def := range defs {
 			fsrc.WriteString(def + "\n")
 		}
-		for _, n := range ss.varNames(fsrc.String(), values) {
-			more = append(more, "?v "+n)
-		}
-		if len(more) > 0 {
-			got, r, done := ss.ask(more, replies, ended)
+		if more := ss.varNames(fsrc.String(), values); len(more) > 0 {
+			_, got, r, done := ss.query(more, replies, ended)
 			if done {
 				return "", r, true
 			}
-			for i, q := range more {
-				values[strings.TrimPrefix(q, "?v ")] = got[i]
+			for n, v := range got {
+				values[n] = v
 			}
 		}
 	}
