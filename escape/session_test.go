@@ -734,6 +734,13 @@ func TestRedTeamSessionLongStatement(t *testing.T) {
 			t.Errorf("a 300 KiB statement printed %q (stderr %q)", clip(r.stdout, 100), clip(r.stderr, 300))
 		}
 		s.held(s.run(strings.Repeat(":;", 2100)+"cat ~/.ssh/id_rsa"), ":;:;")
+		// Past the variables whose values are rated with a statement.
+		s.run("f=~/.ssh/id_rsa")
+		var pad strings.Builder
+		for i := range 1100 {
+			fmt.Fprintf(&pad, "$v%d", i)
+		}
+		s.held(s.run(": "+pad.String()+"; cat $f"), ": $v0$v1")
 	})
 }
 

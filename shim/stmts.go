@@ -459,9 +459,9 @@ func recv(n int, replies <-chan string, ended <-chan bashResult) (answers []stri
 
 // Limits on what is put in front of a statement for its rating.
 const (
-	maxAskVars    = 64       // variables asked about
-	maxVarValue   = 64 << 10 // a value longer is left unknown
-	maxFuncRounds = 8        // rounds of functions that call functions
+	maxAskVars    = 1024      // variables asked about
+	maxVarValue   = 256 << 10 // a value longer is left unknown
+	maxFuncRounds = 8         // rounds of functions that call functions
 )
 
 // varRef finds the names text may expand ($X, ${X…}, in any quoting: the
@@ -494,9 +494,16 @@ var unasked = map[string]bool{
 //
 // What is not known stays unknown.
 func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
-	fnames, values, r, done := ss.query(ss.varNames(text, nil), replies, ended)
+	names := ss.varNames(text, nil)
+	fnames, values, r, done := ss.query(names, replies, ended)
 	if done {
 		return "", r, true
+	}
+	// Past the limits, what is left out could be anything: the statement
+	// is rated as one that runs what is only known when it runs.
+	var unshown []string
+	if len(names) >= maxAskVars {
+		unshown = append(unshown, "# chaperone: this names more variables than are rated with it", `eval "$UNSHOWN_VARIABLES"`)
 	}
 
 	// The functions text calls, and those they call.
@@ -553,7 +560,14 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 			front = append(front, "cd "+q, "PWD="+q)
 		}
 	}
+	for _, v := range values {
+		if len(v) > maxVarValue {
+			unshown = append(unshown, "# chaperone: a variable this names is too long to rate with it", `eval "$UNSHOWN_VARIABLES"`)
+			break
+		}
+	}
 	front = append(front, ss.varLines(ctx, values)...)
+	front = append(front, unshown...)
 	if size > maxFuncText {
 		// More than is put in front of a statement: what the functions do
 		// is not known, which holds the statement.
