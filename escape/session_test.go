@@ -529,6 +529,8 @@ func TestRedTeamSessionVariableSplit(t *testing.T) {
 		s.held(s.run("$X $Y"), "$X $Y")
 		s.run("d=/dev/fd")
 		s.held(s.run("printf x > $d/12"), "printf x > $d/12")
+		s.run("A=(README.md ~/.ssh/id_rsa)")
+		s.held(s.run(`cat "${A[@]}"`), `cat "${A[@]}"`)
 	})
 }
 

@@ -57,9 +57,10 @@ import (
 //     defined as exit);
 //   - "?q" and names, each after a newline: answer `declare -F` (the
 //     functions' names), then for each name the variable's attributes
-//     and value, "ATTRS=VALUE", or "n" for a name reference, or "u" when
-//     it is unset; "?f NAME": the function's definition ("" when it is
-//     none).
+//     and value, "ATTRS=VALUE" ("a=" and its elements quoted for an
+//     array without gaps), or "n" for a name reference, or "u" when it is
+//     unset (or an array with gaps); "?f NAME": the function's
+//     definition ("" when it is none).
 //
 // What a statement leaves in the shell is the statement's: functions,
 // traps, variables, descriptors. None of it may change what the loop
@@ -86,6 +87,8 @@ __chaperone_q() {
 		__chaperone_m=${__chaperone_m#"$__chaperone_n"}
 		if [[ -R $__chaperone_n ]]; then
 			builtin printf 'n\0' >&201
+		elif [[ ${!__chaperone_n@a} == a ]]; then
+			__chaperone_a "$__chaperone_n"
 		elif [[ -v $__chaperone_n ]]; then
 			builtin printf '%s=%s\0' "${!__chaperone_n@a}" "${!__chaperone_n}" >&201
 		else
@@ -93,7 +96,18 @@ __chaperone_q() {
 		fi
 	done
 }
-readonly -f __chaperone_ret __chaperone_q
+__chaperone_a() {
+	builtin local -n __chaperone_r=$1
+	builtin local IFS=' '
+	builtin local -a __chaperone_i
+	__chaperone_i=("${!__chaperone_r[@]}")
+	if (( ${#__chaperone_i[@]} == 0 || __chaperone_i[-1] == ${#__chaperone_i[@]} - 1 )); then
+		builtin printf 'a=%s\0' "${__chaperone_r[*]@Q}" >&201
+	else
+		builtin printf 'u\0' >&201
+	fi
+}
+readonly -f __chaperone_ret __chaperone_q __chaperone_a
 if [[ -o posix ]]; then readonly __chaperone_posix=y; else readonly __chaperone_posix=; fi
 while :; do
 	POSIXLY_CORRECT=y
@@ -620,8 +634,12 @@ func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) [
 	var lines []string
 	for _, n := range names {
 		attrs, v, ok := strings.Cut(values[n], "=")
-		if !ok || strings.Trim(attrs, "xr") != "" || len(v) > maxVarValue {
-			continue // unset, or an array, an integer, a case-changing one…
+		if !ok || strings.Trim(attrs, "xr") != "" && attrs != "a" || len(v) > maxVarValue {
+			continue // unset, or an integer, a case-changing one…
+		}
+		if attrs == "a" {
+			lines = append(lines, n+"=("+v+")") // bash quoted the elements
+			continue
 		}
 		switch n {
 		case "HOME", "PATH":

@@ -205,7 +205,8 @@ func TestVarLines(t *testing.T) {
 		"X":          "=cat",
 		"Y":          "x=/home/dev/.ssh/id_rsa",
 		"Q":          "=it's $(not run)",
-		"A":          "a=1",
+		"A":          "a='/home/dev/.ssh/id_rsa' 'x y'",
+		"M":          "A=",
 		"I":          "i=3",
 		"U":          "u",
 		"HOME":       "x=/home/dev",
@@ -214,6 +215,7 @@ func TestVarLines(t *testing.T) {
 		"LD_PRELOAD": "x=/tmp/evil.so",
 	})
 	want := []string{
+		"A=('/home/dev/.ssh/id_rsa' 'x y')",
 		"export PATH=/home/dev/proj/.venv/bin:/usr/bin:/bin",
 		`Q="it's \$(not run)"`,
 		"X=cat",
