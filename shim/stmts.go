@@ -36,10 +36,21 @@ import (
 // is there for the next, as in bash. chaperone reads stdin one line at a
 // time and parses it as bash would (mvdan.cc/sh's interactive parser);
 // each time the text so far ends in complete statements, that text is
-// rated and decided exactly as `-c` would be, and only then sent to the
-// inner bash over the session's private channel (ctl), which answers with
-// its status once the text has run. The next line is read after that. A
-// statement that is not to run is not sent; the next one sees $? = 126.
+// rated and decided exactly as `-c` would be, with what the inner bash
+// holds that it uses (see rated), and only then sent to the inner bash
+// over the session's private channel (ctl), which answers with its status
+// once the text has run. The next line is read after that. A statement
+// that is not to run is not sent; the next one sees $? = 126.
+//
+// The statements are the agent's, and run in the inner bash itself: none
+// of what they do there may have text run that was never rated. So the
+// channel's names are gone once bash has them open, the loop is immune
+// to what a statement leaves in the shell (see driver), and the rater
+// holds, in a session, a statement that could write to the channel's
+// descriptors or that changes the shell unseen (rater.Request.Gated).
+// Another process of the same user that shares the inner bash's pid
+// namespace (docker's and podman's project container) can still reach
+// them: that boundary is the sandbox's.
 //
 // A statement's stdin is /dev/null: the rest of the script is what
 // chaperone must rate, and is never handed to a command unrated (bash
