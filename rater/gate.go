@@ -1,9 +1,14 @@
 package rater
 
 import (
+	"errors"
+	"path"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/models"
+	"github.com/chaperone-dev/chaperone/parser"
 )
 
 // ruleSessionGate is what would switch off, or go around, the gate of a
@@ -28,6 +33,12 @@ var gateVars = map[string]bool{
 	"INPUTRC": true,
 }
 
+// SessionGateName reports whether assigning the variable name changes a
+// session's gate (ruleSessionGate): chaperone's own names
+// (__chaperone…, CHAPERONE_…) and those that run code later or change
+// what reaches bash's history.
+func SessionGateName(name string) bool { return gateName(name) }
+
 // gateName reports whether name is one the gate depends on: its own
 // (__chaperone…) or one of gateVars.
 func gateName(name string) bool {
@@ -35,12 +46,19 @@ func gateName(name string) bool {
 }
 
 // gate holds what would change a session's gate (ruleSessionGate).
-func (k *check) gate() {
+func (k *check) gate() { k.gateIn(0) }
+
+// maxGateDepth bounds how deeply sourced files are followed.
+const maxGateDepth = 4
+
+// gateIn is gate for text at depth: 0 for the statement, more for a file
+// it sources (which runs in the session's shell as the statement does).
+func (k *check) gateIn(depth int) {
 	for i := range k.facts.Commands {
 		c := &k.facts.Commands[i]
 		span := c.Span
 		for _, a := range c.Assigns {
-			if gateName(a.Name) {
+			if gateName(a.Name) && !(depth > 0 && promptVars[a.Name]) {
 				k.hit(ruleSessionGate, span)
 			}
 		}
@@ -99,6 +117,213 @@ func (k *check) gate() {
 			k.hit(ruleSessionGate, "function "+f)
 		}
 	}
+	// What cannot be seen in a statement may change the session's shell
+	// as anything else here would (bash -c "$x" is held above for its
+	// name; python -c "$x", source "$f", text past what is followed).
+	for _, why := range k.facts.OpaqueReasons {
+		k.hit(ruleSessionGate, why)
+	}
+	k.gateChannel()
+	k.gateSourced(depth)
+}
+
+// readsInput reports whether p names a descriptor (/dev/stdin, /dev/fd/N,
+// /proc/…): what is read there is not known when the command is rated.
+func readsInput(p string) bool {
+	return p == "/dev/stdin" || strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/")
+}
+
+// promptVars are the gate's variables that only an interactive shell
+// reads: a file a statement sources (an activate script) may set them
+// (the rules rate what they could run).
+var promptVars = map[string]bool{
+	"PS0": true, "PS1": true, "PS2": true,
+	"HISTCONTROL": true, "HISTIGNORE": true, "HISTSIZE": true, "HISTFILE": true, "INPUTRC": true,
+}
+
+// gateSourced applies the gate to what the statement's commands source
+// (source FILE, . FILE): the file runs in the session's shell as the
+// statement's own text does, so what would change the gate there (a
+// trap, an alias, a function named builtin, a write to the session's
+// channel) is held as it is in the statement. Only a project file can be
+// read (the rules rate what it does otherwise, see whatruns.go); one that
+// cannot be read, or that the statement may write first, is held, and so
+// is a source of the statement's own input (source /dev/stdin <<< …),
+// which the rules do not read.
+func (k *check) gateSourced(depth int) {
+	root := k.where.project
+	if root == "" || root == "/" {
+		return
+	}
+	x := &runs{where: k.where, root: root, units: new(int), chain: map[string]bool{}}
+	dir := root // a session's statement is rated with a cd to its folder, when it is not the project's
+	for i := range k.facts.Commands {
+		c := &k.facts.Commands[i]
+		argv := c.Argv
+		for len(argv) > 1 && (argv[0].Lit == "builtin" || argv[0].Lit == "command") && !argv[0].Dynamic {
+			argv = argv[1:]
+		}
+		if len(argv) == 0 || argv[0].Dynamic {
+			continue
+		}
+		name := argv[0].Lit
+		if (name == "cd" || name == "pushd") && c.Depth == 0 && len(c.Via) == 0 {
+			if dir = gateCd(dir, argv[1:]); dir == "" {
+				dir = root
+			}
+			continue
+		}
+		args := argv[1:]
+		if len(args) > 0 && args[0].Lit == "--" {
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			continue
+		}
+		f := args[0]
+		shell := parser.IsShell(baseName(name))
+		if name != "source" && name != "." && !shell {
+			continue
+		}
+		if shell && slices.ContainsFunc(args, func(a models.Word) bool { return readsInput(a.Lit) || a.Lit == "-" }) || !shell && readsInput(f.Lit) {
+			k.hit(ruleSessionGate, c.Span) // runs its input, which no rule reads
+			continue
+		}
+		if shell || f.Dynamic || depth >= maxGateDepth {
+			continue // another bash; or held already (opaque); or too deep
+		}
+		p := x.abs(dir, f.Lit)
+		if !x.inside(p) {
+			continue
+		}
+		data, err := x.fileMax(p, maxRunFile)
+		switch {
+		case errors.Is(err, errRunSkip):
+			if writtenHere(k.facts, i) {
+				k.hit(ruleSessionGate, c.Span) // made by the statement: not known
+			}
+			continue
+		case err != nil:
+			k.hit(ruleSessionGate, c.Span+": "+err.Error())
+			continue
+		}
+		sub := &check{facts: parser.Parse(string(data)), where: k.where, registries: k.registries, cur: -1}
+		sub.rate()
+		sub.gateIn(depth + 1)
+		for _, fd := range sub.findings {
+			if fd.Rule == ruleSessionGate.ID {
+				k.cur = i
+				k.hit(ruleSessionGate, x.rel(p)+": "+fd.Span)
+			}
+		}
+	}
+	k.cur = -1
+}
+
+// gateChannel holds what could reach the channel on which a session's
+// bash takes the statements to run from chaperone and answers what became
+// of them: descriptors of its own, 10 and up (bash keeps its copies there
+// too while a statement runs). Text written there would run unrated, and
+// a status written there would end a statement early. So a statement
+// that duplicates such a descriptor, names one through /dev/fd or
+// /proc/…/fd (also after a cd, and through a folder named fd), writes to
+// a path only known at run time (which may be one), or runs what is only
+// known at run time, is held.
+func (k *check) gateChannel() {
+	dir := "" // the working folder after the cd's so far, when known
+	for i := range k.facts.Commands {
+		c := &k.facts.Commands[i]
+		span := c.Span
+		if len(c.Argv) > 0 && (c.Argv[0].Lit == "cd" || c.Argv[0].Lit == "pushd") && c.Depth == 0 && len(c.Via) == 0 {
+			dir = gateCd(dir, c.Argv[1:])
+		}
+		for _, r := range c.Redirs {
+			t := r.Target
+			if (r.Op == ">&" || r.Op == "<&") && (t.Dynamic || highFd(strings.TrimSuffix(t.Lit, "-"))) || fdPath(dir, t.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+		for _, w := range c.Argv {
+			if fdPath(dir, w.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+		for _, a := range c.Assigns {
+			if fdPath(dir, a.Value.Lit) {
+				k.hit(ruleSessionGate, span)
+			}
+		}
+	}
+	var unknown []string
+	for _, f := range k.findings {
+		if f.Rule == ruleWriteOther.ID || f.Rule == ruleOpaque.ID {
+			unknown = append(unknown, f.Span)
+		}
+	}
+	for _, span := range unknown {
+		k.hit(ruleSessionGate, span)
+	}
+}
+
+// gateCd is the working folder after cd args from dir ("" unknown).
+func gateCd(dir string, args []models.Word) string {
+	if len(args) == 0 {
+		return ""
+	}
+	a := args[len(args)-1]
+	switch {
+	case a.Dynamic || a.Lit == "-" || strings.HasPrefix(a.Lit, "~"):
+		return ""
+	case path.IsAbs(a.Lit):
+		return path.Clean(a.Lit)
+	case dir != "":
+		return path.Join(dir, a.Lit)
+	}
+	return ""
+}
+
+// highFd reports whether s is the number of a descriptor of 10 or more.
+func highFd(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 10
+}
+
+// fdPath reports whether p, from folder dir ("" unknown), may name a
+// descriptor of 10 or more of the process that opens it, or the folder of
+// them: /dev/fd and /proc/…/fd themselves and what is in them but 0 to 9,
+// and elsewhere (a link to one of them) fd/N for N of 10 or more or not
+// known.
+func fdPath(dir, p string) bool {
+	if p == "" {
+		return false
+	}
+	if !path.IsAbs(p) && dir != "" {
+		p = path.Join(dir, p)
+	}
+	parts := strings.Split(p, "/")
+	special := strings.HasPrefix(p, "/dev/fd") || strings.HasPrefix(p, "/proc/")
+	for i, s := range parts {
+		if s != "fd" {
+			continue
+		}
+		if i+1 == len(parts) || parts[i+1] == "" {
+			if special {
+				return true
+			}
+			continue
+		}
+		next := parts[i+1]
+		if n, err := strconv.Atoi(next); err == nil {
+			if n >= 10 {
+				return true
+			}
+			continue
+		}
+		if special || strings.ContainsAny(next, "*?[$") {
+			return true
+		}
+	}
+	return false
 }
 
 // gateSet reports whether set's arguments turn off what the gate needs:

@@ -6,21 +6,24 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 )
 
-// funcDefs are the shell functions a session's statements have defined,
-// by name, as their source text. A later statement that calls one is rated
-// with the definitions it reaches in front of it: `f` alone says nothing,
-// `f() { curl -T ~/.ssh/id_rsa …; }; f` does.
+// funcDefs are shell functions of a session, by name, as their source
+// text: those a statement calls, as the session's bash has them (asked of
+// it: a function may come from a statement, a file a statement sourced,
+// or eval). The statement is rated with the definitions it reaches in
+// front of it: `f` alone says nothing, `f() { curl -T ~/.ssh/id_rsa …; }; f`
+// does.
 type funcDefs map[string]string
 
 // maxFuncText caps the definitions put in front of one statement.
-const maxFuncText = 64 << 10
+const maxFuncText = 1 << 20
 
 // learn keeps the functions text defines (at any depth: a definition in
-// an if is kept too; a later one replaces an earlier one).
-func (d funcDefs) learn(text string) {
+// an if is kept too; a later one replaces an earlier one). It reports
+// whether text parsed.
+func (d funcDefs) learn(text string) bool {
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
 	if err != nil {
-		return
+		return false
 	}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil {
@@ -30,6 +33,7 @@ func (d funcDefs) learn(text string) {
 		}
 		return true
 	})
+	return true
 }
 
 // around is text with the definitions of the session's functions it calls,
@@ -43,9 +47,7 @@ func (d funcDefs) around(text string) string {
 	size := 0
 	var visit func(string)
 	visit = func(src string) {
-		for _, w := range strings.FieldsFunc(src, func(r rune) bool {
-			return !(r == '_' || r == '-' || r == '.' || r == ':' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
-		}) {
+		for _, w := range words(src) {
 			def, ok := d[w]
 			if !ok || seen[w] || size+len(def) > maxFuncText {
 				continue
@@ -61,4 +63,12 @@ func (d funcDefs) around(text string) string {
 		return text
 	}
 	return strings.Join(defs, "\n") + "\n" + text
+}
+
+// words are the words of src that may name a function: runs of letters,
+// digits and _ - . : (bash allows more; these are what names are made of).
+func words(src string) []string {
+	return strings.FieldsFunc(src, func(r rune) bool {
+		return !(r == '_' || r == '-' || r == '.' || r == ':' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+	})
 }

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -9,6 +10,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +25,8 @@ import (
 	"github.com/chaperone-dev/chaperone/config"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/netproxy"
+	"github.com/chaperone-dev/chaperone/parser"
+	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
@@ -30,28 +36,123 @@ import (
 // is there for the next, as in bash. chaperone reads stdin one line at a
 // time and parses it as bash would (mvdan.cc/sh's interactive parser);
 // each time the text so far ends in complete statements, that text is
-// rated and decided exactly as `-c` would be, and only then sent to the
-// inner bash over the session's private channel (ctl), which answers with
-// its status once the text has run. The next line is read after that. A
-// statement that is not to run is not sent; the next one sees $? = 126.
+// rated and decided exactly as `-c` would be, with what the inner bash
+// holds that it uses (see rated), and only then sent to the inner bash
+// over the session's private channel (ctl), which answers with its status
+// once the text has run. The next line is read after that. A statement
+// that is not to run is not sent; the next one sees $? = 126.
+//
+// The statements are the agent's, and run in the inner bash itself: none
+// of what they do there may have text run that was never rated. So the
+// channel's names are gone once bash has them open, the loop is immune
+// to what a statement leaves in the shell (see driver), and the rater
+// holds, in a session, a statement that could write to the channel's
+// descriptors or that changes the shell unseen (rater.Request.Gated).
+// Another process of the same user that shares the inner bash's pid
+// namespace (docker's and podman's project container) can still reach
+// them: that boundary is the sandbox's.
 //
 // A statement's stdin is /dev/null: the rest of the script is what
 // chaperone must rate, and is never handed to a command unrated (bash
 // would let a `sh` in the script read the lines after it and run them).
 
-// driver is the inner bash's loop: each message is "STATUS:TEXT"; it sets
-// $? to STATUS, runs TEXT in the shell itself (eval, so that cd, export
-// and functions stay), with the channel's descriptors closed for it, and
-// answers "STATUS:FLAGS:PWD". `ret N && :` sets $? without tripping set -e.
-const driver = `__chaperone_ret() { return "$1"; }
-exec {__chaperone_a}<"$CHAPERONE_CTL/a" {__chaperone_q}>"$CHAPERONE_CTL/q" || exit 126
+// driver is the inner bash's loop. It reads messages from fd 200 and
+// answers on fd 201 (the channel's FIFOs "a" and "q", whose names
+// chaperone removes once they are open), each NUL-ended:
+//   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
+//     so that cd, export and functions stay), with the channel's
+//     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
+//     working folder, whatever $PWD says), then as to "?q" for preNames
+//     (what the next statement's rating needs at least);
+//   - "!STATUS": end the session (bash's own exit, whatever a statement
+//     defined as exit);
+//   - "?q" and names, each after a newline: answer `declare -F` (the
+//     functions' names), then for each name the variable's attributes
+//     and value, "ATTRS=VALUE" ("a=" and its elements quoted for an
+//     array without gaps), or "n" for a name reference, or "u" when it is
+//     unset (or an array with gaps); "?f NAME": the function's
+//     definition ("" when it is none).
+//
+// What a statement leaves in the shell is the statement's: functions,
+// traps, variables, descriptors. None of it may change what the loop
+// runs: the loop uses builtins only through `builtin`, after removing any
+// function of that name in POSIX mode (where a function cannot hide a
+// special builtin such as unset or exit; assigning POSIXLY_CORRECT is
+// syntax, which nothing hides), reads into a variable it first removes
+// (with any attribute a statement gave it), keeps its descriptors at
+// fixed numbers that bash restores after each eval, and sets $? with a
+// read-only function. A state it cannot undo (a read-only variable or
+// function of its own) ends the session. `ret N && :` sets $? without
+// tripping set -e; `|| [[ 1 ]]` ignores a failure under set -e. A shell
+// started in POSIX mode (chaperone run as sh) stays in it.
+const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" || exit 126
 unset CHAPERONE_CTL
-while IFS= read -r -d '' __chaperone_m <&"$__chaperone_a"; do
-	__chaperone_ret "${__chaperone_m%%:*}" && :
-	eval "${__chaperone_m#*:}" {__chaperone_a}<&- {__chaperone_q}>&-
-	printf '%s:%s:%s\0' "$?" "$-" "$PWD" >&"$__chaperone_q"
+__chaperone_ret() { return "$1"; }
+__chaperone_q() {
+	builtin declare -F >&201
+	builtin printf '\0' >&201
+	__chaperone_m=$1
+	while [[ $__chaperone_m == $'\n'* ]]; do
+		__chaperone_m=${__chaperone_m#$'\n'}
+		__chaperone_n=${__chaperone_m%%$'\n'*}
+		__chaperone_m=${__chaperone_m#"$__chaperone_n"}
+		if [[ -R $__chaperone_n ]]; then
+			builtin printf 'n\0' >&201
+		elif [[ ${!__chaperone_n@a} == a ]]; then
+			__chaperone_a "$__chaperone_n"
+		elif [[ -v $__chaperone_n ]]; then
+			builtin printf '%s=%s\0' "${!__chaperone_n@a}" "${!__chaperone_n}" >&201
+		else
+			builtin printf 'u\0' >&201
+		fi
+	done
+}
+__chaperone_a() {
+	builtin local -n __chaperone_r=$1
+	builtin local IFS=' '
+	builtin local -a __chaperone_i
+	__chaperone_i=("${!__chaperone_r[@]}")
+	if (( ${#__chaperone_i[@]} == 0 || __chaperone_i[-1] == ${#__chaperone_i[@]} - 1 )); then
+		builtin printf 'a=%s\0' "${__chaperone_r[*]@Q}" >&201
+	else
+		builtin printf 'u\0' >&201
+	fi
+}
+readonly -f __chaperone_ret __chaperone_q __chaperone_a
+if [[ -o posix ]]; then readonly __chaperone_posix=y; else readonly __chaperone_posix=; fi
+while :; do
+	POSIXLY_CORRECT=y
+	unset -f builtin || exit 126
+	unset -n __chaperone_m __chaperone_n || exit 126
+	[[ $__chaperone_posix ]] || unset POSIXLY_CORRECT
+	if [[ -n ${__chaperone_st-} ]]; then
+		builtin printf '%s:%s:' "$__chaperone_st" "$__chaperone_f" >&201
+		builtin pwd >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201
+		__chaperone_st=
+		__chaperone_q $'\nHOME\nPATH\nIFS'
+	fi
+	IFS= builtin read -r -d '' __chaperone_m <&200 || builtin exit 126
+	case $__chaperone_m in
+	'!'*)
+		POSIXLY_CORRECT=y
+		exit "${__chaperone_m#!}" ;;
+	'?q'*)
+		__chaperone_q "${__chaperone_m#'?q'}" ;;
+	'?f '*)
+		builtin declare -f -- "${__chaperone_m#'?f '}" >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201 ;;
+	*)
+		__chaperone_ret "${__chaperone_m%%:*}" && :
+		builtin eval "${__chaperone_m#*:}" 200<&- 201>&-
+		__chaperone_st=$? __chaperone_f=$- ;;
+	esac
 done
 `
+
+// preNames are the variables bash reports after each statement (see
+// driver): those every statement's rating asks for (varNames).
+var preNames = []string{"HOME", "PATH", "IFS"}
 
 // streamed reports whether bash would read its script from f as it comes,
 // statement by statement: a pipe, a socket or a device that is not a
@@ -104,18 +205,26 @@ type stmtSession struct {
 
 	mu  sync.Mutex
 	cur *models.Event // the statement running, for the proxy's questions
+	bg  bool          // a statement started a job in the background
 
 	status int    // $? for the next statement
 	flags  string // the inner bash's $- after the last statement
 	pwd    string // and its working folder
-	funcs  funcDefs
+	pre    answer // and its functions' names and preNames' values
+}
+
+// answer is what bash answered to "?q": the names of its functions, and
+// the variables asked about.
+type answer struct {
+	fnames map[string]bool
+	values map[string]string
 }
 
 // statements runs job's bash as a session fed from in, one complete
 // statement at a time (see above), and returns its exit status as Run
 // does.
 func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, getenv func(string) string) error {
-	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir, funcs: funcDefs{}}
+	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir}
 	job.Script = driver
 	job.Control = ss.ctl.make
 	devnull, err := os.Open(os.DevNull)
@@ -169,6 +278,21 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		}
 	}()
 
+	// bash has opened the channel once it answers: then the FIFOs' names
+	// go, so that nothing in the sandbox can open them again (a statement
+	// that wrote to "a" would have text run that was never rated).
+	ss.ctl.send("?q\n" + strings.Join(preNames, "\n"))
+	if r, done := ss.recvAnswer(&ss.pre, preNames, replies, ended); done {
+		return finish(r)
+	}
+	for _, n := range []string{"a", "q"} {
+		if err := os.Remove(filepath.Join(ss.ctl.dir, n)); err != nil {
+			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+			ss.ctl.send("!126")
+			return finish(<-ended)
+		}
+	}
+
 	units := make(chan unit)
 	go readUnits(in, units)
 	for {
@@ -181,13 +305,13 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		}
 		if !ok {
 			// End of the script: bash exits with the last status.
-			ss.ctl.send(strconv.Itoa(ss.status) + ":exit")
+			ss.ctl.send("!" + strconv.Itoa(ss.status))
 			return finish(<-ended)
 		}
 		if u.err != nil {
 			fmt.Fprintf(s.Stderr, "chaperone: denied: bash: %s\n", u.err)
 			ss.record(&models.Event{Time: time.Now(), Command: u.text, Decision: models.Denied, DecidedBy: models.ByRules, Note: u.err.Error()}, nil)
-			ss.ctl.send("2:exit") // bash ends a script at a syntax error, with 2
+			ss.ctl.send("!2") // bash ends a script at a syntax error, with 2
 			return finish(<-ended)
 		}
 		ran, r, done := ss.run(ctx, u.text, replies, ended)
@@ -195,7 +319,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 			return finish(r)
 		}
 		if !ran && strings.Contains(ss.flags, "e") {
-			ss.ctl.send(strconv.Itoa(DeniedStatus) + ":exit") // set -e: a failed statement ends the script
+			ss.ctl.send("!" + strconv.Itoa(DeniedStatus)) // set -e: a failed statement ends the script
 			return finish(<-ended)
 		}
 	}
@@ -207,7 +331,11 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (ran bool, r bashResult, done bool) {
 	s, job := ss.s, ss.job
 	job.Dir = ss.pwd
-	ev, req, ok := s.judge(ctx, job, ss.funcs.around(text), nil, ss.getenv, true)
+	rated, r, done := ss.rated(ctx, text, replies, ended)
+	if done {
+		return false, r, true
+	}
+	ev, req, ok := s.judge(ctx, job, rated, nil, ss.getenv, true)
 	if !ok {
 		ss.status = DeniedStatus
 		return false, r, false
@@ -230,6 +358,11 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	rec := ss.newRecorder(ev)
 	ss.mu.Lock()
 	ss.cur = ev
+	if ev.Facts != nil {
+		for _, c := range ev.Facts.Commands {
+			ss.bg = ss.bg || c.Background
+		}
+	}
 	ss.mu.Unlock()
 	conns := 0
 	if ss.proxy != nil {
@@ -242,6 +375,8 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	case reply, ok = <-replies:
 		if !ok {
 			r, done = <-ended, true
+		} else {
+			r, done = ss.recvAnswer(&ss.pre, preNames, replies, ended)
 		}
 	case r = <-ended:
 		done = true
@@ -254,7 +389,11 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	code := r.code
 	if !done {
 		st, rest, _ := strings.Cut(reply, ":")
-		ss.flags, ss.pwd, _ = strings.Cut(rest, ":")
+		var pwd string
+		ss.flags, pwd, _ = strings.Cut(rest, ":")
+		if pwd = strings.TrimSuffix(pwd, "\n"); pwd != "" {
+			ss.pwd = pwd
+		}
 		code, _ = strconv.Atoi(st)
 		ss.status = code
 	}
@@ -269,10 +408,298 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	if watch != nil {
 		s.sweep(watch, ev, state)
 	}
-	ss.funcs.learn(text)
 	remember(ss.getenv, ev.Session, notes)
 	ss.record(ev, rec)
 	return true, r, done
+}
+
+// ask sends bash questions (the driver's "?f" messages) and returns its
+// answers, in order; done is set, with bash's result, when bash ended
+// meanwhile.
+func (ss *stmtSession) ask(qs []string, replies <-chan string, ended <-chan bashResult) (answers []string, r bashResult, done bool) {
+	for len(qs) > 0 {
+		// A batch small enough that its questions fit in the FIFO
+		// while bash answers the first ones.
+		n := min(len(qs), 64)
+		for _, q := range qs[:n] {
+			ss.ctl.send(q)
+		}
+		got, r, done := recv(n, replies, ended)
+		if done {
+			return nil, r, true
+		}
+		answers = append(answers, got...)
+		qs = qs[n:]
+	}
+	return answers, r, false
+}
+
+// recvAnswer reads bash's answer to "?q" for names into a.
+func (ss *stmtSession) recvAnswer(a *answer, names []string, replies <-chan string, ended <-chan bashResult) (bashResult, bool) {
+	got, r, done := recv(1+len(names), replies, ended)
+	if done {
+		return r, true
+	}
+	a.fnames = map[string]bool{}
+	for _, l := range strings.Split(got[0], "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "declare" {
+			a.fnames[f[2]] = true
+		}
+	}
+	a.values = map[string]string{}
+	for i, n := range names {
+		a.values[n] = got[1+i]
+	}
+	return r, false
+}
+
+// query asks bash, in one message, for the names of its functions and
+// the values of the variables names; what bash said after the last
+// statement (ss.pre) does when it has all of them.
+func (ss *stmtSession) query(names []string, replies <-chan string, ended <-chan bashResult) (fnames map[string]bool, values map[string]string, r bashResult, done bool) {
+	values = map[string]string{}
+	var ask []string
+	for _, n := range names {
+		if v, ok := ss.pre.values[n]; ok {
+			values[n] = v
+		} else {
+			ask = append(ask, n)
+		}
+	}
+	if len(ask) == 0 {
+		return ss.pre.fnames, values, r, false
+	}
+	ss.ctl.send("?q\n" + strings.Join(ask, "\n"))
+	var a answer
+	if r, done = ss.recvAnswer(&a, ask, replies, ended); done {
+		return nil, nil, r, true
+	}
+	for n, v := range a.values {
+		values[n] = v
+	}
+	return a.fnames, values, r, false
+}
+
+// recv reads n answers of bash.
+func recv(n int, replies <-chan string, ended <-chan bashResult) (answers []string, r bashResult, done bool) {
+	for range n {
+		select {
+		case a, ok := <-replies:
+			if !ok {
+				return nil, <-ended, true
+			}
+			answers = append(answers, a)
+		case r = <-ended:
+			return nil, r, true
+		}
+	}
+	return answers, r, false
+}
+
+// Limits on what is put in front of a statement for its rating.
+const (
+	maxAskVars    = 1024      // variables asked about
+	maxVarValue   = 256 << 10 // a value longer is left unknown
+	maxFuncRounds = 8         // rounds of functions that call functions
+)
+
+// varRef finds the names text may expand ($X, ${X…}, in any quoting: the
+// text may hand them to eval or bash -c) or assign (X=, X+=, X[…]=).
+var varRef = regexp.MustCompile(`\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)|(?:^|[^A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=`)
+
+// unasked are variables whose value is not asked of bash: those it
+// changes by itself, the working folder (the rating has it), chaperone's.
+var unasked = map[string]bool{
+	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true, "LINENO": true,
+	"BASHPID": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "FUNCNAME": true, "BASH_SOURCE": true, "BASH_LINENO": true,
+	"PIPESTATUS": true, "HISTCMD": true, "PPID": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "BASH_REMATCH": true,
+	"BASH_ARGV": true, "BASH_ARGC": true, "BASH_ARGV0": true, "DIRSTACK": true, "GROUPS": true, "COLUMNS": true, "LINES": true,
+}
+
+// rated is text as it is rated in the session: what the inner bash holds
+// that it uses is put in front of it, as bash has it now (asked of bash
+// itself, which is exact whatever set it: a statement, a file a statement
+// sourced, eval):
+//   - the working folder, when it is not the project's top (the rules
+//     read relative paths as the top's, and a file a statement sources
+//     from there);
+//   - the variables it names that have a plain value (a name reference
+//     anywhere among them leaves them all unknown: an assignment through
+//     one changes another), unless that assignment alone would be rated
+//     above low (LD_PRELOAD=…: the value is already there, the statement
+//     does not set it);
+//   - the definitions of the functions it calls, directly or through
+//     another.
+//
+// What is not known stays unknown.
+func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
+	names := ss.varNames(text, nil)
+	fnames, values, r, done := ss.query(names, replies, ended)
+	if done {
+		return "", r, true
+	}
+	// Past the limits, what is left out could be anything: the statement
+	// is rated as one that runs what is only known when it runs.
+	var unshown []string
+	if len(names) >= maxAskVars {
+		unshown = append(unshown, "# chaperone: this names more variables than are rated with it", `eval "$UNSHOWN_VARIABLES"`)
+	}
+
+	// The functions text calls, and those they call.
+	defs := funcDefs{}
+	size := 0
+	if len(fnames) > 0 {
+		seen := map[string]bool{}
+		src := text
+		for range maxFuncRounds {
+			var ask []string
+			for _, w := range words(src) {
+				if fnames[w] && !seen[w] {
+					seen[w] = true
+					ask = append(ask, "?f "+w)
+				}
+			}
+			if len(ask) == 0 {
+				break
+			}
+			got, r, done := ss.ask(ask, replies, ended)
+			if done {
+				return "", r, true
+			}
+			src = strings.Join(got, "\n")
+			for i, def := range got {
+				if def == "" {
+					continue
+				}
+				size += len(def)
+				if name := strings.TrimPrefix(ask[i], "?f "); !defs.learn(def) {
+					defs[name] = def // unreadable: rated as it is, which says so
+				}
+			}
+		}
+		// The variables the functions name, too.
+		var fsrc strings.Builder
+		for _, def := range defs {
+			fsrc.WriteString(def + "\n")
+		}
+		if more := ss.varNames(fsrc.String(), values); len(more) > 0 {
+			_, got, r, done := ss.query(more, replies, ended)
+			if done {
+				return "", r, true
+			}
+			for n, v := range got {
+				values[n] = v
+			}
+		}
+	}
+
+	var front []string
+	if ss.pwd != "" && ss.pwd != ss.job.Project {
+		if q, err := syntax.Quote(ss.pwd, syntax.LangBash); err == nil {
+			front = append(front, "cd "+q, "PWD="+q)
+		}
+	}
+	for _, v := range values {
+		if len(v) > maxVarValue {
+			unshown = append(unshown, "# chaperone: a variable this names is too long to rate with it", `eval "$UNSHOWN_VARIABLES"`)
+			break
+		}
+	}
+	front = append(front, ss.varLines(ctx, values)...)
+	front = append(front, unshown...)
+	if size > maxFuncText {
+		// More than is put in front of a statement: what the functions do
+		// is not known, which holds the statement.
+		front = append(front, "# chaperone: the functions this calls are too long to rate with it", `eval "$UNSHOWN_FUNCTIONS"`, text)
+	} else {
+		front = append(front, defs.around(text))
+	}
+	return strings.Join(front, "\n"), r, false
+}
+
+// varNames are the variables text may use (varRef) that are worth asking
+// bash about, but those in skip; HOME, PATH and IFS always (tilde, a
+// program's lookup, splitting), at most maxAskVars.
+func (ss *stmtSession) varNames(text string, skip map[string]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(n string) {
+		if n == "" || seen[n] || len(out) >= maxAskVars || unasked[n] || rater.SessionGateName(n) {
+			return
+		}
+		if _, ok := skip[n]; ok {
+			return
+		}
+		seen[n] = true
+		out = append(out, n)
+	}
+	if skip == nil {
+		add("HOME")
+		add("PATH")
+		add("IFS")
+	}
+	for _, m := range varRef.FindAllStringSubmatch(text, -1) {
+		add(m[1])
+		add(m[2])
+	}
+	return out
+}
+
+// varLines are the assignments that give the rating the variables'
+// values bash answered (see rated).
+func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) []string {
+	var names []string
+	for n, v := range values {
+		if v == "n" {
+			return nil // a name reference: any assignment may change another
+		}
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var lines []string
+	for _, n := range names {
+		attrs, v, ok := strings.Cut(values[n], "=")
+		if !ok || strings.Trim(attrs, "xr") != "" && attrs != "a" || len(v) > maxVarValue {
+			continue // unset, or an integer, a case-changing one…
+		}
+		if attrs == "a" {
+			lines = append(lines, n+"=("+v+")") // bash quoted the elements
+			continue
+		}
+		switch n {
+		case "HOME", "PATH":
+			if v == ss.getenv(n) {
+				continue // the rating has it from the environment
+			}
+		case "IFS":
+			if v == " \t\n" {
+				continue
+			}
+		}
+		q, err := syntax.Quote(v, syntax.LangBash)
+		if err != nil {
+			continue
+		}
+		l := n + "=" + q
+		if strings.Contains(attrs, "x") {
+			l = "export " + l
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	// A variable already set is no statement's doing: an assignment the
+	// rules would hold on its own (LD_PRELOAD=…) is left out, unknown.
+	low := func(text string) bool {
+		rating, _ := ss.s.Rater.Rate(ctx, rater.Request{Command: text, Cwd: ss.pwd, Project: ss.job.Project,
+			Home: ss.getenv("HOME"), Env: parser.EnvFrom(ss.getenv), Gated: true})
+		return rating.Risk.Effective() == models.Low
+	}
+	if low(strings.Join(lines, "\n")) {
+		return lines
+	}
+	return slices.DeleteFunc(lines, func(l string) bool { return !low(l) })
 }
 
 // alone runs text, which a person approved to write what host tools
@@ -384,10 +811,21 @@ type lineReader struct {
 }
 
 func (l *lineReader) Read(p []byte) (int, error) {
-	if len(l.line) == 0 {
+	for len(l.line) == 0 {
 		line, err := l.r.ReadBytes('\n')
+		// bash drops NUL bytes from its input; and one in a statement
+		// would end its message to the inner bash early.
+		line = bytes.ReplaceAll(line, []byte{0}, nil)
 		if len(line) == 0 {
+			if err == nil {
+				continue
+			}
 			return 0, err
+		}
+		if line[len(line)-1] != '\n' {
+			// The last line, without its newline: bash runs it all the
+			// same; the parser waits for the end of the line.
+			line = append(line, '\n')
 		}
 		l.text.Write(line)
 		l.line = line
@@ -422,14 +860,28 @@ func (ss *stmtSession) record(ev *models.Event, rec *audit.Recorder) {
 }
 
 // askNetwork holds a connection the statement running wants to make.
+// Between statements it can only be a job a statement left running in
+// the background: refused. While a statement runs, it may be one too,
+// which the question says when a statement of the session started one.
 func (ss *stmtSession) askNetwork(ctx context.Context, r netproxy.Request) models.Verdict {
 	ss.mu.Lock()
-	ev := ss.cur
-	ss.mu.Unlock()
-	if ev == nil {
-		return models.Verdict{By: models.ByNoPanel} // between statements: a background job
+	var asked *models.Event
+	if ev := ss.cur; ev != nil {
+		if ev.ID == "" {
+			ev.ID = audit.NewID(ev.Time) // the record the panel's question names
+		}
+		e := *ev
+		asked = &e
 	}
-	return ss.s.askConnection(ctx, ev, r)
+	bg := ss.bg
+	ss.mu.Unlock()
+	if asked == nil {
+		return models.Verdict{By: models.ByNoPanel}
+	}
+	if bg {
+		asked.Command += "\n# or a job that an earlier statement of this session left running in the background"
+	}
+	return ss.s.askConnection(ctx, asked, r)
 }
 
 // stateDir is chaperone's state folder for the session.
