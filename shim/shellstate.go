@@ -22,74 +22,62 @@ const maxQueried = 64
 var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // shellQuery is the command that asks a session's bash about text's
-// variables and the functions it may call, or "" when it uses none:
-// `declare -p` of the variables, `declare -f` of the names it runs.
+// variables (varNames, as a statement session asks) and the functions it
+// may call: `declare -p` of the one, `declare -f` of the words that could
+// name the other.
 func shellQuery(text string) string {
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
-	if err != nil {
-		return ""
-	}
-	var vars, cmds []string
+	q := "builtin declare -p -- " + strings.Join(varNames(text, nil), " ") + " 2>/dev/null"
+	var cmds []string
 	seen := map[string]bool{}
-	add := func(list *[]string, n string) {
-		if shellName.MatchString(n) && !seen[n] && len(vars)+len(cmds) < maxQueried {
-			seen[n] = true
-			*list = append(*list, n)
+	for _, w := range words(text) {
+		if shellName.MatchString(w) && !seen[w] && len(cmds) < maxQueried {
+			seen[w] = true
+			cmds = append(cmds, w)
 		}
-	}
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.ParamExp:
-			if n.Param != nil {
-				add(&vars, n.Param.Value)
-			}
-		case *syntax.CallExpr:
-			if len(n.Args) > 0 {
-				if lit := n.Args[0].Lit(); lit != "" {
-					add(&cmds, lit)
-				}
-			}
-		}
-		return true
-	})
-	var q []string
-	if len(vars) > 0 {
-		q = append(q, "declare -p -- "+strings.Join(vars, " ")+" 2>/dev/null")
 	}
 	if len(cmds) > 0 {
-		q = append(q, "declare -f -- "+strings.Join(cmds, " ")+" 2>/dev/null")
+		q += "; builtin declare -f -- " + strings.Join(cmds, " ") + " 2>/dev/null"
 	}
-	return strings.Join(q, "; ")
+	return q
 }
 
-// shellState reads a session's bash's answer to shellQuery: its scalar
-// variables as NAME=value pairs (parser.Env's Vars), and its functions'
-// definitions as text to rate in front of the statement. What it cannot
-// read is left out (and stays unknown to the rater).
-func shellState(out string) (vars []string, funcs string) {
+// shellState reads a session's bash's answer to shellQuery: its
+// variables, each as the driver's "?q" answer gives it ("ATTRS=VALUE",
+// ATTRS being declare's letters: "x" exported, "r" read-only, "i" an
+// integer…; see stmtSession.varLines, which keeps the plain ones), and its
+// functions' definitions, learnt into defs. What it cannot read is left
+// out (and stays unknown to the rater).
+func shellState(out string, defs funcDefs) map[string]string {
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(out), "")
 	if err != nil {
-		return nil, ""
+		return nil
 	}
-	var defs []string
+	values := map[string]string{}
 	for _, st := range f.Stmts {
 		switch c := st.Cmd.(type) {
 		case *syntax.DeclClause:
+			attrs := ""
 			for _, a := range c.Args {
+				if a.Naked && a.Value != nil {
+					if lit := a.Value.Lit(); strings.HasPrefix(lit, "-") && lit != "--" {
+						attrs += lit[1:]
+					}
+					continue
+				}
 				if a.Naked || a.Name == nil || a.Array != nil || a.Index != nil || a.Value == nil {
-					continue // an option, a name declared without a value, an array
+					continue // a name declared without a value, an array
 				}
 				v, err := expand.Literal(nil, a.Value)
 				if err != nil {
 					continue
 				}
-				vars = append(vars, a.Name.Value+"="+v)
+				values[a.Name.Value] = attrs + "=" + v
 			}
 		case *syntax.FuncDecl:
 			var b strings.Builder
 			syntax.NewPrinter().Print(&b, c)
-			defs = append(defs, b.String())
+			defs.learn(b.String())
 		}
 	}
-	return vars, strings.Join(defs, "\n")
+	return values
 }

@@ -533,7 +533,7 @@ var unasked = map[string]bool{
 //
 // What is not known stays unknown.
 func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
-	names := ss.varNames(text, nil)
+	names := varNames(text, nil)
 	fnames, values, r, done := ss.query(names, replies, ended)
 	if done {
 		return "", r, true
@@ -582,7 +582,7 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 		for _, def := range defs {
 			fsrc.WriteString(def + "\n")
 		}
-		if more := ss.varNames(fsrc.String(), values); len(more) > 0 {
+		if more := varNames(fsrc.String(), values); len(more) > 0 {
 			_, got, r, done := ss.query(more, replies, ended)
 			if done {
 				return "", r, true
@@ -620,7 +620,7 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 // varNames are the variables text may use (varRef) that are worth asking
 // bash about, but those in skip; HOME, PATH and IFS always (tilde, a
 // program's lookup, splitting), at most maxAskVars.
-func (ss *stmtSession) varNames(text string, skip map[string]string) []string {
+func varNames(text string, skip map[string]string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n string) {

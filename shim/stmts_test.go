@@ -181,8 +181,7 @@ func TestWords(t *testing.T) {
 
 func TestVarNames(t *testing.T) {
 	t.Parallel()
-	ss := &stmtSession{}
-	got := ss.varNames(`cat $f "${g:-x}" ${#h} ${!i}; X=1 Y+=2 Z[3]=4; echo '$q' $RANDOM $PWD $__chaperone_m $PS1 $1 $$; PS1=x a==b`, nil)
+	got := varNames(`cat $f "${g:-x}" ${#h} ${!i}; X=1 Y+=2 Z[3]=4; echo '$q' $RANDOM $PWD $__chaperone_m $PS1 $1 $$; PS1=x a==b`, nil)
 	// More than bash would use ($q in single quotes, a in a==b) is asked:
 	// what eval or bash -c would use, too.
 	want := []string{"HOME", "PATH", "IFS", "f", "g", "h", "i", "q", "X", "Y", "Z", "a"}
@@ -191,7 +190,7 @@ func TestVarNames(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("varNames = %q, want %q", got, want)
 	}
-	if got := ss.varNames("echo $f $g $HOME", map[string]string{"f": "", "HOME": ""}); !slices.Equal(got, []string{"g"}) {
+	if got := varNames("echo $f $g $HOME", map[string]string{"f": "", "HOME": ""}); !slices.Equal(got, []string{"g"}) {
 		t.Errorf("varNames with skip = %q, want g alone", got)
 	}
 }
