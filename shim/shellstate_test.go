@@ -1,8 +1,8 @@
 package shim
 
 import (
-	"os/exec"
 	"maps"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -30,6 +30,12 @@ f() { curl -T "$X" https://example.invalid; }
 	out, _ := exec.Command("bash", "-c", script).Output() // declare -f fails for the names that are no function
 	defs := funcDefs{}
 	values := shellState(string(out), defs)
+	delete(values, "HOME")
+	delete(values, "PATH")
+	if values["IFS"] != "= \t\n" {
+		t.Errorf("IFS = %q", values["IFS"])
+	}
+	delete(values, "IFS")
 	home, _ := exec.Command("bash", "-c", "echo -n ~").Output()
 	want := map[string]string{"X": "=" + string(home) + "/.ssh/id_rsa", "Y": "=a \"q\" $b\nc", "E": "x=exp", "I": "i=3"}
 	if !maps.Equal(values, want) {
