@@ -58,7 +58,7 @@ func (k *check) gateIn(depth int) {
 		c := &k.facts.Commands[i]
 		span := c.Span
 		for _, a := range c.Assigns {
-			if gateName(a.Name) && !(depth > 0 && promptVars[a.Name]) {
+			if gateAssign(a.Name, a.Value.Lit, a.Value.Dynamic, depth) {
 				k.hit(ruleSessionGate, span)
 			}
 		}
@@ -105,8 +105,8 @@ func (k *check) gateIn(depth int) {
 			k.hit(ruleSessionGate, span) // -c, -d, -s, -r, -n, -a, -w, -p
 		case name == "unset" || name == "declare" || name == "typeset" || name == "local" || name == "readonly" || name == "export":
 			for _, a := range args {
-				n, _, _ := strings.Cut(a.Lit, "=")
-				if a.Dynamic || gateName(n) {
+				n, v, set := strings.Cut(a.Lit, "=")
+				if a.Dynamic || (name == "unset" || !set) && gateName(n) || set && gateAssign(n, v, false, depth) {
 					k.hit(ruleSessionGate, span)
 				}
 			}
@@ -131,6 +131,24 @@ func (k *check) gateIn(depth int) {
 // /proc/…): what is read there is not known when the command is rated.
 func readsInput(p string) bool {
 	return p == "/dev/stdin" || strings.HasPrefix(p, "/dev/fd/") || strings.HasPrefix(p, "/proc/")
+}
+
+// gateAssign reports whether setting name to value (dynamic: only known
+// when it runs) changes the gate. A prompt (PS1, PS2, PS4) is the
+// gate's only where it could run something when it is shown — an
+// expansion or a command substitution; a plain one (SWE-agent's
+// PS1=SHELLPS1PREFIX, a venv's "(venv) ") is not. A file a statement
+// sources may set the prompt variables (promptVars).
+func gateAssign(name, value string, dynamic bool, depth int) bool {
+	switch {
+	case !gateName(name):
+		return false
+	case depth > 0 && promptVars[name]:
+		return false
+	case name == "PS1" || name == "PS2" || name == "PS4":
+		return dynamic || strings.ContainsAny(value, "$`")
+	}
+	return true
 }
 
 // promptVars are the gate's variables that only an interactive shell

@@ -141,3 +141,37 @@ func TestGateSourced(t *testing.T) {
 		})
 	}
 }
+
+// TestGatePrompt: a prompt is the gate's only where showing it could run
+// something; the plain prompts agents set (SWE-agent's) are not held.
+func TestGatePrompt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		cmd  string
+		held bool
+	}{
+		{"export PS1='SHELLPS1PREFIX'", false},
+		{"export PS2=''", false},
+		{"PS1='(venv) \\u@\\h:\\w\\$ '", true}, // \$ is a $: held, as the rule cannot tell
+		{"PS1='> '", false},
+		{"PS1='$(curl x)'", true},
+		{`PS1="$(date) > "`, true},
+		{"PS1='`id`'", true},
+		{`export PS1="$X"`, true},
+		{"declare PS4='+ '", false},
+		{"PS0=", true},
+		{"export PROMPT_COMMAND=x", true},
+		{"unset PS1", true},
+		{"HISTCONTROL=ignorespace", true},
+	} {
+		t.Run(tc.cmd, func(t *testing.T) {
+			t.Parallel()
+			req := testReq(tc.cmd)
+			req.Gated = true
+			r, _ := New().Rate(context.Background(), req)
+			if got := hasRule(r, ruleSessionGate.ID); got != tc.held {
+				t.Errorf("session.gate: %v, want %v (findings %v)", got, tc.held, rules(r))
+			}
+		})
+	}
+}
