@@ -84,7 +84,7 @@ func (s *Server) rate(ctx context.Context, req models.HoldRequest) (j engine.Jud
 	// session id can only pick a memory, which only ever raises a rating).
 	mem, _ := memory.Store{Dir: filepath.Join(config.DirsFrom(os.Getenv).State, "sessions")}.Load(req.Session)
 	cmd := engine.Command{Text: req.Command, Cwd: req.Cwd, Project: req.Project, Session: req.Session, Agent: req.Agent,
-		Getenv: func(k string) string { return env[k] }, Memory: mem}
+		Getenv: func(k string) string { return env[k] }, Memory: mem, Gated: req.Gated}
 	defer func() {
 		if r := recover(); r != nil {
 			j = unrated(fmt.Sprintf("the panel could not rate this command (%v)", r))

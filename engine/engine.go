@@ -122,6 +122,8 @@ type Command struct {
 	// Memory is what earlier commands of the session did (see
 	// rater.Request.Memory); nil means none. It can only raise the rating.
 	Memory *memory.Session
+	// Gated: a statement of a shell session (rater.Request.Gated).
+	Gated bool
 }
 
 // Judgement is what the engine makes of a Command.
@@ -150,7 +152,7 @@ func (e *Engine) Judge(ctx context.Context, c Command) Judgement {
 		getenv = func(string) string { return "" }
 	}
 	req := rater.Request{Command: c.Text, Cwd: c.Cwd, Project: c.Project, Home: getenv("HOME"), Session: c.Session,
-		Env: parser.EnvFrom(c.Getenv), Memory: c.Memory}
+		Env: parser.EnvFrom(c.Getenv), Memory: c.Memory, Gated: c.Gated}
 	w, _ := parser.Unwrap(c.Text, c.Agent, parser.PlacesFromEnv(getenv))
 	return Rate(ctx, e.rater, req, w, "")
 }

@@ -154,3 +154,18 @@ func TestNewRefusesOddProjectFile(t *testing.T) {
 		})
 	}
 }
+
+// TestJudgeGated: a statement of a shell session is judged with the
+// session's gate (the panel sees what the shim saw), and only then.
+func TestJudgeGated(t *testing.T) {
+	e, err := New(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gated := range []bool{false, true} {
+		j := e.Judge(context.Background(), Command{Text: "trap - DEBUG", Cwd: "/tmp", Gated: gated})
+		if high := j.Rating.Risk.Effective() == models.High; high != gated {
+			t.Errorf("gated %v: rated %v", gated, j.Rating.Risk)
+		}
+	}
+}

@@ -44,6 +44,10 @@ type HoldRequest struct {
 	Network *NetworkHold `json:"network,omitempty"`
 	// EventID is the audit record the command's run will be written as.
 	EventID string `json:"event_id,omitempty"`
+	// Gated is set for a statement of a shell session whose gate lives in
+	// the session's bash (rater.Request.Gated): the panel rates it so too.
+	// It can only raise a rating.
+	Gated bool `json:"gated,omitempty"`
 }
 
 // NetworkHold is a connection held for a person.

@@ -446,7 +446,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 		} else if s.Approver != nil {
 			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
-				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: cmp.Or(s.PID, os.Getpid())}
+				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: cmp.Or(s.PID, os.Getpid()), Gated: gated}
 			var err error
 			v, err = s.Approver.Ask(ctx, hr)
 			if err != nil && v.Approved {
