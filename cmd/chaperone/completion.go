@@ -89,7 +89,7 @@ func completions() map[string]completion {
 		"audit":             {subs: []string{"list", "show", "tail", "verify", "replay", "rerate", "export"}},
 		"audit show":        {flags: []string{"--json"}},
 		"audit tail":        {flags: []string{"-n", "-f"}},
-		"audit replay":      {flags: []string{"--speed", "--no-wait"}},
+		"audit replay":      {flags: []string{"--speed", "--no-wait", "--cast"}},
 		"audit rerate":      {flags: []string{"--all"}},
 		"audit export":      {flags: []string{"--session", "--since", "--until"}},
 		"sandbox":           {subs: []string{"up", "down", "status", "exec"}},
