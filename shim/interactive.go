@@ -286,7 +286,7 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	is.mu.Lock()
 	is.cancel = cancel
 	is.mu.Unlock()
-	ev, _, run := s.judge(hctx, job, text, nil, is.getenv, true)
+	ev, _, run := s.judge(hctx, job, text, nil, is.getenv, &statement{text: text})
 	is.mu.Lock()
 	is.cancel = nil
 	is.mu.Unlock()

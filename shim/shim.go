@@ -302,7 +302,7 @@ func (s *Shim) Run(ctx context.Context, argv0 string, inv *Invocation) error {
 // decideAndRun rates text (and the wrapper's inner command), decides, and
 // runs job.
 func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string) error {
-	ev, req, run := s.judge(ctx, job, text, w, getenv, false)
+	ev, req, run := s.judge(ctx, job, text, w, getenv, nil)
 	if !run {
 		return ExitCode(DeniedStatus)
 	}
@@ -389,12 +389,21 @@ func (s *Shim) decideAndRun(ctx context.Context, job *sandbox.Job, text string, 
 	return result
 }
 
+// statement is a statement of a shell session, for judge: its text as it
+// was typed or sent is what it records (the text judge rates has what the
+// session's bash holds that it uses in front of it, which the panel is
+// shown). Its rating applies the session's gate (Request.Gated).
+type statement struct {
+	text string
+}
+
 // judge rates text (and the wrapper's inner command) for job and decides:
 // low runs, medium runs with a warning on stderr, high is held for the
 // Approver (or a remembered approval). A command that is not to run is
 // said so on stderr and recorded; judge then returns false. gated: text is
 // a statement of a session whose gate lives in its bash (Request.Gated).
-func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string, gated bool) (*models.Event, rater.Request, bool) {
+func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrapper, getenv func(string) string, st *statement) (*models.Event, rater.Request, bool) {
+	gated := st != nil
 	home := getenv("HOME")
 	ev := &models.Event{
 		Time: time.Now(), Session: cmp.Or(s.sessionID, DetectSession(getenv, cmp.Or(s.PPID, os.Getppid()))), Agent: DetectAgent(getenv),
@@ -423,6 +432,9 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 	j := engine.Rate(ctx, s.Rater, req, w, bashEnv)
 	rating, facts := j.Rating, j.Facts
 	ev.Rating, ev.Facts = rating, facts
+	if st != nil {
+		ev.Command = st.text // as sent: what the agent and the audit know it by
+	}
 	if m := rating.Model; m != nil && m.Error != "" {
 		fmt.Fprintf(s.msgOut(), "chaperone: model: %s; rated by rules alone\n", m.Error)
 	}
@@ -446,7 +458,7 @@ func (s *Shim) judge(ctx context.Context, job *sandbox.Job, text string, w *Wrap
 		} else if s.Approver != nil {
 			s.signals.arm()
 			hr := models.HoldRequest{Time: ev.Time, Session: ev.Session, Agent: ev.Agent, Project: ev.Project,
-				Cwd: ev.Cwd, Command: ev.Command, Inner: ev.Inner, Rating: rating, Facts: facts, PID: cmp.Or(s.PID, os.Getpid()), Gated: gated}
+				Cwd: ev.Cwd, Command: text, Inner: ev.Inner, Rating: rating, Facts: facts, PID: cmp.Or(s.PID, os.Getpid()), Gated: gated}
 			var err error
 			v, err = s.Approver.Ask(ctx, hr)
 			if err != nil && v.Approved {

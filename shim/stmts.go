@@ -335,7 +335,7 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	if done {
 		return false, r, true
 	}
-	ev, req, ok := s.judge(ctx, job, rated, nil, ss.getenv, true)
+	ev, req, ok := s.judge(ctx, job, rated, nil, ss.getenv, &statement{text: text})
 	if !ok {
 		ss.status = DeniedStatus
 		return false, r, false
