@@ -413,3 +413,18 @@ func TestRedTeamInteractivePlantedBashrc(t *testing.T) {
 		next.end()
 	})
 }
+
+// A program that runs what it reads, reading the terminal, takes the next
+// lines typed as its input: they run, and never reach the gate as lines.
+func TestRedTeamInteractiveInputRunner(t *testing.T) {
+	redTeamInteractive(t, backends, func(s *session) {
+		s.line("xargs -I{} sh -c '{}'")
+		time.Sleep(time.Second)
+		s.line(canaryLine)
+		time.Sleep(time.Second)
+		s.keys("\x04") // Ctrl-D: the end of xargs' input
+		time.Sleep(500 * time.Millisecond)
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}

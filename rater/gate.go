@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -174,6 +175,60 @@ func repl(name string, args []models.Word) bool {
 	return true
 }
 
+// runsInput reports whether program name with args, reading the
+// terminal (its stdin not redirected), would run what is typed to it as
+// commands: xargs and parallel (each line their command's arguments: `xargs
+// sh -c`), an awk program that calls system or a pipe, a sed script with
+// GNU sed's e, a one-line program that reads its input and runs commands
+// (perl -ne 'system $_', python3 -c 'os.system(input())').
+func runsInput(name string, args []models.Word) bool {
+	code, operands, fromFile := "", 0, false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a.Dynamic:
+			return true
+		case name == "xargs" && (a.Lit == "-a" || strings.HasPrefix(a.Lit, "--arg-file")):
+			return false
+		case (name == "awk" || name == "gawk" || name == "mawk" || name == "nawk" || name == "sed") && a.Lit == "-f":
+			fromFile = true
+			i++
+		case a.Lit == "-e" || a.Lit == "-c" || a.Lit == "-E" || a.Lit == "--eval":
+			if i+1 < len(args) {
+				code += args[i+1].Lit + "\n"
+				i++
+			}
+		case strings.HasPrefix(a.Lit, "-") && len(a.Lit) > 1:
+			if (name == "perl" || name == "ruby") && strings.ContainsAny(a.Lit[1:], "e") && i+1 < len(args) {
+				code += args[i+1].Lit + "\n" // -ne CODE, -pe CODE
+				i++
+			}
+		case code == "" && !fromFile && (name == "awk" || name == "gawk" || name == "mawk" || name == "nawk" || name == "sed"):
+			code = a.Lit
+		default:
+			operands++
+		}
+	}
+	switch name {
+	case "xargs", "parallel":
+		return true
+	case "awk", "gawk", "mawk", "nawk":
+		return operands == 0 && (fromFile || strings.Contains(code, "system") || strings.Contains(code, "|"))
+	case "sed":
+		return operands == 0 && (fromFile || strings.Contains(code, "e"))
+	case "perl", "ruby", "python", "python2", "python3", "node", "nodejs", "php", "lua":
+		return operands == 0 && readsInput.MatchString(code) && runsCommands.MatchString(code)
+	}
+	return false
+}
+
+var (
+	// readsInput is code that reads its standard input.
+	readsInput = lazyre.New(`<>|<STDIN>|\$_|gets|STDIN|\$stdin|input\(|sys\.stdin|process\.stdin|readline|fgets|io\.read`)
+	// runsCommands is code that runs commands or code.
+	runsCommands = lazyre.New("system|exec|eval|popen|spawn|subprocess|child_process|`|qx|shell_exec|passthru|os\\.execute")
+)
+
 // shellReadsStdin reports whether a shell given args reads its commands
 // from its stdin: -s or - before any operand, and no -c.
 func shellReadsStdin(args []models.Word) bool {
@@ -298,7 +353,8 @@ func TypedLine(rating models.Rating, facts *models.Facts) models.Rating {
 		case argv[0].Lit == "source" || argv[0].Lit == ".",
 			terminalEditors[name],
 			replPrograms[name] && c.Stdin == "" && repl(name, argv[1:]),
-			parser.IsShell(name) && c.Stdin == "" && shellReadsStdin(argv[1:]):
+			parser.IsShell(name) && c.Stdin == "" && shellReadsStdin(argv[1:]),
+			c.Stdin == "" && len(c.Via) == 0 && runsInput(name, argv[1:]):
 			spans = append(spans, c.Span)
 		}
 	}
