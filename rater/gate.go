@@ -182,6 +182,9 @@ func repl(name string, args []models.Word) bool {
 // GNU sed's e, a one-line program that reads its input and runs commands
 // (perl -ne 'system $_', python3 -c 'os.system(input())').
 func runsInput(name string, args []models.Word) bool {
+	if !inputRunners[name] {
+		return false
+	}
 	code, operands, fromFile := "", 0, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -220,6 +223,13 @@ func runsInput(name string, args []models.Word) bool {
 		return operands == 0 && readsInput.MatchString(code) && runsCommands.MatchString(code)
 	}
 	return false
+}
+
+// inputRunners are the programs runsInput looks at.
+var inputRunners = map[string]bool{
+	"xargs": true, "parallel": true, "awk": true, "gawk": true, "mawk": true, "nawk": true, "sed": true,
+	"perl": true, "ruby": true, "python": true, "python2": true, "python3": true, "node": true, "nodejs": true,
+	"php": true, "lua": true,
 }
 
 var (

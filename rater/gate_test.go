@@ -95,6 +95,14 @@ func TestTypedLine(t *testing.T) {
 		{"bash build.sh", false},
 		{"ls -la", false},
 		{"echo source", false},
+		{"echo $$ $HOME", false},
+		{"kill -0 $$", false},
+		{"git status && go test ./...", false},
+		{"sed -i 's/a/b/' notes.txt", false},
+		{"echo hi | sed 's/h/j/'", false},
+		{"find . -name '*.go' | xargs grep -n TODO", false},
+		{"xargs -n1 echo < list.txt", false},
+		{"python3 -m pytest -q", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
