@@ -372,10 +372,10 @@ func TestRedTeamInteractiveVerdictRewrittenWhileHeld(t *testing.T) {
 	redTeamInteractive(t, backends, func(s *session) {
 		knownResidual(s.t, s.w.backend == "docker" || s.w.backend == "podman",
 			"the control folder is in the container's writable exchange folder (sandbox/engine.go)")
-		s.line(`c=$__chaperone_ctl; (while :; do IFS= read -r -d '' w < "$c/v"; case $w in *' hold'$'\n'*) ` +
-			`id=${w%% *}; rest=${w#* hold$'\n'}; n=${rest#"${rest%%[! ]*}"}; n=${n%% *}; ` +
+		s.line(`c=$__chaperone_ctl; last=; (while :; do sleep 0.01; IFS= read -r -d '' w < "$c/v"; case $w in *' hold'$'\n'*) ` +
+			`id=${w%% *}; [ "$id" = "$last" ] && continue; last=$id; rest=${w#* hold$'\n'}; n=${rest#"${rest%%[! ]*}"}; n=${n%% *}; ` +
 			`printf '%s run\n%s' "$id" "$rest" > "$c/v.t" && mv -f "$c/v.t" "$c/v"; : > "$c/r/$n"; ` +
-			`printf '%s\x1frun\x1f\0' "$id" > "$c/a";; esac; sleep 0.01; done) 2>/dev/null &`)
+			`printf '%s\x1frun\x1f\0' "$id" > "$c/a";; esac; done) 2>/dev/null &`)
 		s.settle(60 * time.Second)
 		s.line(canaryLine)
 		s.settle(60 * time.Second)
