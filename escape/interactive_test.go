@@ -376,9 +376,9 @@ func TestRedTeamInteractiveVerdictRewrittenWhileHeld(t *testing.T) {
 			`id=${w%% *}; [ "$id" = "$last" ] && continue; last=$id; rest=${w#* hold$'\n'}; n=${rest#"${rest%%[! ]*}"}; n=${n%% *}; ` +
 			`printf '%s run\n%s' "$id" "$rest" > "$c/v.t" && mv -f "$c/v.t" "$c/v"; : > "$c/r/$n"; ` +
 			`printf '%s\x1frun\x1f\0' "$id" > "$c/a";; esac; done) 2>/dev/null &`)
-		s.settle(60 * time.Second)
+		s.settle(120 * time.Second)
 		s.line(canaryLine)
-		s.settle(60 * time.Second)
+		s.settle(120 * time.Second)
 		s.noCanary()
 	})
 }
