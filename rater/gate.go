@@ -4,9 +4,11 @@ import (
 	"errors"
 	"path"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/internal/lazyre"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/parser"
 )
@@ -42,7 +44,8 @@ func SessionGateName(name string) bool { return gateName(name) }
 // gateName reports whether name is one the gate depends on: its own
 // (__chaperone…) or one of gateVars.
 func gateName(name string) bool {
-	return strings.HasPrefix(name, "__chaperone") || strings.HasPrefix(name, "CHAPERONE_") || gateVars[name]
+	lower := strings.ToLower(name) // shopt -s nocasematch would make __CHAPERONE_ASK one of the gate's
+	return strings.HasPrefix(lower, "__chaperone") || strings.HasPrefix(name, "CHAPERONE_") || gateVars[name]
 }
 
 // gate holds what would change a session's gate (ruleSessionGate).
@@ -71,7 +74,7 @@ func (k *check) gateIn(depth int) {
 			continue
 		}
 		name := argv[0].Lit
-		if argv[0].Dynamic || strings.HasPrefix(name, "__chaperone") {
+		if argv[0].Dynamic || gateName(name) && !gateVars[name] {
 			k.hit(ruleSessionGate, span)
 			continue
 		}
@@ -93,11 +96,13 @@ func (k *check) gateIn(depth int) {
 				continue // fc -l: lists
 			}
 			k.hit(ruleSessionGate, span)
+		case (name == "mapfile" || name == "readarray") && hasFlag(args, 'C'):
+			k.hit(ruleSessionGate, span) // -C CALLBACK: code run as the array fills
 		case name == "exec" && len(args) > 0:
 			k.hit(ruleSessionGate, span) // another program in the session's place
 		case name == "shopt" && hasWord(args, "-u") && (hasWord(args, "extdebug") || hasWord(args, "cmdhist") || hasWord(args, "promptvars")):
 			k.hit(ruleSessionGate, span)
-		case name == "shopt" && hasWord(args, "-s") && (hasWord(args, "expand_aliases") || hasWord(args, "lithist")):
+		case name == "shopt" && hasWord(args, "-s") && (hasWord(args, "expand_aliases") || hasWord(args, "lithist") || hasWord(args, "nocasematch")):
 			k.hit(ruleSessionGate, span)
 		case name == "set" && gateSet(args):
 			k.hit(ruleSessionGate, span)
@@ -113,7 +118,7 @@ func (k *check) gateIn(depth int) {
 		}
 	}
 	for _, f := range k.facts.Functions {
-		if gateName(f) || gateBuiltins[f] || f == "builtin" || f == "command" || f == "source" || f == "." || f == "eval" {
+		if gateName(f) || bashBuiltins[f] {
 			k.hit(ruleSessionGate, "function "+f)
 		}
 	}
@@ -344,6 +349,180 @@ func fdPath(dir, p string) bool {
 	return false
 }
 
+// bashBuiltins are bash's builtin commands. A function of one of these
+// names would run in place of the builtin for every later line, and for
+// the gate's own code, which writes its questions with printf and reads
+// its answers with read: a function named like a builtin is held.
+var bashBuiltins = map[string]bool{
+	".": true, ":": true, "[": true, "alias": true, "bg": true, "bind": true, "break": true, "builtin": true,
+	"caller": true, "cd": true, "command": true, "compgen": true, "complete": true, "compopt": true,
+	"continue": true, "declare": true, "dirs": true, "disown": true, "echo": true, "enable": true, "eval": true,
+	"exec": true, "exit": true, "export": true, "false": true, "fc": true, "fg": true, "getopts": true,
+	"hash": true, "help": true, "history": true, "jobs": true, "kill": true, "let": true, "local": true,
+	"logout": true, "mapfile": true, "popd": true, "printf": true, "pushd": true, "pwd": true, "read": true,
+	"readarray": true, "readonly": true, "return": true, "set": true, "shift": true, "shopt": true,
+	"source": true, "suspend": true, "test": true, "times": true, "trap": true, "true": true, "type": true,
+	"typeset": true, "ulimit": true, "umask": true, "unalias": true, "unset": true, "wait": true,
+}
+
+// terminalEditors run commands typed to them (vi's :!, emacs' M-!,
+// nano's ^T, more's !, gdb's shell).
+var terminalEditors = map[string]bool{
+	"vi": true, "vim": true, "nvim": true, "view": true, "vimdiff": true, "ex": true, "ed": true,
+	"emacs": true, "nano": true, "pico": true, "more": true, "pg": true, "most": true, "gdb": true,
+	"script": true, "tmux": true, "screen": true,
+}
+
+// replPrograms read a program from the terminal when given none (a REPL);
+// the database shells read statements, and run commands (.shell, \!),
+// with a database named.
+var replPrograms = map[string]bool{
+	"python": true, "python2": true, "python3": true, "ipython": true, "node": true, "nodejs": true,
+	"deno": true, "bun": true, "irb": true, "ruby": true, "perl": true, "php": true, "lua": true,
+	"luajit": true, "R": true, "ghci": true, "julia": true, "tclsh": true, "wish": true, "guile": true,
+	"sqlite3": true, "psql": true, "mysql": true, "mariadb": true,
+}
+
+// repl reports whether program name with args reads what it runs from
+// the terminal: no program file and no code option (python's -i: also
+// with a file).
+func repl(name string, args []models.Word) bool {
+	if name == "sqlite3" || name == "psql" || name == "mysql" || name == "mariadb" {
+		operands := 0
+		for _, a := range args {
+			switch {
+			case a.Dynamic:
+				return true
+			case a.Lit == "-c" || a.Lit == "-e" || a.Lit == "-f" || a.Lit == "--command" || a.Lit == "--execute" || a.Lit == "--file":
+				return false
+			case !strings.HasPrefix(a.Lit, "-"):
+				operands++
+			}
+		}
+		return name != "sqlite3" || operands < 2 // sqlite3 DB SQL: runs SQL
+	}
+	for _, a := range args {
+		switch {
+		case a.Dynamic:
+			return true // cannot tell: as if it did
+		case a.Lit == "-i" && strings.HasPrefix(name, "python"):
+			return true
+		case a.Lit == "-c" || a.Lit == "-m" || a.Lit == "-e" || a.Lit == "-p" || a.Lit == "-E" || a.Lit == "-r" ||
+			a.Lit == "--eval" || a.Lit == "--print" || a.Lit == "--version" || a.Lit == "-V" || a.Lit == "--help" || a.Lit == "-h":
+			return false
+		case !strings.HasPrefix(a.Lit, "-"):
+			return false // a program file
+		}
+	}
+	return true
+}
+
+// runsInput reports whether program name with args, reading the
+// terminal (its stdin not redirected), would run what is typed to it as
+// commands: xargs and parallel (each line their command's arguments: `xargs
+// sh -c`), an awk program that calls system or a pipe, a sed script with
+// GNU sed's e, a one-line program that reads its input and runs commands
+// (perl -ne 'system $_', python3 -c 'os.system(input())').
+func runsInput(name string, args []models.Word) bool {
+	if !inputRunners[name] {
+		return false
+	}
+	code, operands, fromFile := "", 0, false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a.Dynamic:
+			return true
+		case name == "xargs" && (a.Lit == "-a" || strings.HasPrefix(a.Lit, "--arg-file")):
+			return false
+		case (name == "awk" || name == "gawk" || name == "mawk" || name == "nawk" || name == "sed") && a.Lit == "-f":
+			fromFile = true
+			i++
+		case a.Lit == "-e" || a.Lit == "-c" || a.Lit == "-E" || a.Lit == "--eval":
+			if i+1 < len(args) {
+				code += args[i+1].Lit + "\n"
+				i++
+			}
+		case strings.HasPrefix(a.Lit, "-") && len(a.Lit) > 1:
+			if (name == "perl" || name == "ruby") && strings.ContainsAny(a.Lit[1:], "e") && i+1 < len(args) {
+				code += args[i+1].Lit + "\n" // -ne CODE, -pe CODE
+				i++
+			}
+		case code == "" && !fromFile && (name == "awk" || name == "gawk" || name == "mawk" || name == "nawk" || name == "sed"):
+			code = a.Lit
+		default:
+			operands++
+		}
+	}
+	switch name {
+	case "xargs", "parallel":
+		return true
+	case "awk", "gawk", "mawk", "nawk":
+		return operands == 0 && (fromFile || strings.Contains(code, "system") || strings.Contains(code, "|"))
+	case "sed":
+		return operands == 0 && (fromFile || strings.Contains(code, "e"))
+	case "perl", "ruby", "python", "python2", "python3", "node", "nodejs", "php", "lua":
+		return operands == 0 && codeReadsInput.MatchString(code) && runsCommands.MatchString(code)
+	}
+	return false
+}
+
+// inputRunners are the programs runsInput looks at.
+var inputRunners = map[string]bool{
+	"xargs": true, "parallel": true, "awk": true, "gawk": true, "mawk": true, "nawk": true, "sed": true,
+	"perl": true, "ruby": true, "python": true, "python2": true, "python3": true, "node": true, "nodejs": true,
+	"php": true, "lua": true,
+}
+
+var (
+	// codeReadsInput is code that reads its standard input.
+	codeReadsInput = lazyre.New(`<>|<STDIN>|\$_|gets|STDIN|\$stdin|input\(|sys\.stdin|process\.stdin|readline|fgets|io\.read`)
+	// runsCommands is code that runs commands or code.
+	runsCommands = lazyre.New("system|exec|eval|popen|spawn|subprocess|child_process|`|qx|shell_exec|passthru|os\\.execute")
+)
+
+// shellReadsStdin reports whether a shell given args reads its commands
+// from its stdin: -s or - before any operand, and no -c.
+func shellReadsStdin(args []models.Word) bool {
+	for _, a := range args {
+		switch {
+		case a.Dynamic:
+			return true
+		case a.Lit == "-" || a.Lit == "-s":
+			return true
+		case strings.HasPrefix(a.Lit, "--"):
+			continue
+		case strings.HasPrefix(a.Lit, "-") || strings.HasPrefix(a.Lit, "+"):
+			if strings.ContainsRune(a.Lit, 'c') {
+				return false
+			}
+			if strings.ContainsRune(a.Lit, 's') {
+				return true
+			}
+		default:
+			return false // a script
+		}
+	}
+	return false
+}
+
+// hasFlag reports whether a short option letter appears among args (as
+// -C or in a group such as -tC).
+func hasFlag(args []models.Word, letter byte) bool {
+	for _, a := range args {
+		if a.Dynamic {
+			return true
+		}
+		if a.Lit == "--" {
+			return false
+		}
+		if len(a.Lit) > 1 && a.Lit[0] == '-' && a.Lit[1] != '-' && strings.IndexByte(a.Lit[1:], letter) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // gateSet reports whether set's arguments turn off what the gate needs:
 // history (+o history, +H is only expansion), function tracing (+T, +o
 // functrace), or turn on what runs code unseen (-o posix drops extdebug's
@@ -385,4 +564,58 @@ func hasWord(args []models.Word, w string) bool {
 		}
 	}
 	return false
+}
+
+// TypedLine is the rating of a line typed at a terminal session, whose
+// gate lives in the bash that runs the line and reads the terminal
+// (shim's interactive sessions): rating (of facts, with Request.Gated)
+// raised to high (ruleSessionGate) when the line
+//
+//   - sources a file: whatever the file holds runs inside that bash with
+//     the gate's own powers, and bash reads it only after chaperone has
+//     decided, so rating its content first would not do;
+//   - hands the terminal to a program that runs what is typed to it,
+//     which then never reaches the gate as a line: a shell with no
+//     command (its prompt looks like the session's), an interpreter with
+//     no program (a REPL), an editor or pager with a shell escape.
+//
+// The statements of a session fed from a pipe, which chaperone hands over
+// one at a time with /dev/null as their stdin, need none of this.
+func TypedLine(rating models.Rating, facts *models.Facts) models.Rating {
+	if facts == nil {
+		return rating
+	}
+	var spans []string
+	for _, f := range rating.Findings {
+		if f.Rule == ruleShellBare.ID {
+			spans = append(spans, f.Span)
+		}
+	}
+	for i := range facts.Commands {
+		c := &facts.Commands[i]
+		argv := c.Argv
+		for len(argv) > 1 && (argv[0].Lit == "builtin" || argv[0].Lit == "command") && !strings.HasPrefix(argv[1].Lit, "-") {
+			argv = argv[1:]
+		}
+		if len(argv) == 0 || argv[0].Dynamic {
+			continue
+		}
+		name := baseName(argv[0].Lit)
+		switch {
+		case argv[0].Lit == "source" || argv[0].Lit == ".",
+			terminalEditors[name],
+			replPrograms[name] && c.Stdin == "" && repl(name, argv[1:]),
+			parser.IsShell(name) && c.Stdin == "" && shellReadsStdin(argv[1:]),
+			c.Stdin == "" && len(c.Via) == 0 && runsInput(name, argv[1:]):
+			spans = append(spans, c.Span)
+		}
+	}
+	for _, span := range spans {
+		rating.Findings = append(rating.Findings, models.Finding{Rule: ruleSessionGate.ID, Risk: ruleSessionGate.Risk,
+			Reason: ruleSessionGate.Reason, Span: span})
+		rating.Risk = models.MaxRisk(rating.Risk, ruleSessionGate.Risk)
+		rating.Undecided = false
+	}
+	sort.SliceStable(rating.Findings, func(i, j int) bool { return rating.Findings[i].Risk > rating.Findings[j].Risk })
+	return rating
 }

@@ -2,11 +2,13 @@ package shim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,12 +16,14 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/chaperone-dev/chaperone/audit"
 	"github.com/chaperone-dev/chaperone/broker"
 	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/netproxy"
+	"github.com/chaperone-dev/chaperone/rater"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
@@ -28,35 +32,80 @@ import (
 // readline, history, completion, job control and the prompt are bash's.
 // What chaperone adds is a gate, in bash's own hooks (gateRC):
 //
-//   - PS0, which bash expands after it has read a line and before any of it
-//     runs, asks chaperone about the line (as bash's history has it, so a
-//     multi-line command or a here-document is one question) over the
+//   - PS0, which bash expands after it has read a line and before any of
+//     it runs, asks chaperone about the line (as bash's history has it, so
+//     a multi-line command or a here-document is one question) over the
 //     session's private channel (ctl), and waits for the answer: chaperone
 //     rates it as `-c` would and holds it for the panel when it is high.
+//     The asking subshell then reads chaperone's verdict file and prints a
+//     token only when the verdict is "run" for its own question and the
+//     very text it sent. Anything else (a deny, a hold withdrawn with
+//     Ctrl-C, a question answered for another text, a subshell that could
+//     not start or was killed) leaves PS0 assigning to a read-only
+//     variable, an error that makes bash drop the whole line before any of
+//     it runs: no command, no function definition, no expansion.
 //   - A DEBUG trap with extdebug runs before every command and skips it
-//     unless chaperone's verdict file says the line it belongs to may run.
-//     The verdict is a file only chaperone writes, so the line being asked
-//     about cannot answer for itself.
+//     unless chaperone approved the line it belongs to (a file named by its
+//     history number in the control folder, which only chaperone writes),
+//     so that nothing runs between lines but the gate's own hooks: not the
+//     prompt, not what readline would expand or execute.
 //
-// What would undo the gate from inside (trap, set +o history, enable,
-// exec …) is rated high (rater's session.gate rule).
+// The verdict is in files only chaperone writes, so a line cannot answer
+// for itself; the question travels over a FIFO that any process of the
+// sandbox may write, so the asker checks that the verdict is about what it
+// asked. Two limits: docker and podman make the control folder in the
+// container's exchange folder, which the container may write, so there a
+// process the session started can answer for a line (bubblewrap binds it
+// read-only); and a process that may ptrace bash (same user, no Yama) can
+// change it at will. The gate's own state is read-only (its functions,
+// PS0, PROMPT_COMMAND, the variables bash keeps for it); what the prompt
+// would run between lines (PS1's command substitutions) is skipped, and
+// could not reach the gate from its subshell anyway. What would undo the
+// gate from inside (trap, set +o history, enable, exec, a function named
+// like a builtin …) is rated high (rater's session.gate rule), and so is
+// what would run code no line shows in this bash, or hand the terminal to
+// a program that runs what is typed to it (rater.TypedLine).
 
-// gateRC is the inner bash's startup file: the person's ~/.bashrc (as the
-// sandbox has it), then the gate.
-const gateRC = `[ -r ~/.bashrc ] && . ~/.bashrc
-exec 3<&-
+// gateRC is the inner bash's startup file: the gate, and nothing of the
+// sandbox's ~/.bashrc, which commands of the sandbox may have written and
+// which would run before the gate with the gate's powers. In order:
+//
+//   - bash's own variables the gate reads, read-only (unset, FUNCNAME,
+//     BASH_COMMAND and SRANDOM would lose their meaning); no aliases; less
+//     without its shell escapes (man and git page with it);
+//   - __chaperone_ask, which runs in PS0's command substitution: in POSIX
+//     mode (so that unset is bash's own) it removes any function named like
+//     a builtin it uses, asks, and prints $__chaperone_t only if chaperone's
+//     verdict is "run" for its id and its text;
+//   - PS0, which sets __chaperone_t from SRANDOM, keeps the asker's
+//     output in __chaperone_got[__chaperone_t] (inside expansions that
+//     print nothing), and looks up __chaperone_ok[ok<what is left of
+//     $__chaperone_t once that output is taken off its front>] with :=,
+//     which assigns (and fails, the array being read-only) unless the
+//     asker printed exactly $__chaperone_t;
+//   - readline's commands that run or expand shell code unbound;
+//   - the DEBUG trap, keywords only (nothing a function could stand in
+//     for): the gate's own hooks, or a line chaperone approved.
+const gateRC = `exec 3<&-
 declare -r __chaperone_ctl="$CHAPERONE_CTL"
 unset CHAPERONE_CTL
 set -o history
 shopt -s cmdhist extdebug
-shopt -u lithist
+shopt -u lithist expand_aliases
+unalias -a
 [[ ${HISTSIZE-} =~ ^[1-9][0-9]*$ ]] || HISTSIZE=1000
-declare -r HISTCONTROL= HISTIGNORE= HISTCMD
+declare -r HISTCONTROL= HISTIGNORE= HISTCMD FUNCNAME BASH_COMMAND SRANDOM
+declare -rx LESSSECURE=1
 __chaperone_ask() {
-	local id=$BASHPID.$SRANDOM ok=1 a m k t
+	POSIXLY_CORRECT=y
+	unset -f builtin command printf read exec local history shopt kill unset || return
+	set +eu
+	shopt -u nocasematch
+	local LC_ALL=C TMOUT= id=$BASHPID.$SRANDOM ok=1 h a m k t w
 	[[ -o history ]] && shopt -q cmdhist && ((HISTSIZE > 0)) || ok=0
-	{ printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f' "$id" "$1" "$ok" "$PWD"; HISTTIMEFORMAT= builtin history 1; printf '\0'; } >"$__chaperone_ctl/q"
-	exec {a}<"$__chaperone_ctl/a"
+	h=$(HISTTIMEFORMAT= builtin history 1) || return
+	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#PWD}" "$PWD" "$h" >"$__chaperone_ctl/q" || return
+	exec {a}<"$__chaperone_ctl/a" || return
 	while IFS= read -r -d '' m <&"$a"; do
 		[[ $m == "$id"$'\x1f'* ]] || continue
 		m=${m#*$'\x1f'}
@@ -66,26 +115,28 @@ __chaperone_ask() {
 		[[ $k == say ]] || break
 	done
 	exec {a}<&-
+	IFS= read -r -d '' w <"$__chaperone_ctl/v"
+	[[ $w == "$id run"$'\n'"$h"$'\n' ]] && printf '%s' "$__chaperone_t" && return
+	kill -INT $$
 }
-__chaperone_gate() {
-	[[ ${FUNCNAME[1]-} == __chaperone_ask ]] && return 0
-	[[ ${__chaperone_inline-} == "$HISTCMD" ]] || return 0
-	local s v
-	{ read -r s v <"$__chaperone_ctl/v"; } 2>/dev/null
-	if [[ $s == "$HISTCMD" ]]; then
-		[[ $v == run ]] || return 1
-		__chaperone_seen=$s
-		return 0
-	fi
-	[[ $BASHPID != "$$" && ${__chaperone_seen-} == "$HISTCMD" ]]
+__chaperone_done() {
+	__chaperone_got=()
+	printf 'D\x1f%s\0' "$1" >"$__chaperone_ctl/q"
 }
-__chaperone_done() { printf 'D\x1f%s\0' "$1" >"$__chaperone_ctl/q"; }
-readonly -f __chaperone_ask __chaperone_gate __chaperone_done
-declare -a __chaperone_pc=("${PROMPT_COMMAND[@]}")
-PROMPT_COMMAND=('__chaperone_done "$?"' "${__chaperone_pc[@]}")
-unset __chaperone_pc
-declare -r PS0='${__chaperone_nil[__chaperone_inline=HISTCMD-1]-}$(__chaperone_ask "$?")'
-trap __chaperone_gate DEBUG
+readonly -f __chaperone_ask __chaperone_done
+declare -r __chaperone_zero=0
+declare -ar __chaperone_nil=()
+declare -Ar __chaperone_ok=([ok]=1)
+declare -a __chaperone_got=()
+declare -ar PROMPT_COMMAND=('\__chaperone_done "$?"')
+declare -r PS0='${__chaperone_nil[__chaperone_t=SRANDOM]-}${__chaperone_nil[${__chaperone_zero#${__chaperone_got[__chaperone_t]:=$(\__chaperone_ask "$?")}}]-}${__chaperone_nil[${__chaperone_ok[ok${__chaperone_t#"${__chaperone_got[__chaperone_t]-}"}]:=}*0]-}'
+for __chaperone_t in emacs-standard emacs-meta emacs-ctlx vi-command vi-insert; do
+	for __chaperone_m in edit-and-execute-command vi-edit-and-execute-command shell-expand-line re-read-init-file; do
+		bind -m "$__chaperone_t" -u "$__chaperone_m"
+	done
+done 2>/dev/null
+unset __chaperone_t __chaperone_m
+trap '[[ ${FUNCNAME[0]-} == __chaperone_ask || ${FUNCNAME[0]-} == __chaperone_done || $BASH_COMMAND == "\\__chaperone_ask \"\$?\"" || $BASH_COMMAND == "\\__chaperone_done \"\$?\"" || -e $__chaperone_ctl/r/$HISTCMD ]]' DEBUG
 `
 
 // interactiveScript starts the interactive bash with gateRC (from a
@@ -110,12 +161,14 @@ type interactive struct {
 	cancel  func()          // withdraws the line held now
 	asker   string          // the id of the question being answered
 	lastNum int             // the history number of the last line asked about
+	lastOut time.Time       // when bash's terminal last printed
 }
 
 // interactiveSession runs job as an interactive bash on the caller's
 // terminal, gated line by line (see above), and returns its exit status.
 func (s *Shim) interactiveSession(ctx context.Context, job *sandbox.Job, getenv func(string) string) error {
 	is := &interactive{s: s, job: job, getenv: getenv, tty: s.Stdin, lastNum: -1}
+	s.sessionID = newSessionID(getenv, cmp.Or(s.PPID, os.Getppid()))
 	master, slave, err := pty.Open()
 	if err != nil {
 		return fmt.Errorf("terminal: %w", err)
@@ -124,7 +177,8 @@ func (s *Shim) interactiveSession(ctx context.Context, job *sandbox.Job, getenv 
 	is.master = master
 	pty.InheritSize(is.tty, master)
 	job.Script, job.Args = interactiveScript, nil
-	job.Control = is.ctl.make
+	job.Control = is.makeControl
+	s.Rater = typedRater{s.Rater}
 	job.Stdin, job.StdinFile, job.Stdout, job.StdoutFile, job.Stderr, job.StderrFile = slave, slave, slave, slave, slave, slave
 	is.proxy = s.sessionProxy(ctx, job, crlfWriter{is.tty}, is.askNetwork)
 	// What chaperone says goes to the terminal through the asking bash
@@ -217,6 +271,7 @@ func (is *interactive) output() {
 		if n > 0 {
 			is.tty.Write(buf[:n])
 			is.mu.Lock()
+			is.lastOut = time.Now()
 			if is.rec != nil {
 				is.rec.Write(buf[:n])
 			}
@@ -251,49 +306,50 @@ func (is *interactive) answer(ctx context.Context, m string) {
 	is.ask(ctx, m)
 }
 
-// ask decides the line a question is about: "Q", the asker's id, the
-// status of the line before, whether bash's history settings hold ("1"),
-// the working folder, and `history 1`'s output.
+// ask decides the line a question is about (see parseQuestion). The
+// verdict goes to the verdict file, with the asker's id and the text it
+// sent (the asker runs the line only if both are its own), and, when the
+// line may run, to the approval named by its history number (what the
+// DEBUG trap looks for) — before the answer, which only wakes the asker.
 func (is *interactive) ask(ctx context.Context, m string) {
-	f := strings.SplitN(m, "\x1f", 6)
-	if len(f) != 6 || f[0] != "Q" {
+	q, ok := parseQuestion(m)
+	if !ok {
 		return // not bash's gate: nothing runs on it
 	}
-	id, ok, pwd := f[1], f[3] == "1", f[4]
-	status, _ := strconv.Atoi(f[2])
-	num, text, parsed := parseHistory(f[5])
-	is.finishLine(&status)
+	is.finishLine(&q.status)
 	is.mu.Lock()
-	is.asker = id
+	is.asker = q.id
 	is.mu.Unlock()
 	deny := func(why string) {
-		is.ctl.verdict(strconv.Itoa(num) + " deny")
-		is.reply(id, "deny", "chaperone: denied: "+why)
+		is.decide(q, "deny")
+		is.reply(q.id, "deny", "chaperone: denied: "+why)
 	}
 	switch {
-	case !parsed || !ok:
+	case !q.parsed || !q.historyOn:
 		deny("this line did not reach bash's history, which the gate reads it from; `set -o history` and `shopt -s cmdhist` must stay on")
 		return
-	case num == is.lastNum:
-		deny("this line did not reach bash's history (its number did not change), which the gate reads it from")
+	case q.num <= is.lastNum:
+		// Never decided twice: a number asked about again, or going
+		// back, is not a line of bash's history.
+		deny("this line did not reach bash's history (its number did not grow), which the gate reads it from")
 		return
 	}
-	is.lastNum = num
-	is.ctl.verdict(strconv.Itoa(num) + " hold")
+	is.lastNum = q.num
+	is.decide(q, "hold")
 	s, job := is.s, is.job
-	job.Dir = pwd
-	hctx, cancel := context.WithCancel(ctx)
+	job.Dir = q.pwd
+	hctx, cancel := context.WithCancelCause(ctx)
 	is.mu.Lock()
-	is.cancel = cancel
+	is.cancel = func() { cancel(errWithdrawn) }
 	is.mu.Unlock()
-	ev, _, run := s.judge(hctx, job, text, nil, is.getenv, &statement{text: text})
+	ev, _, run := s.judge(hctx, job, q.text, nil, is.getenv, &statement{text: q.text})
 	is.mu.Lock()
 	is.cancel = nil
 	is.mu.Unlock()
-	cancel()
+	cancel(nil)
 	if !run {
-		is.ctl.verdict(strconv.Itoa(num) + " deny")
-		is.reply(id, "deny", "")
+		is.decide(q, "deny")
+		is.reply(q.id, "deny", "")
 		return
 	}
 	if job.OpenGuarded {
@@ -305,12 +361,109 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	is.rec = is.newRecorder(ev)
 	is.mu.Unlock()
 	ev.Duration = float64(time.Now().UnixMicro()) // start, until finishLine
-	is.ctl.verdict(strconv.Itoa(num) + " run")
-	is.reply(id, "run", "")
+	is.decide(q, "run")
+	is.reply(q.id, "run", "")
 }
+
+// decide writes verdict ("hold", "deny" or "run") on q: the approval of
+// its history number first (made for "run", removed otherwise: one a
+// forged question made before is gone), then the verdict file.
+func (is *interactive) decide(q question, verdict string) {
+	if q.parsed {
+		approval := filepath.Join(is.ctl.dir, approvals, strconv.Itoa(q.num))
+		if verdict == "run" {
+			if f, err := os.OpenFile(approval, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+				f.Close()
+			}
+		} else {
+			os.Remove(approval)
+		}
+	}
+	is.ctl.verdict(q.id + " " + verdict + "\n" + q.history)
+}
+
+// approvals is the control folder's folder of approved lines, each an
+// empty file named by its history number.
+const approvals = "r"
+
+// makeControl fills the job's control folder: the channel (ctl.make) and
+// the folder of approvals.
+func (is *interactive) makeControl(dir string) error {
+	if err := os.Mkdir(filepath.Join(dir, approvals), 0o755); err != nil {
+		return fmt.Errorf("control channel: %w", err)
+	}
+	return is.ctl.make(dir)
+}
+
+// question is one question of bash's gate.
+type question struct {
+	id        string // the asker's: BASHPID.SRANDOM
+	status    int    // of the line before
+	historyOn bool   // bash's history settings hold
+	pwd       string
+	history   string // `history 1` as sent: the verdict file repeats it
+	num       int    // parsed from history
+	text      string
+	parsed    bool
+}
+
+// parseQuestion reads "Q", the asker's id, the status of the line before,
+// whether bash's history settings hold ("1"), the working folder's length
+// in bytes and the folder, and `history 1`'s output, separated by \x1f.
+// The folder and the history may hold \x1f: the folder is taken by its
+// length, the history is the rest. ok is false for what is no question.
+func parseQuestion(m string) (q question, ok bool) {
+	f := strings.SplitN(m, "\x1f", 6)
+	if len(f) != 6 || f[0] != "Q" || !validAsker(f[1]) {
+		return q, false
+	}
+	n, err := strconv.Atoi(f[4])
+	if err != nil || n < 0 || n >= len(f[5]) || f[5][n] != '\x1f' {
+		return q, false
+	}
+	q.id, q.historyOn, q.pwd, q.history = f[1], f[3] == "1", f[5][:n], f[5][n+1:]
+	q.status, _ = strconv.Atoi(f[2])
+	q.num, q.text, q.parsed = parseHistory(q.history)
+	return q, true
+}
+
+// validAsker reports whether id is an asker's id: digits, a dot, digits.
+func validAsker(id string) bool {
+	pid, rnd, ok := strings.Cut(id, ".")
+	digits := func(s string) bool {
+		return s != "" && strings.Trim(s, "0123456789") == ""
+	}
+	return ok && digits(pid) && digits(rnd)
+}
+
+// settle waits, a moment at most, for the line's last output to come
+// through the terminals between bash and chaperone (it is written before
+// bash says the line ended, but the relays copy it later): until the
+// master has nothing to read and nothing came for settleQuiet.
+func (is *interactive) settle() {
+	for end := time.Now().Add(settleMax); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		n := 0
+		if sc, err := is.master.SyscallConn(); err == nil {
+			sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+		}
+		is.mu.Lock()
+		quiet := time.Since(is.lastOut) >= settleQuiet
+		is.mu.Unlock()
+		if n == 0 && quiet {
+			return
+		}
+	}
+}
+
+// How long settle waits for output in flight.
+const (
+	settleQuiet = 15 * time.Millisecond
+	settleMax   = 200 * time.Millisecond
+)
 
 // finishLine records the line that ran last with its status.
 func (is *interactive) finishLine(status *int) {
+	is.settle()
 	is.mu.Lock()
 	ev, rec := is.line, is.rec
 	is.line, is.rec = nil, nil
@@ -357,6 +510,16 @@ func (is *interactive) askNetwork(ctx context.Context, r netproxy.Request) model
 		return models.Verdict{By: models.ByNoPanel}
 	}
 	return is.s.askConnection(ctx, ev, r)
+}
+
+// typedRater rates a line typed at the session as Rater does, then as a
+// line of a session whose gate is in the bash that reads the terminal
+// (rater.TypedLine).
+type typedRater struct{ Rater }
+
+func (r typedRater) Rate(ctx context.Context, req rater.Request) (models.Rating, *models.Facts) {
+	rating, facts := r.Rater.Rate(ctx, req)
+	return rater.TypedLine(rating, facts), facts
 }
 
 // sayWriter sends what chaperone writes for the person to the terminal

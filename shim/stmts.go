@@ -225,6 +225,7 @@ type answer struct {
 // does.
 func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, getenv func(string) string) error {
 	ss := &stmtSession{s: s, job: job, getenv: getenv, pwd: job.Dir}
+	s.sessionID = newSessionID(getenv, cmp.Or(s.PPID, os.Getppid()))
 	job.Script = driver
 	job.Control = ss.ctl.make
 	devnull, err := os.Open(os.DevNull)
@@ -845,7 +846,7 @@ func (l *lineReader) take() string {
 // with its output recording closed into it.
 func (ss *stmtSession) record(ev *models.Event, rec *audit.Recorder) {
 	s := ss.s
-	ev.Session = cmp.Or(ev.Session, DetectSession(ss.getenv, cmp.Or(s.PPID, os.Getppid())))
+	ev.Session = cmp.Or(ev.Session, s.sessionID, DetectSession(ss.getenv, cmp.Or(s.PPID, os.Getppid())))
 	ev.Agent = cmp.Or(ev.Agent, DetectAgent(ss.getenv))
 	ev.Project, ev.Cwd = cmp.Or(ev.Project, ss.job.Project), cmp.Or(ev.Cwd, ss.pwd)
 	ev.Backend = s.Backend.Name()
