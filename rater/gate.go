@@ -571,13 +571,17 @@ func hasWord(args []models.Word, w string) bool {
 // (shim's interactive sessions): rating (of facts, with Request.Gated)
 // raised to high (ruleSessionGate) when the line
 //
-//   - sources a file: whatever the file holds runs inside that bash with
-//     the gate's own powers, and bash reads it only after chaperone has
-//     decided, so rating its content first would not do;
 //   - hands the terminal to a program that runs what is typed to it,
 //     which then never reaches the gate as a line: a shell with no
 //     command (its prompt looks like the session's), an interpreter with
 //     no program (a REPL), an editor or pager with a shell escape.
+//
+// A file the line sources is rated by what it holds, as in a statement
+// session (gateSourced: a project file read and checked for what would
+// change the gate; any other held). bash reads it after chaperone has
+// decided: only a process already running in the sandbox could change it
+// in between, and PS0's check, which the file cannot reach, still drops
+// any later line chaperone did not let run.
 //
 // The statements of a session fed from a pipe, which chaperone hands over
 // one at a time with /dev/null as their stdin, need none of this.
@@ -602,8 +606,7 @@ func TypedLine(rating models.Rating, facts *models.Facts) models.Rating {
 		}
 		name := baseName(argv[0].Lit)
 		switch {
-		case argv[0].Lit == "source" || argv[0].Lit == ".",
-			terminalEditors[name],
+		case terminalEditors[name],
 			replPrograms[name] && c.Stdin == "" && repl(name, argv[1:]),
 			parser.IsShell(name) && c.Stdin == "" && shellReadsStdin(argv[1:]),
 			c.Stdin == "" && len(c.Via) == 0 && runsInput(name, argv[1:]):

@@ -232,10 +232,12 @@ func TestTypedLine(t *testing.T) {
 		cmd  string
 		held bool
 	}{
-		{"source .venv/bin/activate", true},
-		{". ./env.sh", true},
+		// A project file sourced is rated by what it holds (gateSourced),
+		// as in a statement session, not held for being sourced.
+		{"source .venv/bin/activate", false},
+		{". ./env.sh", false},
 		{"builtin source x.sh", true},
-		{"cd sub && . ../env.sh", true},
+		{"cd sub && . ../env.sh", false},
 		{"sh", true},
 		{"bash -i", true},
 		{"python3", true},

@@ -51,7 +51,7 @@ func hasLine(out, line string) bool {
 // starting as SWE-ReX's BashSession does (a literal PS1).
 // Shell state carries from one command to the next (cd, export, a
 // sourced venv, functions); a statement rated high is denied (no panel
-// runs) with $? 126 and the session goes on; a function definition and a
+// runs) with $? 126 (130 on a terminal) and the session goes on; a function definition and a
 // here-document arrive over several writes. Every backend, with stdin a
 // PTY and a pipe that stays open (where each command's output arrives
 // before the next is written: the marker is read first).
@@ -72,6 +72,13 @@ func agentSession(t *testing.T, backend, transport string) {
 	sub, venv := w.proj+"/sub", w.proj+"/sub/.venv"
 	sh := w.start(transport, "")
 	ran := 0 // statements written
+	// A denied statement's status: 126 on a pipe; on a terminal bash drops
+	// the whole line as it drops one interrupted by Ctrl-C (130): bash
+	// keeps no other way for its own hook to refuse a line.
+	denied := 126
+	if transport == "pty" {
+		denied = 130
+	}
 	step := func(name string, wantStatus int, parts ...string) string {
 		t.Helper()
 		out, status := sh.run(parts...)
@@ -107,14 +114,14 @@ func agentSession(t *testing.T, backend, transport string) {
 	}
 
 	// A statement rated high: no panel runs, so it is denied.
-	if out := step("held statement", 126, "cat ~/.ssh/id_rsa\n"); !strings.Contains(out, "chaperone: denied: ") || strings.Contains(out, "FAKE-KEY") {
+	if out := step("held statement", denied, "cat ~/.ssh/id_rsa\n"); !strings.Contains(out, "chaperone: denied: ") || strings.Contains(out, "FAKE-KEY") {
 		t.Errorf("cat ~/.ssh/id_rsa: want chaperone's denial and no key; got:\n%s", out)
 	}
 	if out := step("after the denial", 0, "echo \"X=$X in $PWD\"\n"); !hasLine(out, "X=7 in "+sub) {
 		t.Errorf("the session did not go on as it was after the denial; got:\n%s", out)
 	}
 	// A denied definition defines nothing.
-	step("denied function definition", 126, "leak() { cat ~/.ssh/id_rsa; }\n")
+	step("denied function definition", denied, "leak() { cat ~/.ssh/id_rsa; }\n")
 	if out := step("the denied function", 1, "type leak >/dev/null 2>&1\n"); strings.Contains(out, "FAKE-KEY") {
 		t.Errorf("the denied function ran:\n%s", out)
 	}

@@ -439,15 +439,21 @@ func validAsker(id string) bool {
 // settle waits, a moment at most, for the line's last output to come
 // through the terminals between bash and chaperone (it is written before
 // bash says the line ended, but the relays copy it later): until the
-// master has nothing to read and nothing came for settleQuiet.
+// master has nothing to read and nothing came for settleQuiet (counted
+// from the call at least).
 func (is *interactive) settle() {
-	for end := time.Now().Add(settleMax); time.Now().Before(end); time.Sleep(time.Millisecond) {
+	start := time.Now()
+	for end := start.Add(settleMax); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		n := 0
 		if sc, err := is.master.SyscallConn(); err == nil {
 			sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
 		}
 		is.mu.Lock()
-		quiet := time.Since(is.lastOut) >= settleQuiet
+		last := is.lastOut
+		if last.Before(start) {
+			last = start // output may still be on its way: wait from now
+		}
+		quiet := time.Since(last) >= settleQuiet
 		is.mu.Unlock()
 		if n == 0 && quiet {
 			return
