@@ -382,8 +382,12 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	case r = <-ended:
 		done = true
 	}
-	ss.stdout.drain()
-	ss.stderr.drain()
+	quiet := time.Duration(0)
+	if _, engine := s.Backend.(sandbox.Engine); engine {
+		quiet = engineQuiet
+	}
+	ss.stdout.drain(quiet)
+	ss.stderr.drain(quiet)
 	ss.mu.Lock()
 	ss.cur = nil
 	ss.mu.Unlock()
@@ -895,8 +899,9 @@ type relay struct {
 	out  io.Writer
 	done chan struct{}
 
-	mu  sync.Mutex // held while a read is written out
-	rec *audit.Recorder
+	mu      sync.Mutex // held while a read is written out
+	rec     *audit.Recorder
+	lastOut time.Time
 
 	closing sync.Once
 }
@@ -936,6 +941,7 @@ func (rl *relay) copy() {
 		n, err := rl.r.Read(buf)
 		if n > 0 {
 			rl.mu.Lock()
+			rl.lastOut = time.Now()
 			rl.out.Write(buf[:n])
 			if rl.rec != nil {
 				rl.rec.Write(buf[:n])
@@ -958,19 +964,32 @@ func (rl *relay) recordTo(rec *audit.Recorder) {
 // drain waits until what was written into the pipe before now has been
 // copied (a statement's last output is in the pipe before its status
 // reaches chaperone), for at most a moment; then stops the recording.
-func (rl *relay) drain() {
-	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+// quiet, when not 0, also waits until nothing came for that long: an
+// engine's CLI (docker, podman) carries the output from the container
+// and may hand it on after the status came through the channel.
+func (rl *relay) drain(quiet time.Duration) {
+	start := time.Now()
+	for end := start.Add(100*time.Millisecond + quiet); time.Now().Before(end); time.Sleep(200 * time.Microsecond) {
 		n := 0
 		if sc, err := rl.r.SyscallConn(); err == nil {
 			sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
 		}
-		if n == 0 {
+		rl.mu.Lock()
+		last := rl.lastOut
+		rl.mu.Unlock()
+		if last.Before(start) {
+			last = start
+		}
+		if n == 0 && time.Since(last) >= quiet {
 			break
 		}
-		time.Sleep(200 * time.Microsecond)
 	}
 	rl.recordTo(nil) // waits for a copy in flight
 }
+
+// engineQuiet is how long a statement's output is waited for after its
+// status, in a container (see relay.drain).
+const engineQuiet = 20 * time.Millisecond
 
 // close closes chaperone's end for writing and waits a moment for the
 // rest to be copied (a background job may hold the pipe open longer).
