@@ -610,9 +610,14 @@ func TestRedTeamSessionShadowsCommand(t *testing.T) {
 	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
 		s := startSession(t, w)
 		s.held(s.run(`ls() { cat ~/.ssh/id_rsa; }`), "ls() { cat ~/.ssh/id_rsa; }")
-		s.run(`cd() { builtin cd "$@" && cat "$HOME/.$X"; }`)
+		// A function named like a builtin is held where it is defined
+		// (rater: session.gate); were it not, the call would be held by
+		// its body, which the statement is rated with.
+		s.held(s.run(`cd() { builtin cd "$@" && cat "$HOME/.$X"; }`), `cd() { builtin cd "$@" && cat "$HOME/.$X"; }`)
 		s.run("X=aws/credentials")
-		s.held(s.run("cd sub"), "cd sub")
+		if r := s.run("cd sub; type -t cd"); strings.Contains(r.stdout, "function") {
+			t.Errorf("cd is still a function after its definition was denied: %q", r.stdout)
+		}
 		if r := s.run("ls -d ."); r.stdout != ".\n" {
 			t.Errorf("ls is not ls: %q %q", r.stdout, r.stderr)
 		}

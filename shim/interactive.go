@@ -463,8 +463,8 @@ func (is *interactive) settle() {
 
 // How long settle waits for output in flight.
 const (
-	settleQuiet = 15 * time.Millisecond
-	settleMax   = 200 * time.Millisecond
+	settleQuiet = 30 * time.Millisecond
+	settleMax   = 300 * time.Millisecond
 )
 
 // finishLine records the line that ran last with its status.

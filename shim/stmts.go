@@ -989,7 +989,7 @@ func (rl *relay) drain(quiet time.Duration) {
 
 // engineQuiet is how long a statement's output is waited for after its
 // status, in a container (see relay.drain).
-const engineQuiet = 20 * time.Millisecond
+const engineQuiet = 50 * time.Millisecond
 
 // close closes chaperone's end for writing and waits a moment for the
 // rest to be copied (a background job may hold the pipe open longer).
