@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,7 +122,9 @@ __chaperone_ask() {
 }
 __chaperone_done() {
 	__chaperone_got=()
-	printf 'D\x1f%s\0' "$1" >"$__chaperone_ctl/q"
+	local t=$SRANDOM$SRANDOM
+	printf 'D\x1f%s\x1f%s\0' "$1" "$t" >"$__chaperone_ctl/q"
+	{ printf '\e]6973;%s\a' "$t" >/dev/tty; } 2>/dev/null || printf '\e]6973;%s\a' "$t"
 }
 readonly -f __chaperone_ask __chaperone_done
 declare -r __chaperone_zero=0
@@ -162,7 +165,25 @@ type interactive struct {
 	asker   string          // the id of the question being answered
 	lastNum int             // the history number of the last line asked about
 	lastOut time.Time       // when bash's terminal last printed
+
+	// The line's output is recorded up to its end mark (see marks.go),
+	// which PROMPT_COMMAND prints after telling chaperone its token.
+	pend   []byte   // what bash's terminal printed that is not recorded yet
+	marks  []markAt // marks in pend whose token no end has named yet
+	want   string   // the token of the end told, while its mark is not seen
+	ended  string   // the token of the last end whose mark was seen
+	closed bool     // the line's recording has ended at its mark
 }
+
+// markAt is a mark in interactive.pend.
+type markAt struct {
+	tok        string
+	start, end int
+}
+
+// maxPend is how much output after a mark no end has named is kept from
+// the recording: a line can print what looks like a mark.
+const maxPend = 1 << 20
 
 // interactiveSession runs job as an interactive bash on the caller's
 // terminal, gated line by line (see above), and returns its exit status.
@@ -234,6 +255,7 @@ func (s *Shim) interactiveSession(ctx context.Context, job *sandbox.Job, getenv 
 	if is.proxy != nil {
 		is.proxy.Close()
 	}
+	is.settleIfRunning()
 	is.finishLine(&r.code)
 	return r.result(s.Backend.Name())
 }
@@ -272,14 +294,80 @@ func (is *interactive) output() {
 			is.tty.Write(buf[:n])
 			is.mu.Lock()
 			is.lastOut = time.Now()
-			if is.rec != nil {
-				is.rec.Write(buf[:n])
-			}
+			is.took(buf[:n])
 			is.mu.Unlock()
 		}
 		if err != nil {
+			is.mu.Lock()
+			is.commit(len(is.pend))
+			is.mu.Unlock()
 			return
 		}
+	}
+}
+
+// took looks for end marks in what bash's terminal printed and records
+// what it can. Called with mu held.
+func (is *interactive) took(p []byte) {
+	scan := max(0, len(is.pend)-partialMark(is.pend))
+	if len(is.marks) > 0 {
+		scan = max(scan, is.marks[len(is.marks)-1].end)
+	}
+	is.pend = append(is.pend, p...)
+	for {
+		i, j, tok, ok := findMark(is.pend[scan:])
+		if !ok {
+			break
+		}
+		m := markAt{tok, scan + i, scan + j}
+		scan = m.end
+		if tok == is.want {
+			is.endAt(m)
+			scan -= m.end
+			continue
+		}
+		is.marks = append(is.marks, m)
+	}
+	keep := len(is.pend) - partialMark(is.pend)
+	if len(is.marks) > 0 {
+		if len(is.pend)-is.marks[0].start > maxPend {
+			is.marks = nil // none of them was an end: the line's output
+		} else {
+			keep = min(keep, is.marks[0].start)
+		}
+	}
+	is.commit(keep)
+}
+
+// endAt ends the line's recording at m, its end mark: what came before
+// is the line's, what comes after is not. Called with mu held.
+func (is *interactive) endAt(m markAt) {
+	is.commit(m.start)
+	is.closed = true
+	is.ended, is.want = m.tok, ""
+	is.pend = is.pend[m.end-m.start:]
+	var rest []markAt
+	for _, o := range is.marks {
+		if o.start >= m.end {
+			rest = append(rest, markAt{o.tok, o.start - m.end, o.end - m.end})
+		}
+	}
+	is.marks = rest
+}
+
+// commit records the first n bytes of pend (unless the line's recording
+// has ended) and lets them go. Called with mu held.
+func (is *interactive) commit(n int) {
+	if n <= 0 {
+		return
+	}
+	if is.rec != nil && !is.closed {
+		is.rec.Write(is.pend[:n])
+	}
+	is.pend = is.pend[n:]
+	for k := range is.marks {
+		is.marks[k].start -= n
+		is.marks[k].end -= n
 	}
 }
 
@@ -297,8 +385,10 @@ func (is *interactive) questions(ctx context.Context) {
 // answer takes one message of bash's gate: "D" and the status of the line
 // that has just ended (PROMPT_COMMAND), or a question (ask).
 func (is *interactive) answer(ctx context.Context, m string) {
-	if st, ok := strings.CutPrefix(m, "D\x1f"); ok {
+	if rest, ok := strings.CutPrefix(m, "D\x1f"); ok {
+		st, tok, _ := strings.Cut(rest, "\x1f")
 		if code, err := strconv.Atoi(st); err == nil {
+			is.waitEnd(tok)
 			is.finishLine(&code)
 		}
 		return
@@ -316,6 +406,7 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	if !ok {
 		return // not bash's gate: nothing runs on it
 	}
+	is.settleIfRunning()
 	is.finishLine(&q.status)
 	is.mu.Lock()
 	is.asker = q.id
@@ -461,18 +552,64 @@ func (is *interactive) settle() {
 	}
 }
 
+// settleIfRunning settles the output of a line whose end chaperone was
+// not told (see waitEnd).
+func (is *interactive) settleIfRunning() {
+	is.mu.Lock()
+	running := is.line != nil
+	is.mu.Unlock()
+	if running {
+		is.settle()
+	}
+}
+
 // How long settle waits for output in flight.
 const (
 	settleQuiet = 30 * time.Millisecond
 	settleMax   = 300 * time.Millisecond
 )
 
+// waitEnd waits, a while at most, for the end mark with token tok: the
+// line's output has then all been recorded. Without it (no token, or a
+// mark that does not come: a line that took the terminal's output away),
+// it waits for the output to settle.
+func (is *interactive) waitEnd(tok string) {
+	if tok == "" || strings.Trim(tok, "0123456789") != "" {
+		is.settle()
+		return
+	}
+	is.mu.Lock()
+	if k := slices.IndexFunc(is.marks, func(m markAt) bool { return m.tok == tok }); k >= 0 {
+		is.endAt(is.marks[k])
+	} else {
+		is.want = tok
+	}
+	is.mu.Unlock()
+	for end := time.Now().Add(endMax); time.Now().Before(end); time.Sleep(200 * time.Microsecond) {
+		is.mu.Lock()
+		seen := is.ended == tok
+		is.mu.Unlock()
+		if seen {
+			return
+		}
+	}
+	is.mu.Lock()
+	is.want = ""
+	is.mu.Unlock()
+	is.settle()
+}
+
+// endMax is how long a line's end mark is waited for at most.
+const endMax = 2 * time.Second
+
 // finishLine records the line that ran last with its status.
 func (is *interactive) finishLine(status *int) {
-	is.settle()
 	is.mu.Lock()
+	if !is.closed {
+		is.commit(len(is.pend) - partialMark(is.pend))
+	}
 	ev, rec := is.line, is.rec
-	is.line, is.rec = nil, nil
+	is.line, is.rec, is.closed = nil, nil, false
 	is.mu.Unlock()
 	if ev == nil {
 		return

@@ -64,6 +64,9 @@ import (
 //     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
 //     working folder, whatever $PWD says), then as to "?q" for preNames
 //     (what the next statement's rating needs at least);
+//   - "#oTOKEN": print the end mark with TOKEN (see marks.go) on the
+//     shell's stdout as it was when the session started; "#bTOKEN": on
+//     its stdout and stderr;
 //   - "!STATUS": end the session (bash's own exit, whatever a statement
 //     defined as exit);
 //   - "?q" and names, each after a newline: answer `declare -F` (the
@@ -85,7 +88,7 @@ import (
 // function of its own) ends the session. `ret N && :` sets $? without
 // tripping set -e; `|| [[ 1 ]]` ignores a failure under set -e. A shell
 // started in POSIX mode (chaperone run as sh) stays in it.
-const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" || exit 126
+const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" 202>&1 203>&2 || exit 126
 unset CHAPERONE_CTL
 __chaperone_ret() { return "$1"; }
 __chaperone_q() {
@@ -142,9 +145,14 @@ while :; do
 	'?f '*)
 		builtin declare -f -- "${__chaperone_m#'?f '}" >&201 2>/dev/null || [[ 1 ]]
 		builtin printf '\0' >&201 ;;
+	'#'*)
+		builtin printf '\e]6973;%s\a' "${__chaperone_m:2}" >&202 2>/dev/null || [[ 1 ]]
+		if [[ ${__chaperone_m:1:1} == b ]]; then
+			builtin printf '\e]6973;%s\a' "${__chaperone_m:2}" >&203 2>/dev/null || [[ 1 ]]
+		fi ;;
 	*)
 		__chaperone_ret "${__chaperone_m%%:*}" && :
-		builtin eval "${__chaperone_m#*:}" 200<&- 201>&-
+		builtin eval "${__chaperone_m#*:}" 200<&- 201>&- 202>&- 203>&-
 		__chaperone_st=$? __chaperone_f=$- ;;
 	esac
 done
@@ -382,12 +390,11 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	case r = <-ended:
 		done = true
 	}
-	quiet := time.Duration(0)
-	if _, engine := s.Backend.(sandbox.Engine); engine {
-		quiet = engineQuiet
+	if !done {
+		ss.endOutput()
 	}
-	ss.stdout.drain(quiet)
-	ss.stderr.drain(quiet)
+	ss.stdout.recordTo(nil)
+	ss.stderr.recordTo(nil)
 	ss.mu.Lock()
 	ss.cur = nil
 	ss.mu.Unlock()
@@ -417,6 +424,34 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	ss.record(ev, rec)
 	return true, r, done
 }
+
+// endOutput has bash print a new end mark after the statement's output
+// on its stdout and stderr (see marks.go) and waits, a while at most, for
+// the relays to see them: the statement's output is then all recorded.
+func (ss *stmtSession) endOutput() {
+	tok := newMarkToken()
+	seen := []<-chan struct{}{ss.stdout.expect(tok)}
+	which := "o"
+	if ss.stderr != ss.stdout {
+		seen = append(seen, ss.stderr.expect(tok))
+		which = "b"
+	}
+	ss.ctl.send("#" + which + tok)
+	timeout := time.NewTimer(markTimeout)
+	defer timeout.Stop()
+	for _, c := range seen {
+		select {
+		case <-c:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
+// markTimeout is how long a statement's end mark is waited for at most: a
+// statement can keep it from coming (a job it left in the background
+// that holds the shell's output blocked).
+const markTimeout = 5 * time.Second
 
 // ask sends bash questions (the driver's "?f" messages) and returns its
 // answers, in order; done is set, with bash's result, when bash ended
@@ -891,112 +926,3 @@ func (ss *stmtSession) askNetwork(ctx context.Context, r netproxy.Request) model
 
 // stateDir is chaperone's state folder for the session.
 func (ss *stmtSession) stateDir() string { return config.DirsFrom(ss.getenv).State }
-
-// relay copies what the session's bash writes to one of the caller's
-// descriptors, and to the running statement's output recording.
-type relay struct {
-	r, w *os.File
-	out  io.Writer
-	done chan struct{}
-
-	mu      sync.Mutex // held while a read is written out
-	rec     *audit.Recorder
-	lastOut time.Time
-
-	closing sync.Once
-}
-
-// newRelays makes the relays of stdout and stderr: one, shared, when the
-// two are the same file (so that their order is kept).
-func newRelays(stdout, stderr *os.File) (*relay, *relay, error) {
-	o, err := newRelay(stdout)
-	if err != nil {
-		return nil, nil, err
-	}
-	if sameFile(stdout, stderr) {
-		return o, o, nil
-	}
-	e, err := newRelay(stderr)
-	if err != nil {
-		o.close()
-		return nil, nil, err
-	}
-	return o, e, nil
-}
-
-func newRelay(out *os.File) (*relay, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	rl := &relay{r: r, w: w, out: out, done: make(chan struct{})}
-	go rl.copy()
-	return rl, nil
-}
-
-func (rl *relay) copy() {
-	defer close(rl.done)
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := rl.r.Read(buf)
-		if n > 0 {
-			rl.mu.Lock()
-			rl.lastOut = time.Now()
-			rl.out.Write(buf[:n])
-			if rl.rec != nil {
-				rl.rec.Write(buf[:n])
-			}
-			rl.mu.Unlock()
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// recordTo sends what comes next to rec (nil: to no recording).
-func (rl *relay) recordTo(rec *audit.Recorder) {
-	rl.mu.Lock()
-	rl.rec = rec
-	rl.mu.Unlock()
-}
-
-// drain waits until what was written into the pipe before now has been
-// copied (a statement's last output is in the pipe before its status
-// reaches chaperone), for at most a moment; then stops the recording.
-// quiet, when not 0, also waits until nothing came for that long: an
-// engine's CLI (docker, podman) carries the output from the container
-// and may hand it on after the status came through the channel.
-func (rl *relay) drain(quiet time.Duration) {
-	start := time.Now()
-	for end := start.Add(100*time.Millisecond + quiet); time.Now().Before(end); time.Sleep(200 * time.Microsecond) {
-		n := 0
-		if sc, err := rl.r.SyscallConn(); err == nil {
-			sc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
-		}
-		rl.mu.Lock()
-		last := rl.lastOut
-		rl.mu.Unlock()
-		if last.Before(start) {
-			last = start
-		}
-		if n == 0 && time.Since(last) >= quiet {
-			break
-		}
-	}
-	rl.recordTo(nil) // waits for a copy in flight
-}
-
-// engineQuiet is how long a statement's output is waited for after its
-// status, in a container (see relay.drain).
-const engineQuiet = 50 * time.Millisecond
-
-// close closes chaperone's end for writing and waits a moment for the
-// rest to be copied (a background job may hold the pipe open longer).
-func (rl *relay) close() {
-	rl.closing.Do(func() { rl.w.Close() })
-	select {
-	case <-rl.done:
-	case <-time.After(drainWait):
-	}
-}

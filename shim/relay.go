@@ -1,0 +1,182 @@
+package shim
+
+import (
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chaperone-dev/chaperone/audit"
+)
+
+// relay copies what the session's bash writes to one of the caller's
+// descriptors, and to the running statement's output recording, which
+// ends at the statement's end mark (see marks.go). The marks chaperone
+// waits for are taken out of the stream: the caller sees exactly what
+// bash's statements printed.
+type relay struct {
+	r, w *os.File
+	out  io.Writer
+	done chan struct{}
+
+	mu      sync.Mutex // held while a read is written out
+	rec     *audit.Recorder
+	held    []byte      // the end of a read that may begin a mark
+	waiting []markWait  // the marks asked for and not seen yet, oldest first
+	flush   *time.Timer // gives held out when no read completes it
+	closing sync.Once
+}
+
+// markWait is a mark a relay waits for: seen is closed when it came.
+type markWait struct {
+	tok  string
+	seen chan struct{}
+}
+
+// maxWaiting is how many marks a relay keeps waiting for; older ones
+// (of statements whose mark did not come in time) are let go.
+const maxWaiting = 8
+
+// newRelays makes the relays of stdout and stderr: one, shared, when the
+// two are the same file (so that their order is kept).
+func newRelays(stdout, stderr *os.File) (*relay, *relay, error) {
+	o, err := newRelay(stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sameFile(stdout, stderr) {
+		return o, o, nil
+	}
+	e, err := newRelay(stderr)
+	if err != nil {
+		o.close()
+		return nil, nil, err
+	}
+	return o, e, nil
+}
+
+func newRelay(out *os.File) (*relay, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	rl := &relay{r: r, w: w, out: out, done: make(chan struct{})}
+	go rl.copy()
+	return rl, nil
+}
+
+func (rl *relay) copy() {
+	defer close(rl.done)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := rl.r.Read(buf)
+		rl.mu.Lock()
+		if n > 0 {
+			rl.pass(buf[:n])
+		}
+		if err != nil {
+			rl.emit(rl.held)
+			rl.held = nil
+			rl.mu.Unlock()
+			return
+		}
+		rl.mu.Unlock()
+	}
+}
+
+// pass writes p out, after what was held, without the marks waited for;
+// a mark ends the recording. Called with mu held.
+func (rl *relay) pass(p []byte) {
+	if len(rl.held) > 0 {
+		p = append(rl.held, p...)
+		rl.held = nil
+	}
+	for {
+		i, j, tok, ok := findMark(p)
+		if !ok {
+			break
+		}
+		w := slices.IndexFunc(rl.waiting, func(m markWait) bool { return m.tok == tok })
+		if w < 0 {
+			rl.emit(p[:j]) // the statement's own text
+			p = p[j:]
+			continue
+		}
+		rl.emit(p[:i])
+		rl.rec = nil
+		close(rl.waiting[w].seen)
+		rl.waiting = slices.Delete(rl.waiting, w, w+1)
+		p = p[j:]
+	}
+	if len(rl.waiting) > 0 {
+		if k := partialMark(p); k > 0 {
+			rl.held = slices.Clone(p[len(p)-k:])
+			p = p[:len(p)-k]
+			rl.flushLater()
+		}
+	}
+	rl.emit(p)
+}
+
+// flushLater gives out what is held if no read has completed it in a
+// moment: the start of a mark that never comes is output.
+func (rl *relay) flushLater() {
+	if rl.flush != nil {
+		rl.flush.Stop()
+	}
+	held := rl.held
+	rl.flush = time.AfterFunc(heldFor, func() {
+		rl.mu.Lock()
+		defer rl.mu.Unlock()
+		if len(rl.held) > 0 && &rl.held[0] == &held[0] {
+			rl.emit(rl.held)
+			rl.held = nil
+		}
+	})
+}
+
+// heldFor is how long the start of a mark is kept back at most.
+const heldFor = 200 * time.Millisecond
+
+// emit writes p to the caller and the recording. Called with mu held.
+func (rl *relay) emit(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	rl.out.Write(p)
+	if rl.rec != nil {
+		rl.rec.Write(p)
+	}
+}
+
+// recordTo sends what comes next to rec (nil: to no recording).
+func (rl *relay) recordTo(rec *audit.Recorder) {
+	rl.mu.Lock()
+	rl.rec = rec
+	rl.mu.Unlock()
+}
+
+// expect makes the relay wait for the mark with token tok (to be taken
+// out of the stream, ending the recording), and returns a channel closed
+// when it has come.
+func (rl *relay) expect(tok string) <-chan struct{} {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if len(rl.waiting) == maxWaiting {
+		rl.waiting = rl.waiting[1:]
+	}
+	seen := make(chan struct{})
+	rl.waiting = append(rl.waiting, markWait{tok, seen})
+	return seen
+}
+
+// close closes chaperone's end for writing and waits a moment for the
+// rest to be copied (a background job may hold the pipe open longer).
+func (rl *relay) close() {
+	rl.closing.Do(func() { rl.w.Close() })
+	select {
+	case <-rl.done:
+	case <-time.After(drainWait):
+	}
+}
