@@ -365,13 +365,11 @@ func TestRedTeamInteractiveNestedShell(t *testing.T) {
 // A held line's verdict file says "hold" with the asker's id and the
 // line's text: a process that may write the control folder rewrites it to
 // "run", approves the line's number and wakes the asker. bubblewrap binds
-// the folder read-only; docker and podman make it in the exchange folder,
-// which the container writes — a residual until the engines mount it
-// read-only too (see knownResidual).
+// the folder read-only; docker and podman made it in the exchange folder,
+// which the container writes, and now mount it read-only into the
+// session's own container.
 func TestRedTeamInteractiveVerdictRewrittenWhileHeld(t *testing.T) {
 	redTeamInteractive(t, backends, func(s *ptySession) {
-		knownResidual(s.t, s.w.backend == "docker" || s.w.backend == "podman",
-			"the control folder is in the container's writable exchange folder (sandbox/engine.go)")
 		s.line(`c=$__chaperone_ctl; last=; (while :; do sleep 0.01; IFS= read -r -d '' w < "$c/v"; case $w in *' hold'$'\n'*) ` +
 			`id=${w%% *}; [ "$id" = "$last" ] && continue; last=$id; rest=${w#* hold$'\n'}; n=${rest#"${rest%%[! ]*}"}; n=${n%% *}; ` +
 			`printf '%s run\n%s' "$id" "$rest" > "$c/v.t" && mv -f "$c/v.t" "$c/v"; : > "$c/r/$n"; ` +
@@ -381,15 +379,6 @@ func TestRedTeamInteractiveVerdictRewrittenWhileHeld(t *testing.T) {
 		s.settle(120 * time.Second)
 		s.noCanary()
 	})
-}
-
-// knownResidual skips t when an escape it demonstrates is known to remain
-// (residual), unless CHAPERONE_REDTEAM_RESIDUAL=1 asks to see it fail.
-func knownResidual(t *testing.T, residual bool, why string) {
-	t.Helper()
-	if residual && os.Getenv("CHAPERONE_REDTEAM_RESIDUAL") != "1" {
-		t.Skipf("known residual: %s (CHAPERONE_REDTEAM_RESIDUAL=1 runs it)", why)
-	}
 }
 
 // The session's bash used to source ~/.bashrc before setting up its gate.

@@ -563,19 +563,13 @@ func TestRedTeamSessionSourceStdin(t *testing.T) {
 }
 
 // Another command of the agent, run with chaperone -c while a session
-// runs, shares the project's container with the session's bash on docker
-// and podman (bubblewrap gives each its own pid namespace): it can reopen
-// the session's channel through /proc/PID/fd and have text run in the
-// session that no rating saw (the command itself rates medium: it writes
-// to a path only known at run time). Not fixed here: the session's bash
-// is reachable from any process of the same user in its pid namespace
-// (its descriptors, its memory, ptrace), so the fix is the sandbox's — a
-// pid namespace per job, or a container per session. Set
-// CHAPERONE_KNOWN_GAPS=1 to run it.
+// runs, looks for the session's channel through /proc/PID/fd to have text
+// run in the session that no rating saw (the command itself rates medium:
+// it writes to a path only known at run time). It shared the project's
+// container with the session's bash on docker and podman; a session now
+// has a container of its own (bubblewrap gives each job its own pid
+// namespace).
 func TestRedTeamSessionInjectedByConcurrentCommand(t *testing.T) {
-	if os.Getenv("CHAPERONE_KNOWN_GAPS") != "1" {
-		t.Skip("known gap on docker and podman: a concurrent command reaches the session's bash (see the comment)")
-	}
 	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
 		s := startSession(t, w)
 		s.run("echo started")

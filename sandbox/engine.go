@@ -403,8 +403,11 @@ func lock(path string) (func(), error) {
 
 // Run runs the job in the project's container (creating it if needed) and
 // returns bash's exit status. A job whose write to the guarded files a
-// person approved (Job.OpenGuarded) runs in a container of its own (see
-// once). Cancelling ctx, or killing this process in any way, ends the
+// person approved (Job.OpenGuarded), and a shell session's (Job.Control),
+// run in a container of their own (see once): the first needs other
+// mounts, the second its control folder mounted read-only and a pid
+// namespace no other command shares (a process that sees the session's
+// bash could write to its channel through /proc). Cancelling ctx, or killing this process in any way, ends the
 // command inside the container too.
 func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
 	env := j.env()
@@ -416,7 +419,7 @@ func (e Engine) Run(ctx context.Context, j *Job) (int, error) {
 	if err != nil {
 		return 126, err
 	}
-	if j.OpenGuarded {
+	if j.OpenGuarded || j.Control != nil {
 		return e.once(ctx, c, j, env)
 	}
 	code, err := e.attempt(ctx, c, j, env, errw)
@@ -467,7 +470,7 @@ type run struct {
 	moves  [][2]string
 	copies []string    // the inputs' copies in the exchange folder
 	egress *egressSock // the job's proxy socket in the exchange folder, or nil
-	ctl    string      // the job's control folder in the exchange folder, or ""
+	ctl    string      // the job's control folder (only in a container of its own), or ""
 }
 
 // maxInput caps the size of an agent's input file (a shell snapshot).
@@ -531,19 +534,19 @@ func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
 		s.Egress, s.EgressKey = outMount+"/"+name, eg.key
 	}
 	if j.Control != nil {
-		// The exchange folder is the container's only way to the host
-		// made before the job, so the control folder is made in it.
-		name := r.id + ".ctl"
-		if err := os.Mkdir(filepath.Join(c.outs, name), 0o700); err != nil {
+		// Outside the exchange folder, which the container may write:
+		// mounted read-only into the job's own container (see once).
+		dir, err := os.MkdirTemp(c.dir, "ctl-")
+		if err != nil {
 			r.done()
 			return nil, fmt.Errorf("control folder: %w", err)
 		}
-		if err := fillControl(j, filepath.Join(c.outs, name)); err != nil {
+		if err := fillControl(j, dir); err != nil {
 			r.done()
 			return nil, err
 		}
-		r.ctl = filepath.Join(c.outs, name)
-		r.env = append(r.env, "-e", ControlEnv+"="+outMount+"/"+name)
+		r.ctl = dir
+		r.env = append(r.env, "-e", ControlEnv+"="+controlMount)
 	}
 	for _, kv := range e.Policy.Env(env, false) {
 		name, _, _ := strings.Cut(kv, "=")
@@ -617,6 +620,11 @@ func writeNew(p string, data []byte) error {
 // engine. lifeline is the job's watchdog's (see watchdog), which exec
 // closes.
 func (e Engine) exec(ctx context.Context, c *container, j *Job, env []string, r *run, lifeline *os.File) (int, error) {
+	if r.ctl != "" {
+		r.done()
+		lifeline.Close()
+		return 126, errors.New("a job with a control folder runs in a container of its own")
+	}
 	a := []string{"exec", "-i"}
 	if r.tty {
 		a = append(a, "-t")
@@ -672,8 +680,9 @@ func interrupted(ctx context.Context, code int, err error) int {
 
 // once runs job j in a container of its own, made for it with c's
 // settings but for the guarded files, which are left writable (Protect with
-// open): a person approved the job's write to them (Job.OpenGuarded), and
-// the project's container cannot change its mounts for one exec. The
+// open) when a person approved the job's write to them (Job.OpenGuarded),
+// and the job's control folder (Job.Control), mounted read-only: the
+// project's container cannot change its mounts for one exec. The
 // container has c's image, user, limits, network, home, exchange folder
 // and extras; the job has the same environment, working folder, terminal,
 // agent files and reaper (here the container's first process) as an exec.
@@ -695,7 +704,10 @@ func (e Engine) once(ctx context.Context, c *container, j *Job, env []string) (i
 	for _, v := range c.extras {
 		a = append(a, "-v", v)
 	}
-	a = append(a, e.runArgs(c, env, true)...)
+	if r.ctl != "" {
+		a = append(a, "-v", r.ctl+":"+controlMount+":ro")
+	}
+	a = append(a, e.runArgs(c, env, j.OpenGuarded)...)
 	a = append(a, r.env...)
 	a = append(a, "-w", r.dir, c.image)
 	a = append(a, r.command(j)...)

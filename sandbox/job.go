@@ -85,8 +85,9 @@ type Job struct {
 
 	// Control, when set, is called with a new private folder on the host
 	// before the command starts; the job's bash sees that folder at the
-	// path in its $CHAPERONE_CTL (ControlEnv), read-only where the backend
-	// can (its FIFOs stay writable). chaperone's shell sessions keep their
+	// path in its $CHAPERONE_CTL (ControlEnv), read-only (its FIFOs stay
+	// writable); docker and podman run such a job in a container of its
+	// own. chaperone's shell sessions keep their
 	// private channel with the inner bash there (FIFOs it makes in
 	// Control). The backend removes the folder once the job has ended.
 	Control func(dir string) error

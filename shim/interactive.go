@@ -54,11 +54,10 @@ import (
 // The verdict is in files only chaperone writes, so a line cannot answer
 // for itself; the question travels over a FIFO that any process of the
 // sandbox may write, so the asker checks that the verdict is about what it
-// asked. Two limits: docker and podman make the control folder in the
-// container's exchange folder, which the container may write, so there a
-// process the session started can answer for a line (bubblewrap binds it
-// read-only); and a process that may ptrace bash (same user, no Yama) can
-// change it at will. The gate's own state is read-only (its functions,
+// asked. The control folder is read-only in the sandbox on every backend
+// (docker and podman run a session in a container of its own, which no
+// other command's processes share). One limit: a process that may ptrace
+// bash (same user, no Yama) can change it at will. The gate's own state is read-only (its functions,
 // PS0, PROMPT_COMMAND, the variables bash keeps for it); what the prompt
 // would run between lines (PS1's command substitutions) is skipped, and
 // could not reach the gate from its subshell anyway. What would undo the

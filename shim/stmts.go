@@ -48,9 +48,10 @@ import (
 // to what a statement leaves in the shell (see driver), and the rater
 // holds, in a session, a statement that could write to the channel's
 // descriptors or that changes the shell unseen (rater.Request.Gated).
-// Another process of the same user that shares the inner bash's pid
-// namespace (docker's and podman's project container) can still reach
-// them: that boundary is the sandbox's.
+// No other command shares the inner bash's pid namespace (bubblewrap's
+// jail, or docker's and podman's container of the session's own), which
+// would let it reach them through /proc; a job the session itself left
+// in the background still can.
 //
 // A statement's stdin is /dev/null: the rest of the script is what
 // chaperone must rate, and is never handed to a command unrated (bash
