@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -921,6 +922,54 @@ func TestRedTeamSessionBackgroundConnection(t *testing.T) {
 		}
 		if !asked {
 			t.Errorf("the panel was not asked about the connection made during sleep 5: %q", w.heldCommands())
+		}
+	})
+}
+
+// What host tools run, written by statement after statement of a session
+// (a script streamed in, each right after the other, and one after a
+// pause): each write is moved out of the project once its statement has
+// ended, as after a command of its own. The session keeps the watch of
+// the guarded files from one clean sweep to the next statement when that
+// comes at once, so this is what that reuse must not lose.
+func TestSessionGuardedFilesSwept(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/w.sh", "echo \"echo $1\" > \"$(cat name.txt)\"\n")
+		w.write("@PROJ@/name.txt", ".envrc")
+		s := startSession(t, w)
+		envrc := filepath.Join(w.proj, ".envrc")
+		for i, stmt := range []string{
+			`sh w.sh one; sh w.sh two`,
+			`true`, // a clean sweep, whose watch serves the next
+			`sh w.sh three`,
+			`sleep 0.3; sh w.sh four`,
+		} {
+			if i < 3 {
+				// Back to back: the statement before has no marker.
+				s.write(stmt + "\n")
+				continue
+			}
+			r := s.run(stmt)
+			if !strings.Contains(r.stderr, "moved") {
+				t.Errorf("statement %d: no word of the move on stderr: %q", i, r.stderr)
+			}
+		}
+		if data, err := os.ReadFile(envrc); err == nil {
+			t.Fatalf(".envrc was left in the project: %q", data)
+		}
+		// Each write was moved out: the quarantine holds all three
+		// statements' (the first statement's second write included).
+		var found []string
+		filepath.WalkDir(w.state, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && d.Name() == ".envrc" && strings.Contains(p, "quarantine") {
+				data, _ := os.ReadFile(p)
+				found = append(found, strings.TrimSpace(string(data)))
+			}
+			return nil
+		})
+		slices.Sort(found)
+		if want := []string{"echo four", "echo three", "echo two"}; !slices.Equal(found, want) {
+			t.Errorf("the quarantine holds %q, want %q", found, want)
 		}
 	})
 }

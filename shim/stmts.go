@@ -220,6 +220,9 @@ type stmtSession struct {
 	flags  string // the inner bash's $- after the last statement
 	pwd    string // and its working folder
 	pre    answer // and its functions' names and preNames' values
+
+	watch *sandbox.Watch // of the guarded files, as the last sweep found them unchanged
+	swept time.Time      // when
 }
 
 // answer is what bash answered to "?q": the names of its functions, and
@@ -354,15 +357,19 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 		// The session's sandbox cannot change its mounts for one
 		// statement: it runs in a sandbox of its own.
 		job.OpenGuarded = false
+		ss.watch = nil // what it wrote is the new state
 		ss.status = ss.alone(ctx, ev, text)
 		return true, r, false
 	}
 	state := ss.stateDir()
 	var watch *sandbox.Watch
 	if s.Backend.Name() != "host" {
-		var err error
-		if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
-			fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+		watch = ss.lastWatch()
+		if watch == nil {
+			var err error
+			if watch, err = sandbox.WatchTop(job.Project, s.Protect); err != nil {
+				fmt.Fprintf(s.Stderr, "chaperone: %s\n", printable(err.Error()))
+			}
 		}
 	}
 	rec := ss.newRecorder(ev)
@@ -418,13 +425,35 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 		ev.Connections = all[min(conns, len(all)):]
 		notes = append(notes, uploadNotes(ev.Connections, s.Network.UploadKey)...)
 	}
+	ss.watch = nil
 	if watch != nil {
-		s.sweep(watch, ev, state)
+		moved, dest, err := watch.Sweep(filepath.Join(state, "quarantine"))
+		s.quarantined(ev, moved, dest, err)
+		if len(moved) == 0 && err == nil {
+			ss.watch, ss.swept = watch, time.Now()
+		}
 	}
 	remember(ss.getenv, ev.Session, notes)
 	ss.record(ev, rec)
 	return true, r, done
 }
+
+// lastWatch returns the watch of the guarded files that the last
+// statement's sweep found unchanged, when the sweep was a moment ago: the
+// guarded files are then as the watch has them, and taking it again (a
+// few hundred microseconds) would find the same. Later, something other
+// than the session (a person's git on the host) may have changed them,
+// which the watch must take in, or the next sweep would move it out.
+func (ss *stmtSession) lastWatch() *sandbox.Watch {
+	if ss.watch == nil || time.Since(ss.swept) > watchReuse {
+		return nil
+	}
+	return ss.watch
+}
+
+// watchReuse is how long after a clean sweep its watch serves the next
+// statement (a script streamed in, statement after statement).
+const watchReuse = 100 * time.Millisecond
 
 // endOutput has bash print a new end mark after the statement's output
 // on its stdout and stderr (see marks.go) and waits, a while at most, for
