@@ -44,7 +44,7 @@ func shellQuery(text string) string {
 // shellState reads a session's bash's answer to shellQuery: its
 // variables, each as the driver's "?q" answer gives it ("ATTRS=VALUE",
 // ATTRS being declare's letters: "x" exported, "r" read-only, "i" an
-// integer…; see stmtSession.varLines, which keeps the plain ones), and its
+// integer…; see shellContext.varLines, which keeps the plain ones), and its
 // functions' definitions, learnt into defs. What it cannot read is left
 // out (and stays unknown to the rater).
 func shellState(out string, defs funcDefs) map[string]string {

@@ -663,9 +663,30 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 		}
 	}
 
+	return ss.shell().inFront(ctx, text, values, defs, size, unshown), r, false
+}
+
+// shell is what the session's bash is known to hold.
+func (ss *stmtSession) shell() shellContext {
+	return shellContext{s: ss.s, getenv: ss.getenv, pwd: ss.pwd, project: ss.job.Project}
+}
+
+// shellContext is where a session's bash is: its working folder, and the
+// session's environment and rater.
+type shellContext struct {
+	s            *Shim
+	getenv       func(string) string
+	pwd, project string
+}
+
+// inFront is text as it is rated: with what the session's bash holds
+// that it uses in front of it (the working folder, the variables' values,
+// the functions' definitions, size bytes of them), and unshown, lines
+// that say what is left out.
+func (sc shellContext) inFront(ctx context.Context, text string, values map[string]string, defs funcDefs, size int, unshown []string) string {
 	var front []string
-	if ss.pwd != "" && ss.pwd != ss.job.Project {
-		if q, err := syntax.Quote(ss.pwd, syntax.LangBash); err == nil {
+	if sc.pwd != "" && sc.pwd != sc.project {
+		if q, err := syntax.Quote(sc.pwd, syntax.LangBash); err == nil {
 			front = append(front, "cd "+q, "PWD="+q)
 		}
 	}
@@ -675,7 +696,7 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 			break
 		}
 	}
-	front = append(front, ss.varLines(ctx, values)...)
+	front = append(front, sc.varLines(ctx, values)...)
 	front = append(front, unshown...)
 	if size > maxFuncText {
 		// More than is put in front of a statement: what the functions do
@@ -684,7 +705,7 @@ func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan st
 	} else {
 		front = append(front, defs.around(text))
 	}
-	return strings.Join(front, "\n"), r, false
+	return strings.Join(front, "\n")
 }
 
 // varNames are the variables text may use (varRef) that are worth asking
@@ -717,7 +738,7 @@ func varNames(text string, skip map[string]string) []string {
 
 // varLines are the assignments that give the rating the variables'
 // values bash answered (see rated).
-func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) []string {
+func (sc shellContext) varLines(ctx context.Context, values map[string]string) []string {
 	var names []string
 	for n, v := range values {
 		if v == "n" {
@@ -738,7 +759,7 @@ func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) [
 		}
 		switch n {
 		case "HOME", "PATH":
-			if v == ss.getenv(n) {
+			if v == sc.getenv(n) {
 				continue // the rating has it from the environment
 			}
 		case "IFS":
@@ -762,8 +783,8 @@ func (ss *stmtSession) varLines(ctx context.Context, values map[string]string) [
 	// A variable already set is no statement's doing: an assignment the
 	// rules would hold on its own (LD_PRELOAD=…) is left out, unknown.
 	low := func(text string) bool {
-		rating, _ := ss.s.Rater.Rate(ctx, rater.Request{Command: text, Cwd: ss.pwd, Project: ss.job.Project,
-			Home: ss.getenv("HOME"), Env: parser.EnvFrom(ss.getenv), Gated: true})
+		rating, _ := sc.s.Rater.Rate(ctx, rater.Request{Command: text, Cwd: sc.pwd, Project: sc.project,
+			Home: sc.getenv("HOME"), Env: parser.EnvFrom(sc.getenv), Gated: true})
 		return rating.Risk.Effective() == models.Low
 	}
 	if low(strings.Join(lines, "\n")) {

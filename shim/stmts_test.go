@@ -200,7 +200,7 @@ func TestVarLines(t *testing.T) {
 	env := map[string]string{"HOME": "/home/dev", "PATH": "/usr/bin:/bin"}
 	ss := &stmtSession{s: &Shim{Rater: rater.New()}, job: &sandbox.Job{Project: "/home/dev/proj"}, pwd: "/home/dev/proj",
 		getenv: func(k string) string { return env[k] }}
-	got := ss.varLines(t.Context(), map[string]string{
+	got := ss.shell().varLines(t.Context(), map[string]string{
 		"X":          "=cat",
 		"Y":          "x=/home/dev/.ssh/id_rsa",
 		"Q":          "=it's $(not run)",
@@ -223,7 +223,7 @@ func TestVarLines(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("varLines =\n%q\nwant\n%q", got, want)
 	}
-	if got := ss.varLines(t.Context(), map[string]string{"X": "=cat", "R": "n"}); got != nil {
+	if got := ss.shell().varLines(t.Context(), map[string]string{"X": "=cat", "R": "n"}); got != nil {
 		t.Errorf("with a name reference: %q, want none", got)
 	}
 }
