@@ -173,3 +173,57 @@ func TestInteractiveLineEndsAtItsMark(t *testing.T) {
 		})
 	}
 }
+
+// A statement's mark that comes late, once the next statement's recording
+// has begun (a job left in the background took its token from the
+// session's channel, and prints it when it likes), is taken out of the
+// stream but does not end the next statement's recording.
+func TestRelayLateMarkEndsNothing(t *testing.T) {
+	log, err := audit.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := newRelay(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl.recordTo(first)
+	tok := newMarkToken()
+	seen := rl.expect(tok) // the mark that does not come in time
+	rl.recordTo(nil)
+	next, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "next"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl.recordTo(next)
+	rl.w.Write([]byte("before\n" + string(markOf(tok)) + "after\n"))
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the late mark was not seen")
+	}
+	rl.close()
+	got, _ := os.ReadFile(out.Name())
+	if want := "before\nafter\n"; string(got) != want {
+		t.Errorf("relayed %q, want %q", got, want)
+	}
+	o, err := next.Close()
+	if err != nil || o == nil {
+		t.Fatalf("close the recording: %v", err)
+	}
+	c, err := audit.ReadCast(filepath.Join(log.Dir(), o.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := c.Text(); !strings.Contains(text, "after") {
+		t.Errorf("the next statement's recording ended at the late mark: %q", text)
+	}
+}
