@@ -227,3 +227,48 @@ func TestRelayLateMarkEndsNothing(t *testing.T) {
 		t.Errorf("the next statement's recording ended at the late mark: %q", text)
 	}
 }
+
+// A line that tells an end of its own (any process of the sandbox may
+// write the FIFO, and the token is bash's), and prints its mark, before
+// more output: the real end that follows takes in what came between,
+// and its status is the line's.
+func TestInteractiveForgedEndTakenIn(t *testing.T) {
+	log, err := audit.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &models.Event{Time: time.Now(), Command: "x"}
+	rec, err := log.NewRecorder(ev, audit.WithRawNewlines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := &interactive{s: &Shim{}, line: ev, rec: rec}
+	for _, c := range []struct{ out, st, tok string }{
+		{"shown\r\n\x1b]6973;1111\a", "0", "1111"},  // the forged end, its mark first
+		{"hidden\r\n", "0", "2222"},                 // a forged end whose mark never comes
+		{"more\r\n\x1b]6973;4242\a$ ", "1", "4242"}, // bash's
+	} {
+		is.mu.Lock()
+		is.took([]byte(c.out))
+		is.mu.Unlock()
+		is.answer(t.Context(), "D\x1f"+c.st+"\x1f"+c.tok)
+	}
+	is.mu.Lock()
+	is.took([]byte("typed"))
+	is.mu.Unlock()
+	is.finishLine(new(int)) // the next question
+
+	if ev.Exit == nil || *ev.Exit != 1 {
+		t.Errorf("status %v, want 1", ev.Exit != nil && *ev.Exit == 1)
+	}
+	if ev.Output == nil {
+		t.Fatal("no output recorded")
+	}
+	c, err := audit.ReadCast(filepath.Join(log.Dir(), ev.Output.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Text(), "shown\r\nhidden\r\nmore\r\n"; got != want {
+		t.Errorf("recorded %q, want %q", got, want)
+	}
+}
