@@ -158,7 +158,7 @@ type interactive struct {
 	master *os.File // chaperone's terminal's master; bash's side is job's stdio
 
 	mu      sync.Mutex
-	line    *models.Event   // the line that ran last, recorded once its status is known
+	line    *models.Event   // the line that ran last, recorded at the next question (or the session's end)
 	rec     *audit.Recorder // its output's recording
 	cancel  func()          // withdraws the line held now
 	asker   string          // the id of the question being answered
@@ -172,6 +172,8 @@ type interactive struct {
 	want   string   // the token of the end told, while its mark is not seen
 	ended  string   // the token of the last end whose mark was seen
 	closed bool     // the line's recording has ended at its mark
+	after  []byte   // what came after that mark, while the line is not finished
+	told   *int     // the status of the line's last end told
 }
 
 // markAt is a mark in interactive.pend.
@@ -181,7 +183,9 @@ type markAt struct {
 }
 
 // maxPend is how much output after a mark no end has named is kept from
-// the recording: a line can print what looks like a mark.
+// the recording: a line can print what looks like a mark. It is also how
+// much output after the line's end mark is kept aside until the line is
+// finished (see answer); past it, the recording goes on.
 const maxPend = 1 << 20
 
 // interactiveSession runs job as an interactive bash on the caller's
@@ -341,6 +345,15 @@ func (is *interactive) took(p []byte) {
 // endAt ends the line's recording at m, its end mark: what came before
 // is the line's, what comes after is not. Called with mu held.
 func (is *interactive) endAt(m markAt) {
+	if is.closed {
+		// An earlier end of the same line: what came since its mark
+		// is the line's too.
+		is.closed = false
+		if is.rec != nil {
+			is.rec.Write(is.after)
+		}
+	}
+	is.after = nil
 	is.commit(m.start)
 	is.closed = true
 	is.ended, is.want = m.tok, ""
@@ -362,6 +375,12 @@ func (is *interactive) commit(n int) {
 	}
 	if is.rec != nil && !is.closed {
 		is.rec.Write(is.pend[:n])
+	} else if is.rec != nil {
+		is.after = append(is.after, is.pend[:n]...)
+		if len(is.after) > maxPend {
+			is.rec.Write(is.after)
+			is.after, is.closed = nil, false
+		}
 	}
 	is.pend = is.pend[n:]
 	for k := range is.marks {
@@ -383,12 +402,24 @@ func (is *interactive) questions(ctx context.Context) {
 
 // answer takes one message of bash's gate: "D" and the status of the line
 // that has just ended (PROMPT_COMMAND), or a question (ask).
+//
+// The line's recording ends at the mark of the last "D" told before the
+// next question, when the line is recorded: any process of the sandbox
+// may write to the FIFO, the line's own included, and the token is
+// bash's, which the line can know. A "D" the line forged, with its mark,
+// before more output would otherwise end its recording there, and one
+// whose mark never comes would end it at once: the real one that follows
+// takes in what came between.
 func (is *interactive) answer(ctx context.Context, m string) {
 	if rest, ok := strings.CutPrefix(m, "D\x1f"); ok {
 		st, tok, _ := strings.Cut(rest, "\x1f")
 		if code, err := strconv.Atoi(st); err == nil {
 			is.waitEnd(tok)
-			is.finishLine(&code)
+			is.mu.Lock()
+			if is.line != nil {
+				is.told = &code
+			}
+			is.mu.Unlock()
 		}
 		return
 	}
@@ -555,7 +586,7 @@ func (is *interactive) settle() {
 // not told (see waitEnd).
 func (is *interactive) settleIfRunning() {
 	is.mu.Lock()
-	running := is.line != nil
+	running := is.line != nil && is.told == nil
 	is.mu.Unlock()
 	if running {
 		is.settle()
@@ -608,7 +639,10 @@ func (is *interactive) finishLine(status *int) {
 		is.commit(len(is.pend) - partialMark(is.pend))
 	}
 	ev, rec := is.line, is.rec
-	is.line, is.rec, is.closed = nil, nil, false
+	if is.told != nil {
+		status = is.told
+	}
+	is.line, is.rec, is.closed, is.after, is.told = nil, nil, false, nil, nil
 	is.mu.Unlock()
 	if ev == nil {
 		return

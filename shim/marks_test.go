@@ -173,3 +173,102 @@ func TestInteractiveLineEndsAtItsMark(t *testing.T) {
 		})
 	}
 }
+
+// A statement's mark that comes late, once the next statement's recording
+// has begun (a job left in the background took its token from the
+// session's channel, and prints it when it likes), is taken out of the
+// stream but does not end the next statement's recording.
+func TestRelayLateMarkEndsNothing(t *testing.T) {
+	log, err := audit.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := newRelay(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl.recordTo(first)
+	tok := newMarkToken()
+	seen := rl.expect(tok) // the mark that does not come in time
+	rl.recordTo(nil)
+	next, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "next"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl.recordTo(next)
+	rl.w.Write([]byte("before\n" + string(markOf(tok)) + "after\n"))
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the late mark was not seen")
+	}
+	rl.close()
+	got, _ := os.ReadFile(out.Name())
+	if want := "before\nafter\n"; string(got) != want {
+		t.Errorf("relayed %q, want %q", got, want)
+	}
+	o, err := next.Close()
+	if err != nil || o == nil {
+		t.Fatalf("close the recording: %v", err)
+	}
+	c, err := audit.ReadCast(filepath.Join(log.Dir(), o.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := c.Text(); !strings.Contains(text, "after") {
+		t.Errorf("the next statement's recording ended at the late mark: %q", text)
+	}
+}
+
+// A line that tells an end of its own (any process of the sandbox may
+// write the FIFO, and the token is bash's), and prints its mark, before
+// more output: the real end that follows takes in what came between,
+// and its status is the line's.
+func TestInteractiveForgedEndTakenIn(t *testing.T) {
+	log, err := audit.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &models.Event{Time: time.Now(), Command: "x"}
+	rec, err := log.NewRecorder(ev, audit.WithRawNewlines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := &interactive{s: &Shim{}, line: ev, rec: rec}
+	for _, c := range []struct{ out, st, tok string }{
+		{"shown\r\n\x1b]6973;1111\a", "0", "1111"},  // the forged end, its mark first
+		{"hidden\r\n", "0", "2222"},                 // a forged end whose mark never comes
+		{"more\r\n\x1b]6973;4242\a$ ", "1", "4242"}, // bash's
+	} {
+		is.mu.Lock()
+		is.took([]byte(c.out))
+		is.mu.Unlock()
+		is.answer(t.Context(), "D\x1f"+c.st+"\x1f"+c.tok)
+	}
+	is.mu.Lock()
+	is.took([]byte("typed"))
+	is.mu.Unlock()
+	is.finishLine(new(int)) // the next question
+
+	if ev.Exit == nil || *ev.Exit != 1 {
+		t.Errorf("status %v, want 1", ev.Exit != nil && *ev.Exit == 1)
+	}
+	if ev.Output == nil {
+		t.Fatal("no output recorded")
+	}
+	c, err := audit.ReadCast(filepath.Join(log.Dir(), ev.Output.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Text(), "shown\r\nhidden\r\nmore\r\n"; got != want {
+		t.Errorf("recorded %q, want %q", got, want)
+	}
+}

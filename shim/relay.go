@@ -28,10 +28,15 @@ type relay struct {
 	closing sync.Once
 }
 
-// markWait is a mark a relay waits for: seen is closed when it came.
+// markWait is a mark a relay waits for: seen is closed when it came. rec
+// is the recording it ends: a mark that comes late, once another
+// statement's recording has begun, is taken out of the stream but ends
+// nothing (a job left in the background that took the token from the
+// session's channel would end the later statement's recording with it).
 type markWait struct {
 	tok  string
 	seen chan struct{}
+	rec  *audit.Recorder
 }
 
 // maxWaiting is how many marks a relay keeps waiting for; older ones
@@ -104,7 +109,9 @@ func (rl *relay) pass(p []byte) {
 			continue
 		}
 		rl.emit(p[:i])
-		rl.rec = nil
+		if rl.rec == rl.waiting[w].rec {
+			rl.rec = nil
+		}
 		close(rl.waiting[w].seen)
 		rl.waiting = slices.Delete(rl.waiting, w, w+1)
 		p = p[j:]
@@ -158,8 +165,8 @@ func (rl *relay) recordTo(rec *audit.Recorder) {
 }
 
 // expect makes the relay wait for the mark with token tok (to be taken
-// out of the stream, ending the recording), and returns a channel closed
-// when it has come.
+// out of the stream, ending the recording made now, if it is still the
+// one made then), and returns a channel closed when it has come.
 func (rl *relay) expect(tok string) <-chan struct{} {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
@@ -167,7 +174,7 @@ func (rl *relay) expect(tok string) <-chan struct{} {
 		rl.waiting = rl.waiting[1:]
 	}
 	seen := make(chan struct{})
-	rl.waiting = append(rl.waiting, markWait{tok, seen})
+	rl.waiting = append(rl.waiting, markWait{tok, seen, rl.rec})
 	return seen
 }
 
