@@ -315,7 +315,8 @@ func highFd(s string) bool {
 // descriptor of 10 or more of the process that opens it, or the folder of
 // them: /dev/fd and /proc/…/fd themselves and what is in them but 0 to 9,
 // and elsewhere (a link to one of them) fd/N for N of 10 or more or not
-// known.
+// known. A part may be a pattern (/proc/$$/f?/1[0]) or, under /dev and
+// /proc past the process's number, an expansion: what it may match counts.
 func fdPath(dir, p string) bool {
 	if p == "" {
 		return false
@@ -324,9 +325,11 @@ func fdPath(dir, p string) bool {
 		p = path.Join(dir, p)
 	}
 	parts := strings.Split(p, "/")
-	special := strings.HasPrefix(p, "/dev/fd") || strings.HasPrefix(p, "/proc/")
+	proc := len(parts) > 1 && parts[0] == "" && mayBe(parts[1], "proc", false)
+	dev := len(parts) > 2 && parts[0] == "" && mayBe(parts[1], "dev", false)
+	special := proc || dev && mayBe(parts[2], "fd", true)
 	for i, s := range parts {
-		if s != "fd" {
+		if !mayBe(s, "fd", special && i >= 2 && !(proc && !dev && i == 2)) {
 			continue
 		}
 		if i+1 == len(parts) || parts[i+1] == "" {
@@ -342,9 +345,27 @@ func fdPath(dir, p string) bool {
 			}
 			continue
 		}
-		if special || strings.ContainsAny(next, "*?[$") {
+		if special || strings.ContainsAny(next, "*?[$`{(") {
 			return true
 		}
+	}
+	return false
+}
+
+// mayBe reports whether the path part s may be name: it is, or it is a
+// pattern that matches it (brace and extended patterns: may), or, when
+// dynamic, it holds an expansion.
+func mayBe(s, name string, dynamic bool) bool {
+	switch {
+	case s == name:
+		return true
+	case dynamic && strings.ContainsAny(s, "$`"):
+		return true
+	case strings.ContainsAny(s, "{("):
+		return true
+	case strings.ContainsAny(s, "*?["):
+		ok, err := path.Match(s, name)
+		return ok || err != nil
 	}
 	return false
 }

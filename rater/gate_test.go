@@ -82,6 +82,26 @@ func TestFdPath(t *testing.T) {
 		{"/dev/fd", "12", true},
 		{"/home/dev/proj", "12", false},
 		{"", "", false},
+		// Patterns and expansions that may match a descriptor's path.
+		{"", "/proc/$$/f?/1[0]", true},
+		{"", "/proc/self/f[d]/1?", true},
+		{"", "/proc/self/f*/12", true},
+		{"", "/pr?c/self/fd/12", true},
+		{"", "/proc/self/task/*/f*/1[0-9]", true},
+		{"", "/dev/f?/12", true},
+		{"", "/d*/fd/1*", true},
+		{"", "/dev/{fd,null}/12", true},
+		{"", "/proc/$$/$x/12", true},
+		{"", "/dev/$x/12", true},
+		{"", "x/f?/12", true},
+		// What matches no descriptor's path.
+		{"", "/proc/$$/status", false},
+		{"", "/proc/self/f?/3", false},
+		{"", "/proc/$pid/cmdline", false},
+		{"", "/dev/$x", true}, // may be /dev/fd itself
+		{"", "/dev/null", false},
+		{"", "$d/$f", false},
+		{"", "src/m?in.go", false},
 	} {
 		if got := fdPath(tc.dir, tc.p); got != tc.want {
 			t.Errorf("fdPath(%q, %q) = %v, want %v", tc.dir, tc.p, got, tc.want)
