@@ -51,14 +51,7 @@ func TestPartialMark(t *testing.T) {
 // The relay takes out the mark it waits for, wherever the reads split
 // it, and passes on any other text that looks like a mark.
 func TestRelayMarks(t *testing.T) {
-	out, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rl, err := newRelay(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, out := testRelay(t)
 	tok := newMarkToken()
 	seen := rl.expect(tok)
 	forged := "\x1b]6973;" + strings.Repeat("0", 32) + "\a"
@@ -82,14 +75,7 @@ func TestRelayMarks(t *testing.T) {
 
 // The start of a mark that never comes is given out after a moment.
 func TestRelayHeldGivenOut(t *testing.T) {
-	out, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rl, err := newRelay(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, out := testRelay(t)
 	defer rl.close()
 	rl.expect(newMarkToken())
 	rl.w.Write([]byte("prompt$ \x1b]6973;ab"))
@@ -110,15 +96,9 @@ func TestRelayHeldGivenOut(t *testing.T) {
 // and returns what the line's recording holds.
 func recorded(t *testing.T, chunks []string, told int, tok string) string {
 	t.Helper()
-	log, err := audit.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := testLog(t)
 	ev := &models.Event{Time: time.Now(), Command: "x"}
-	rec, err := log.NewRecorder(ev, audit.WithRawNewlines())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := testRecorder(t, log, ev, audit.WithRawNewlines())
 	is := &interactive{line: ev, rec: rec}
 	done := make(chan struct{})
 	for k, c := range chunks {
@@ -145,11 +125,7 @@ func recorded(t *testing.T, chunks []string, told int, tok string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := audit.ReadCast(filepath.Join(log.Dir(), out.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Text()
+	return castText(t, log, out)
 }
 
 func TestInteractiveLineEndsAtItsMark(t *testing.T) {
@@ -179,30 +155,14 @@ func TestInteractiveLineEndsAtItsMark(t *testing.T) {
 // session's channel, and prints it when it likes), is taken out of the
 // stream but does not end the next statement's recording.
 func TestRelayLateMarkEndsNothing(t *testing.T) {
-	log, err := audit.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rl, err := newRelay(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "first"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := testLog(t)
+	rl, out := testRelay(t)
+	first := testRecorder(t, log, &models.Event{Time: time.Now(), Command: "first"})
 	rl.recordTo(first)
 	tok := newMarkToken()
 	seen := rl.expect(tok) // the mark that does not come in time
 	rl.recordTo(nil)
-	next, err := log.NewRecorder(&models.Event{Time: time.Now(), Command: "next"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	next := testRecorder(t, log, &models.Event{Time: time.Now(), Command: "next"})
 	rl.recordTo(next)
 	rl.w.Write([]byte("before\n" + string(markOf(tok)) + "after\n"))
 	select {
@@ -219,11 +179,7 @@ func TestRelayLateMarkEndsNothing(t *testing.T) {
 	if err != nil || o == nil {
 		t.Fatalf("close the recording: %v", err)
 	}
-	c, err := audit.ReadCast(filepath.Join(log.Dir(), o.Path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if text := c.Text(); !strings.Contains(text, "after") {
+	if text := castText(t, log, o); !strings.Contains(text, "after") {
 		t.Errorf("the next statement's recording ended at the late mark: %q", text)
 	}
 }
@@ -233,15 +189,9 @@ func TestRelayLateMarkEndsNothing(t *testing.T) {
 // more output: the real end that follows takes in what came between,
 // and its status is the line's.
 func TestInteractiveForgedEndTakenIn(t *testing.T) {
-	log, err := audit.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := testLog(t)
 	ev := &models.Event{Time: time.Now(), Command: "x"}
-	rec, err := log.NewRecorder(ev, audit.WithRawNewlines())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := testRecorder(t, log, ev, audit.WithRawNewlines())
 	is := &interactive{s: &Shim{}, line: ev, rec: rec}
 	for _, c := range []struct{ out, st, tok string }{
 		{"shown\r\n\x1b]6973;1111\a", "0", "1111"},  // the forged end, its mark first
@@ -264,11 +214,51 @@ func TestInteractiveForgedEndTakenIn(t *testing.T) {
 	if ev.Output == nil {
 		t.Fatal("no output recorded")
 	}
-	c, err := audit.ReadCast(filepath.Join(log.Dir(), ev.Output.Path))
+	if got, want := castText(t, log, ev.Output), "shown\r\nhidden\r\nmore\r\n"; got != want {
+		t.Errorf("recorded %q, want %q", got, want)
+	}
+}
+
+// testRelay is a relay to a file of the test's.
+func testRelay(t *testing.T) (*relay, *os.File) {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.Text(), "shown\r\nhidden\r\nmore\r\n"; got != want {
-		t.Errorf("recorded %q, want %q", got, want)
+	rl, err := newRelay(out)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return rl, out
+}
+
+// testLog is an audit log in a folder of the test's.
+func testLog(t *testing.T) *audit.Log {
+	t.Helper()
+	log, err := audit.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+// testRecorder starts recording ev's output in log.
+func testRecorder(t *testing.T, log *audit.Log, ev *models.Event, opts ...audit.RecorderOption) *audit.Recorder {
+	t.Helper()
+	rec, err := log.NewRecorder(ev, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// castText is the text of the output recorded as out in log.
+func castText(t *testing.T, log *audit.Log, out *models.Output) string {
+	t.Helper()
+	c, err := audit.ReadCast(filepath.Join(log.Dir(), out.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Text()
 }

@@ -25,6 +25,7 @@ type relay struct {
 	held    []byte      // the end of a read that may begin a mark
 	waiting []markWait  // the marks asked for and not seen yet, oldest first
 	flush   *time.Timer // gives held out when no read completes it
+	heldN   int         // counts what was held: a timer gives out only the last
 	closing sync.Once
 }
 
@@ -132,11 +133,12 @@ func (rl *relay) flushLater() {
 	if rl.flush != nil {
 		rl.flush.Stop()
 	}
-	held := rl.held
+	rl.heldN++
+	n := rl.heldN
 	rl.flush = time.AfterFunc(heldFor, func() {
 		rl.mu.Lock()
 		defer rl.mu.Unlock()
-		if len(rl.held) > 0 && &rl.held[0] == &held[0] {
+		if rl.heldN == n && len(rl.held) > 0 { // nothing held or read since
 			rl.emit(rl.held)
 			rl.held = nil
 		}
