@@ -167,13 +167,15 @@ type interactive struct {
 
 	// The line's output is recorded up to its end mark (see marks.go),
 	// which PROMPT_COMMAND prints after telling chaperone its token.
-	pend   []byte   // what bash's terminal printed that is not recorded yet
-	marks  []markAt // marks in pend whose token no end has named yet
-	want   string   // the token of the end told, while its mark is not seen
-	ended  string   // the token of the last end whose mark was seen
-	closed bool     // the line's recording has ended at its mark
-	after  []byte   // what came after that mark, while the line is not finished
-	told   *int     // the status of the line's last end told
+	pend   []byte    // what bash's terminal printed that is not recorded yet
+	marks  []markAt  // marks in pend whose token no end has named yet
+	want   string    // the token of the end told, while its mark is not seen
+	ended  string    // the token of the last end whose mark was seen
+	closed bool      // the line's recording has ended at its mark
+	after  []byte    // what came after that mark, while the line is not finished
+	told   *int      // the status of the line's last end told
+	start  time.Time // when the line was let run
+	toldAt time.Time // when its last end was told
 }
 
 // markAt is a mark in interactive.pend.
@@ -417,7 +419,7 @@ func (is *interactive) answer(ctx context.Context, m string) {
 			is.waitEnd(tok)
 			is.mu.Lock()
 			if is.line != nil {
-				is.told = &code
+				is.told, is.toldAt = &code, time.Now()
 			}
 			is.mu.Unlock()
 		}
@@ -480,8 +482,8 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	is.mu.Lock()
 	is.line = ev
 	is.rec = is.newRecorder(ev)
+	is.start = time.Now()
 	is.mu.Unlock()
-	ev.Duration = float64(time.Now().UnixMicro()) // start, until finishLine
 	is.decide(q, "run")
 	is.reply(q.id, "run", "")
 }
@@ -639,9 +641,11 @@ func (is *interactive) finishLine(status *int) {
 		is.commit(len(is.pend) - partialMark(is.pend))
 	}
 	ev, rec := is.line, is.rec
+	end := time.Now()
 	if is.told != nil {
-		status = is.told
+		status, end = is.told, is.toldAt
 	}
+	took := end.Sub(is.start)
 	is.line, is.rec, is.closed, is.after, is.told = nil, nil, false, nil, nil
 	is.mu.Unlock()
 	if ev == nil {
@@ -649,7 +653,7 @@ func (is *interactive) finishLine(status *int) {
 	}
 	code := *status
 	ev.Exit = &code
-	ev.Duration = (float64(time.Now().UnixMicro()) - ev.Duration) / 1000
+	ev.Duration = float64(took.Microseconds()) / 1000
 	if rec != nil {
 		if out, err := rec.Close(); out != nil {
 			ev.Output = out

@@ -262,3 +262,19 @@ func castText(t *testing.T, log *audit.Log, out *models.Output) string {
 	}
 	return c.Text()
 }
+
+// A line is recorded at the next question, but its time ends with its
+// end told: the person's pause before the next line is not the line's.
+func TestInteractiveLineTimeEndsAtItsEnd(t *testing.T) {
+	ev := &models.Event{Time: time.Now(), Command: "x"}
+	is := &interactive{s: &Shim{}, line: ev, start: time.Now()}
+	is.mu.Lock()
+	is.took([]byte("out\x1b]6973;77\a"))
+	is.mu.Unlock()
+	is.answer(t.Context(), "D\x1f0\x1f77")
+	time.Sleep(500 * time.Millisecond) // the person types the next line
+	is.finishLine(new(int))
+	if ev.Duration >= 500 {
+		t.Errorf("the line took %.1f ms: the pause after it was counted", ev.Duration)
+	}
+}
