@@ -79,3 +79,8 @@ type Verdict struct {
 	// Memory is the ID of what the person remembered (Remembered).
 	Memory string `json:"memory,omitempty"`
 }
+
+// ControlMount is where a shell session's bash sees its control folder
+// in the sandbox: the private channel with chaperone, which no statement
+// may name (the rater's session gate holds one that does).
+const ControlMount = "/run/chaperone-ctl"

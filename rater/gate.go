@@ -262,17 +262,17 @@ func (k *check) gateChannel() {
 		}
 		for _, r := range c.Redirs {
 			t := r.Target
-			if (r.Op == ">&" || r.Op == "<&") && (t.Dynamic || highFd(strings.TrimSuffix(t.Lit, "-"))) || fdPath(dir, t.Lit) {
+			if (r.Op == ">&" || r.Op == "<&") && (t.Dynamic || highFd(strings.TrimSuffix(t.Lit, "-"))) || channelPath(dir, t.Lit) {
 				k.hit(ruleSessionGate, span)
 			}
 		}
 		for _, w := range c.Argv {
-			if fdPath(dir, w.Lit) {
+			if channelPath(dir, w.Lit) {
 				k.hit(ruleSessionGate, span)
 			}
 		}
 		for _, a := range c.Assigns {
-			if fdPath(dir, a.Value.Lit) {
+			if channelPath(dir, a.Value.Lit) {
 				k.hit(ruleSessionGate, span)
 			}
 		}
@@ -309,6 +309,33 @@ func gateCd(dir string, args []models.Word) string {
 func highFd(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 10
+}
+
+// channelPath reports whether p, from folder dir ("" unknown), may name
+// the session's channel: a descriptor of its bash (fdPath) or its control
+// folder (models.ControlMount) or what is in it, also by a pattern or an
+// expansion (/run/chaperone-c*/q, /run/$x/q, /ru?/*).
+func channelPath(dir, p string) bool {
+	if fdPath(dir, p) {
+		return true
+	}
+	if p == "" {
+		return false
+	}
+	if !path.IsAbs(p) && dir != "" {
+		p = path.Join(dir, p)
+	}
+	parts := strings.Split(p, "/")
+	ctl := strings.Split(models.ControlMount, "/")
+	if len(parts) < len(ctl) || parts[0] != "" {
+		return false
+	}
+	for i := 1; i < len(ctl); i++ {
+		if !mayBe(parts[i], ctl[i], i > 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // fdPath reports whether p, from folder dir ("" unknown), may name a

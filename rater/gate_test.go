@@ -34,6 +34,13 @@ func TestGateChannel(t *testing.T) {
 		{"X=/dev/fd/12 cmd", true},
 		{`echo x > "$(mktemp)"`, true},
 		{`python3 -c "$code"`, true},
+		{"cat /proc/$$/f?/1[0] > /dev/null &", true},
+		{"read -r m < /proc/self/f[d]/10", true},
+		{"ln -s /run/chaperone-ctl/q notes.txt", true},
+		{`printf 'D\x1f0' >> /run/chaperone-c*/q`, true},
+		{"cd /run/chaperone-ctl && cat v", true},
+		{"ls /run/user", false},
+		{"cat /proc/$$/status", false},
 
 		{"exec 3>&1; echo hi >&3", false},
 		{"echo x 2>&1 >&2", false},
@@ -56,6 +63,31 @@ func TestGateChannel(t *testing.T) {
 				t.Errorf("session.gate outside a session")
 			}
 		})
+	}
+}
+
+func TestChannelPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dir, p string
+		want   bool
+	}{
+		{"", "/run/chaperone-ctl", true},
+		{"", "/run/chaperone-ctl/q", true},
+		{"", "/run/chaperone-c*/q", true},
+		{"", "/run/$x/q", true},
+		{"", "/ru?/*", true},
+		{"/run", "chaperone-ctl/a", true},
+		{"/run/chaperone-ctl", "v", true},
+		{"", "/proc/self/f?/12", true}, // a descriptor (fdPath)
+		{"", "/run/user/1000/x", false},
+		{"", "/run", false},
+		{"", "run/chaperone-ctl/q", false}, // relative, from a folder not known
+		{"", "/tmp/chaperone-ctl/q", false},
+	} {
+		if got := channelPath(tc.dir, tc.p); got != tc.want {
+			t.Errorf("channelPath(%q, %q) = %v, want %v", tc.dir, tc.p, got, tc.want)
+		}
 	}
 }
 

@@ -6,14 +6,15 @@ import (
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/internal/rundir"
+	"github.com/chaperone-dev/chaperone/models"
 )
 
 // ControlEnv names the variable that tells a job's bash where its control
 // folder is inside the sandbox (see Job.Control).
 const ControlEnv = "CHAPERONE_CTL"
 
-// controlMount is where a bubblewrap sandbox sees its job's control folder.
-const controlMount = "/run/chaperone-ctl"
+// controlMount is where a sandbox shows its job's control folder.
+const controlMount = models.ControlMount
 
 // fillControl lets j.Control fill dir, a private folder made for it, and
 // removes the folder when that fails.
