@@ -76,8 +76,16 @@ func newWorld(t *testing.T, backend string, extra ...string) *world {
 		"CHAPERONE_HOLD_TIMEOUT=50ms", "LANG=C.UTF-8"}, extra...)
 	t.Cleanup(func() {
 		// End this world's server (it would end by itself when idle).
+		// It is waited for: one still writing its audit log would keep
+		// the test's folder from being removed.
 		if sock, err := shellsrv.SocketPath(filepath.Join(bin, "chaperone"), w.env); err == nil {
-			exec.Command("pkill", "-f", "shell-server --socket "+sock).Run()
+			pattern := "shell-server --socket " + sock
+			exec.Command("pkill", "-f", pattern).Run()
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				if exec.Command("pgrep", "-f", pattern).Run() != nil {
+					break // none left
+				}
+			}
 		}
 	})
 	return w
