@@ -133,10 +133,10 @@ func (w *world) serverUp() {
 	w.t.Fatalf("no shell server answers on %s after the first command", sock)
 }
 
-// exeWhile starts script (which must run for a second), and returns what
-// the shim's own process is executing meanwhile, once it is want or at the
-// end of the second: chaperone-shell waiting for the server, bwrap handed
-// over by it, or chaperone (no server).
+// exeWhile starts script, and returns what the shim's own process is
+// executing meanwhile, once it is want, or what it was last when the script
+// ended or 5.5 s passed: chaperone-shell waiting for the server, bwrap
+// handed over by it, or chaperone (no server).
 func (w *world) exeWhile(script, want string) string {
 	w.t.Helper()
 	c := w.cmd(script)
@@ -147,9 +147,9 @@ func (w *world) exeWhile(script, want string) string {
 	// Not at once: chaperone-shell is what runs at first in every case.
 	time.Sleep(300 * time.Millisecond)
 	exe := ""
-	// Until well within the command's 3 s: a loaded machine may take a
-	// second or more to hand the sandbox over.
-	for deadline := time.Now().Add(2500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	// Until well within the command's 6 s: a loaded machine may take
+	// seconds to hand the sandbox over.
+	for deadline := time.Now().Add(5500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		l, err := os.Readlink("/proc/" + strconv.Itoa(c.Process.Pid) + "/exe")
 		if err != nil {
 			break
@@ -179,7 +179,7 @@ func TestServed(t *testing.T) {
 				t.Fatalf("first command (no server yet): out %q err %q code %d", out, errs, code)
 			}
 			w.serverUp()
-			if got := w.exeWhile("sleep 3", tc.servedAs); got != tc.servedAs {
+			if got := w.exeWhile("sleep 6", tc.servedAs); got != tc.servedAs {
 				t.Errorf("while a served command runs, the shim's process (>its child) executes %s, want %s", got, tc.servedAs)
 			}
 			if out, errs, code := w.run("echo out; echo err >&2; exit 3", ""); out != "out\n" || errs != "err\n" || code != 3 {
