@@ -188,7 +188,8 @@ func (s *ptySession) end() {
 
 // The gate still lets through what it should: a held line the panel
 // approves runs, with what it leaves in the background, and so do the
-// plain lines around it, a multi-line function and a here-document.
+// plain lines around it, a multi-line function, a here-document, and a
+// line using a variable an earlier line set to something harmless.
 func TestInteractiveApprovedLineRuns(t *testing.T) {
 	interactiveWorlds(t, backends, worldOpts{}, func(s *ptySession) {
 		s.line("trap - DEBUG; (sleep 1; echo LATER-@ID@-$((6*7))) & echo APPROVED-@ID@-$((6*7))")
@@ -201,8 +202,11 @@ func TestInteractiveApprovedLineRuns(t *testing.T) {
 		s.line("cat <<EOF")
 		s.line("DOC-$((6*7))")
 		s.line("EOF")
+		s.w.write("@PROJ@/notes.txt", "NOTES\n")
+		s.line("p=notes.txt")
+		s.line("cat $p; echo VAR-$((6*7))")
 		s.settle(60 * time.Second)
-		for _, want := range []string{"IN-F-42", "DOC-42"} {
+		for _, want := range []string{"IN-F-42", "DOC-42", "NOTES", "VAR-42"} {
 			if !strings.Contains(s.screen(), want) {
 				t.Errorf("the terminal lacks %s", want)
 			}
@@ -214,6 +218,19 @@ func TestInteractiveApprovedLineRuns(t *testing.T) {
 }
 
 // ---- lines the gate holds must not run ---------------------------------------
+
+// A line was rated by its text alone: a variable an earlier (low) line
+// set from a file held the path of a secret, and `cat $k` read it as
+// low. A line is rated with what the session's bash holds that it uses.
+func TestRedTeamInteractiveVariableFromEarlierLine(t *testing.T) {
+	redTeamInteractive(t, backends, func(s *ptySession) {
+		s.w.write("@PROJ@/key.txt", "/etc/shadow\n")
+		s.line("k=$(cat key.txt)")
+		s.line("cat $k >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@")
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
 
 // The gate is a DEBUG trap that skips each command of a denied line; what
 // a line does that is no command (a function definition) still happened:
@@ -332,6 +349,22 @@ func TestRedTeamInteractiveQuestionSpliced(t *testing.T) {
 	redTeamInteractive(t, backends, func(s *ptySession) {
 		s.line(`n=$((HISTCMD+1)); (while :; do for i in 1 2 3 4 5 6 7 8 9 10; do printf '   %s  : benign\0' "$n" >"$__chaperone_ctl/q"; done; sleep 0.001; done) 2>/dev/null &`)
 		s.line(canaryLine)
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
+
+// The question carries bash's variables, which are long enough to be
+// written in pieces: another writer of the FIFO splices its own
+// `declare` of the variable the line uses, harmless, into the real one.
+// Whatever chaperone reads, the asker runs the line only if the verdict is
+// on the state it sent.
+func TestRedTeamInteractiveStateSpliced(t *testing.T) {
+	redTeamInteractive(t, backends, func(s *ptySession) {
+		s.w.write("@PROJ@/key.txt", "/etc/shadow\n")
+		s.line(`pad=$(head -c 200000 /dev/zero | tr '\0' x); k=$(cat key.txt)`)
+		s.line(`(while :; do for i in 1 2 3 4 5 6 7 8 9 10; do printf 'declare -- k="notes.txt"\ndeclare -- pad="x"\n' >"$__chaperone_ctl/q"; done; sleep 0.001; done) 2>/dev/null &`)
+		s.line("cat $k >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@")
 		s.settle(60 * time.Second)
 		s.noCanary()
 	})

@@ -37,32 +37,43 @@ func (d funcDefs) learn(text string) bool {
 }
 
 // around is text with the definitions of the session's functions it calls,
-// directly or through another, in front of it.
+// directly or through another, in front of it (as many as fit in
+// maxFuncText).
 func (d funcDefs) around(text string) string {
-	if len(d) == 0 {
-		return text
-	}
-	seen := map[string]bool{}
 	var defs []string
 	size := 0
-	var visit func(string)
-	visit = func(src string) {
-		for _, w := range words(src) {
-			def, ok := d[w]
-			if !ok || seen[w] || size+len(def) > maxFuncText {
-				continue
-			}
-			seen[w] = true
+	for _, name := range d.reach(text) {
+		if def := d[name]; size+len(def) <= maxFuncText {
 			size += len(def)
 			defs = append(defs, def)
-			visit(def)
 		}
 	}
-	visit(text)
 	if len(defs) == 0 {
 		return text
 	}
 	return strings.Join(defs, "\n") + "\n" + text
+}
+
+// reach is the names of the functions text calls, directly or through
+// another, in the order they are met.
+func (d funcDefs) reach(text string) []string {
+	if len(d) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var names []string
+	var visit func(string)
+	visit = func(src string) {
+		for _, w := range words(src) {
+			if def, ok := d[w]; ok && !seen[w] {
+				seen[w] = true
+				names = append(names, w)
+				visit(def)
+			}
+		}
+	}
+	visit(text)
+	return names
 }
 
 // words are the words of src that may name a function: runs of letters,

@@ -75,8 +75,12 @@ import (
 //     without its shell escapes (man and git page with it);
 //   - __chaperone_ask, which runs in PS0's command substitution: in POSIX
 //     mode (so that unset is bash's own) it removes any function named like
-//     a builtin it uses, asks, and prints $__chaperone_t only if chaperone's
-//     verdict is "run" for its id and its text;
+//     a builtin it uses, asks about the line with what bash holds (its
+//     variables and functions, before any of the asker's own: the line is
+//     rated with those it uses), and prints $__chaperone_t only if
+//     chaperone's verdict is "run" for its id, its text and that state
+//     (another writer of the FIFO may have spliced its own into the
+//     question);
 //   - PS0, which sets __chaperone_t from SRANDOM, keeps the asker's
 //     output in __chaperone_got[__chaperone_t] (inside expansions that
 //     print nothing), and looks up __chaperone_ok[ok<what is left of
@@ -98,13 +102,15 @@ declare -r HISTCONTROL= HISTIGNORE= HISTCMD FUNCNAME BASH_COMMAND SRANDOM
 declare -rx LESSSECURE=1
 __chaperone_ask() {
 	POSIXLY_CORRECT=y
-	unset -f builtin command printf read exec local history shopt kill unset || return
+	unset -f builtin command printf read exec local declare history shopt kill unset || return
 	set +eu
 	shopt -u nocasematch
+	local __chaperone_s
+	__chaperone_s=$(builtin declare -p; builtin printf '\x1f'; builtin declare -f) || return
 	local LC_ALL=C TMOUT= id=$BASHPID.$SRANDOM ok=1 h a m k t w
 	[[ -o history ]] && shopt -q cmdhist && ((HISTSIZE > 0)) || ok=0
 	h=$(HISTTIMEFORMAT= builtin history 1) || return
-	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#PWD}" "$PWD" "$h" >"$__chaperone_ctl/q" || return
+	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#PWD}" "$PWD" "${#__chaperone_s}" "$__chaperone_s" "$h" >"$__chaperone_ctl/q" || return
 	exec {a}<"$__chaperone_ctl/a" || return
 	while IFS= read -r -d '' m <&"$a"; do
 		[[ $m == "$id"$'\x1f'* ]] || continue
@@ -116,7 +122,7 @@ __chaperone_ask() {
 	done
 	exec {a}<&-
 	IFS= read -r -d '' w <"$__chaperone_ctl/v"
-	[[ $w == "$id run"$'\n'"$h"$'\n' ]] && printf '%s' "$__chaperone_t" && return
+	[[ $w == "$id run"$'\n'"$h"$'\x1f'"$__chaperone_s"$'\n' ]] && printf '%s' "$__chaperone_t" && return
 	kill -INT $$
 }
 __chaperone_done() {
@@ -465,7 +471,9 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	is.mu.Lock()
 	is.cancel = func() { cancel(errWithdrawn) }
 	is.mu.Unlock()
-	ev, _, run := s.judge(hctx, job, q.text, nil, is.getenv, &statement{text: q.text})
+	sc := shellContext{s: s, getenv: is.getenv, pwd: q.pwd, project: job.Project}
+	rated := sc.fromState(hctx, q.text, q.vars, q.funcs)
+	ev, _, run := s.judge(hctx, job, rated, nil, is.getenv, &statement{text: q.text})
 	is.mu.Lock()
 	is.cancel = nil
 	is.mu.Unlock()
@@ -502,7 +510,7 @@ func (is *interactive) decide(q question, verdict string) {
 			os.Remove(approval)
 		}
 	}
-	is.ctl.verdict(q.id + " " + verdict + "\n" + q.history)
+	is.ctl.verdict(q.id + " " + verdict + "\n" + q.history + "\x1f" + q.state)
 }
 
 // approvals is the control folder's folder of approved lines, each an
@@ -524,6 +532,9 @@ type question struct {
 	status    int    // of the line before
 	historyOn bool   // bash's history settings hold
 	pwd       string
+	state     string // `declare -p`, \x1f, `declare -f`: the verdict file repeats it
+	vars      string // `declare -p`: the variables bash holds
+	funcs     string // `declare -f`: its functions
 	history   string // `history 1` as sent: the verdict file repeats it
 	num       int    // parsed from history
 	text      string
@@ -531,23 +542,38 @@ type question struct {
 }
 
 // parseQuestion reads "Q", the asker's id, the status of the line before,
-// whether bash's history settings hold ("1"), the working folder's length
-// in bytes and the folder, and `history 1`'s output, separated by \x1f.
-// The folder and the history may hold \x1f: the folder is taken by its
-// length, the history is the rest. ok is false for what is no question.
+// whether bash's history settings hold ("1"), then the working folder and
+// bash's state, each as its length in bytes and itself, and `history 1`'s
+// output, separated by \x1f. Any of the last three may hold \x1f: the
+// first two are taken by their lengths, the history is the rest. The
+// state is `declare -p` (which quotes any control character), \x1f and
+// `declare -f`. ok is false for what is no question.
 func parseQuestion(m string) (q question, ok bool) {
-	f := strings.SplitN(m, "\x1f", 6)
-	if len(f) != 6 || f[0] != "Q" || !validAsker(f[1]) {
+	f := strings.SplitN(m, "\x1f", 5)
+	if len(f) != 5 || f[0] != "Q" || !validAsker(f[1]) {
 		return q, false
 	}
-	n, err := strconv.Atoi(f[4])
-	if err != nil || n < 0 || n >= len(f[5]) || f[5][n] != '\x1f' {
-		return q, false
+	rest := f[4]
+	for _, field := range []*string{&q.pwd, &q.state} {
+		if *field, rest, ok = cutCounted(rest); !ok {
+			return question{}, false
+		}
 	}
-	q.id, q.historyOn, q.pwd, q.history = f[1], f[3] == "1", f[5][:n], f[5][n+1:]
+	q.vars, q.funcs, _ = strings.Cut(q.state, "\x1f")
+	q.id, q.historyOn, q.history = f[1], f[3] == "1", rest
 	q.status, _ = strconv.Atoi(f[2])
 	q.num, q.text, q.parsed = parseHistory(q.history)
 	return q, true
+}
+
+// cutCounted cuts "N\x1f", N bytes and "\x1f" off the front of s.
+func cutCounted(s string) (field, rest string, ok bool) {
+	ns, rest, ok := strings.Cut(s, "\x1f")
+	n, err := strconv.Atoi(ns)
+	if !ok || err != nil || n < 0 || n >= len(rest) || rest[n] != '\x1f' {
+		return "", "", false
+	}
+	return rest[:n], rest[n+1:], true
 }
 
 // validAsker reports whether id is an asker's id: digits, a dot, digits.
