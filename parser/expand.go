@@ -194,6 +194,11 @@ func (w *walker) value(name string) (expand.Variable, bool) {
 		if name == "PWD" && w.env.Cwd != "" && !w.moved {
 			return strVar(w.env.Cwd), true
 		}
+		if d, ok := w.pwd(); name == "PWD" && ok && w.loops == 0 {
+			// cd /etc; cat "$PWD/shadow". Not in a loop: a later round
+			// may start where an earlier one moved.
+			return strVar(d), true
+		}
 	}
 	if user, ok := strings.CutPrefix(name, "HOME "); ok {
 		// ~user, for expand's tilde expansion.

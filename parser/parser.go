@@ -77,6 +77,16 @@ type walker struct {
 	frames    []frame
 	expanding map[string]bool
 	expanded  int
+
+	// cwd is where the shell being walked is now, and dirs[i] where
+	// facts.Commands[i] runs (cwd.go); loops counts the loops being
+	// walked, whose later rounds may start elsewhere; alts are where the
+	// shell may be instead, after a && or || whose right side did not
+	// run, until the statement ends.
+	cwd   cwdState
+	dirs  []Dir
+	loops int
+	alts  []cwdState
 }
 
 // setVar records an assignment of w to name.
@@ -224,15 +234,30 @@ func (s *scope) stmts(list []*syntax.Stmt, pipeFrom int) {
 }
 
 // stmt walks one statement; pipeFrom is the command feeding its stdin.
+// What follows it runs from where any way through it left (cwd.go).
 func (s *scope) stmt(st *syntax.Stmt, pipeFrom int) {
+	mark := len(s.w.alts)
+	s.stmtOnly(st, pipeFrom)
+	for _, a := range s.w.alts[mark:] {
+		s.w.joinHere(a)
+	}
+	s.w.alts = s.w.alts[:mark]
+}
+
+// stmtOnly is stmt that leaves the folders that a failed && or || left
+// in w.alts: the right side of && runs only where the left one
+// succeeded.
+func (s *scope) stmtOnly(st *syntax.Stmt, pipeFrom int) {
 	if st == nil {
 		return
 	}
 	first := len(s.w.facts.Commands)
 	redirs, stdin := s.redirs(st.Redirs)
 	if st.Background || st.Coprocess {
+		// It runs in a subshell: its cd stays there.
 		s.w.cond++
-		defer func() { s.w.cond-- }()
+		here, mark := s.w.here(), len(s.w.alts)
+		defer func() { s.w.cond--; s.w.setHere(here); s.w.alts = s.w.alts[:mark] }()
 	}
 	s.command(st.Cmd, pipeFrom, st)
 	// Redirections on a compound statement apply to all of it; on a simple
@@ -270,6 +295,7 @@ func (s *scope) add(c models.Command) int {
 	}
 	c.Depth += s.depth
 	s.w.facts.Commands = append(s.w.facts.Commands, c)
+	s.w.dirs = append(s.w.dirs, s.w.here().cur)
 	return len(s.w.facts.Commands) - 1
 }
 
@@ -280,10 +306,13 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 		s.call(c, st, pipeFrom)
 	case *syntax.BinaryCmd:
 		if c.Op == syntax.Pipe || c.Op == syntax.PipeAll {
-			// Each side of a pipe runs in a subshell.
+			// Each side of a pipe runs in a subshell: a cd there moves
+			// neither the other side nor what follows.
 			s.w.cond++
-			defer func() { s.w.cond-- }()
+			here := s.w.here()
+			defer func() { s.w.cond--; s.w.setHere(here) }()
 			s.stmt(c.X, pipeFrom)
+			s.w.setHere(here)
 			last := len(s.w.facts.Commands) - 1
 			start := len(s.w.facts.Commands)
 			s.stmt(c.Y, last)
@@ -298,32 +327,47 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			}
 			return
 		}
-		s.stmt(c.X, pipeFrom)
+		s.stmtOnly(c.X, pipeFrom)
 		s.w.cond++ // the right side of && and || may not run
-		s.stmt(c.Y, pipeFrom)
+		s.w.alts = append(s.w.alts, s.w.here())
+		s.stmtOnly(c.Y, pipeFrom)
 		s.w.cond--
 	case *syntax.Subshell:
 		s.w.cond++
+		here := s.w.here()
 		s.stmts(c.Stmts, pipeFrom)
+		s.w.setHere(here)
 		s.w.cond--
 	case *syntax.Block:
 		s.stmts(c.Stmts, pipeFrom)
 	case *syntax.IfClause:
 		s.w.cond++
+		// Each branch runs from where its condition left; what follows
+		// from where any branch, or the last failed condition, left.
+		var ends []cwdState
 		for ic := c; ic != nil; ic = ic.Else {
 			s.stmts(ic.Cond, pipeFrom)
+			failed := s.w.here()
 			s.stmts(ic.Then, pipeFrom)
+			ends = append(ends, s.w.here())
+			s.w.setHere(failed)
+		}
+		for _, e := range ends {
+			s.w.joinHere(e)
 		}
 		s.w.cond--
 	case *syntax.WhileClause:
 		s.w.cond++
 		s.w.loopAssigns(c)
+		first, here := s.w.loop()
 		s.stmts(c.Cond, pipeFrom)
 		s.stmts(c.Do, pipeFrom)
+		s.w.endLoop(first, here)
 		s.w.cond--
 	case *syntax.ForClause:
 		s.w.cond++
 		s.w.loopAssigns(c)
+		first, here := s.w.loop()
 		if wi, ok := c.Loop.(*syntax.WordIter); ok {
 			if wi.Name != nil {
 				s.w.unknownVar(wi.Name.Value)
@@ -333,12 +377,27 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			}
 		}
 		s.stmts(c.Do, pipeFrom)
+		s.w.endLoop(first, here)
 		s.w.cond--
 	case *syntax.CaseClause:
 		s.word(c.Word)
 		s.w.cond++
-		for _, it := range c.Items {
+		// Like an if: no item may match; after ;& or ;;& the next item
+		// runs from where the last one left, or matches on its own.
+		here := s.w.here()
+		var ends []cwdState
+		for i, it := range c.Items {
+			if i == 0 || c.Items[i-1].Op != syntax.Fallthrough && c.Items[i-1].Op != syntax.Resume {
+				s.w.setHere(here)
+			} else {
+				s.w.joinHere(here)
+			}
 			s.stmts(it.Stmts, pipeFrom)
+			ends = append(ends, s.w.here())
+		}
+		s.w.setHere(here)
+		for _, e := range ends {
+			s.w.joinHere(e)
 		}
 		s.w.cond--
 	case *syntax.FuncDecl:
@@ -351,16 +410,22 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 		}
 		// Where it is defined, the body's parameters are unknown; where
 		// it is called, it is walked again with the call's arguments.
+		// A cd in the body moves the shell where the function is called,
+		// not here.
 		s.w.frames = append(s.w.frames, frame{unknown: true})
 		s.w.cond++
+		here := s.w.here()
 		s.stmt(c.Body, -1)
+		s.w.setHere(here)
 		s.w.cond--
 		s.w.frames = s.w.frames[:len(s.w.frames)-1]
 	case *syntax.TimeClause:
 		s.stmt(c.Stmt, pipeFrom)
 	case *syntax.CoprocClause:
 		s.w.cond++
+		here := s.w.here()
 		s.stmt(c.Stmt, pipeFrom)
+		s.w.setHere(here)
 		s.w.cond--
 	case *syntax.TestClause:
 		s.testExpr(c.X)
@@ -425,7 +490,10 @@ func (s *scope) nested(list []*syntax.Stmt) (int, int) {
 		s.w.opaque("nested too deeply")
 		return start, start
 	}
+	// A substitution runs in a subshell.
+	here := s.w.here()
 	inner.stmts(list, -1)
+	s.w.setHere(here)
 	return start, len(s.w.facts.Commands)
 }
 
@@ -540,6 +608,9 @@ func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
 			s.shellCode(idx, "script "+cmd.Argv[0].Lit, body, false)
 		}
 		s.unwrap(idx)
+		if _, ok := s.w.funcs[cmd.Argv[0].Lit]; !ok {
+			s.chdir(idx)
+		}
 	}
 }
 

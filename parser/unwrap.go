@@ -214,6 +214,21 @@ func (s *scope) shellCode(idx int, label string, w models.Word, strict bool) {
 		}
 	}
 	s.w.facts.Commands[idx].Wrapper = label
+	switch {
+	case label == "eval" || strings.HasPrefix(label, "source ") || strings.HasPrefix(label, ". "):
+		// Run by this shell: a cd in it moves what follows.
+	case label == "ssh":
+		// Run on another machine, from the remote user's home: relative
+		// paths there are nothing of this one's.
+		here := s.w.here()
+		s.w.setHere(cwdState{cur: startDir, old: unknownDir})
+		defer s.w.setHere(here)
+	default:
+		// Run by another process (bash -c, sudo sh -c, a script): its cd
+		// stays there.
+		here := s.w.here()
+		defer s.w.setHere(here)
+	}
 	via := s.viaFor(&outer, label)
 	depth := outer.Depth + 1
 	a, z := s.w.parseShell(w.Lit, via, depth, strict)

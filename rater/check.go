@@ -23,6 +23,13 @@ type check struct {
 	registries []string
 	// depth counts settings' values rated inside this check (settings.go).
 	depth int
+	// dirs[i] is the folder facts.Commands[i] runs in, as the text's own
+	// cd and pushd leave it (parser.ParseWhere); nil when not known, as
+	// for text rated inside another command's check, which then keeps
+	// that command's folder. start is the absolute folder the text
+	// starts in, "" when unknown.
+	dirs  []parser.Dir
+	start string
 }
 
 func (k *check) hit(r Rule, span string) {
@@ -144,8 +151,23 @@ func (k *check) rate() {
 	k.cur = -1
 }
 
-// command judges one command.
+// command judges one command, in each folder it may run in: a finding
+// in any of them counts (hit keeps one of each).
 func (k *check) command(i int) {
+	if i >= len(k.dirs) || !k.dirs[i].Moved() {
+		k.judge(i)
+		return
+	}
+	saved := k.where
+	for _, d := range k.dirs[i] {
+		k.where.cwd, k.where.lost = k.where.dirOf(k.start, d)
+		k.judge(i)
+	}
+	k.where = saved
+}
+
+// judge judges one command where k.where says it runs.
+func (k *check) judge(i int) {
 	m := &k.facts.Commands[i]
 	k.cur = i
 	c := &cmd{Command: m, idx: i, name: m.Name()}
@@ -382,7 +404,9 @@ func shellArg(v string) bool {
 
 // secretWord flags a word that names a credential store.
 func (k *check) secretWord(c *cmd, v string) {
-	if !strings.ContainsAny(v, "/~") && !strings.Contains(v, "id_") && !strings.Contains(v, "credentials") {
+	if !strings.ContainsAny(v, "/~") && !strings.Contains(v, "id_") && !strings.Contains(v, "credentials") && k.where.cwd == "" {
+		// A bare name is one of the project's files, unless a cd moved
+		// the command (cd /etc; cat shadow).
 		return
 	}
 	for _, p := range candidatePaths(v) {

@@ -27,6 +27,66 @@ type where struct {
 	// own are chaperone's own directories in this environment (config,
 	// state and runtime), normalised; see isChaperone.
 	own []string
+	// cwd is the absolute folder the command being judged runs in when
+	// a cd earlier in the same text moved it, "" when none did: relative
+	// paths are then the project's. lost is set when the cd went where
+	// only the run can tell: relative paths are then unknown.
+	cwd  string
+	lost bool
+}
+
+// dirOf is the cwd and lost of a command that runs in d (a parser.Dir
+// entry), for a text that starts in start.
+func (w *where) dirOf(start, d string) (string, bool) {
+	switch {
+	case d == "":
+		return "", true
+	case d == "~" || strings.HasPrefix(d, "~/"):
+		if w.home == "" || w.home == "." {
+			return "", true
+		}
+		d = path.Join(w.home, d[1:])
+	case !strings.HasPrefix(d, "/"):
+		if !strings.HasPrefix(start, "/") {
+			return "", true
+		}
+		d = path.Join(start, d)
+	}
+	if d == path.Clean(start) {
+		// Back where it started: as if it never moved.
+		return "", false
+	}
+	return d, false
+}
+
+// relPath reports whether p is a path relative to the working folder,
+// as far as the word can tell: not absolute, not under ~ or a variable,
+// not an option, a URL or a remote host:path.
+func relPath(p string) bool {
+	if p == "" || p[0] == '/' || p[0] == '~' || p[0] == '$' || p[0] == '-' || strings.Contains(p, "://") {
+		return false
+	}
+	if i := strings.IndexByte(p, ':'); i >= 0 && !strings.Contains(p[:i], "/") {
+		return false
+	}
+	return true
+}
+
+// resolve rewrites a relative path against the folder a cd moved the
+// command to: relative to the project when it lands inside it (as the
+// same path typed there reads), absolute otherwise.
+func (w *where) resolve(p string) string {
+	if w.cwd == "" || !relPath(p) {
+		return p
+	}
+	a := path.Join(w.cwd, p)
+	if w.inProject(a) {
+		if a == w.project {
+			return "."
+		}
+		return a[len(w.project)+1:]
+	}
+	return a
 }
 
 // norm rewrites a path the way the rules read it: "~" for the home
@@ -35,6 +95,7 @@ func (w *where) norm(p string) string {
 	if p == "" {
 		return p
 	}
+	p = w.resolve(p)
 	if w.home != "" && w.home != "/" && (p == w.home || strings.HasPrefix(p, w.home+"/")) && !w.inProject(p) {
 		p = "~" + p[len(w.home):]
 	}
@@ -81,6 +142,10 @@ func (w *where) placeOf(p string, dynamic bool) place {
 		return placeNone
 	}
 	p = strings.TrimPrefix(p, "file://")
+	if w.lost && relPath(p) {
+		return placeUnknown
+	}
+	p = w.resolve(p)
 	if w.project != "" && strings.HasPrefix(p, "/") && w.inProject(path.Clean(p)) {
 		return placeProject
 	}

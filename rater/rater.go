@@ -106,8 +106,8 @@ func New(opts ...Option) *Rater {
 // rated high or medium with a finding that says why. The facts are the
 // parser's, for the audit log and the approval panel.
 func (r *Rater) Rate(ctx context.Context, req Request) (models.Rating, *models.Facts) {
-	facts := parser.ParseEnv(req.Command, r.parserEnv(req))
-	rating := r.rateFacts(req, facts)
+	facts, dirs := parser.ParseWhere(req.Command, r.parserEnv(req))
+	rating := r.rateFacts(req, facts, dirs)
 	if r.model != nil && rating.Undecided {
 		rating = Combine(rating, r.model.Ask(ctx, req, facts, rating))
 	}
@@ -127,15 +127,23 @@ func (r *Rater) parserEnv(req Request) parser.Env {
 }
 
 // RateFacts rates facts the caller already parsed from req.Command, with
-// the rules only.
+// the rules only. The folder each command runs in (after the text's own
+// cd) is parsed again from req.Command: facts do not hold it.
 func (r *Rater) RateFacts(req Request, facts *models.Facts) models.Rating {
-	return r.rateFacts(req, facts)
+	_, dirs := parser.ParseWhere(req.Command, r.parserEnv(req))
+	if len(dirs) != len(facts.Commands) {
+		// Not the facts of req.Command: where they run is unknown.
+		dirs = nil
+	}
+	return r.rateFacts(req, facts, dirs)
 }
 
 var forkBomb = lazyre.New(`([\w:.]+)\s*\(\)\s*\{\s*([\w:.]+)\s*\|\s*([\w:.]+)\s*&`)
 
-func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
-	k := &check{facts: facts, cur: -1, registries: r.registries}
+// rateFacts rates facts; dirs, when not nil, tells the folder each of
+// facts.Commands runs in (parser.ParseWhere).
+func (r *Rater) rateFacts(req Request, facts *models.Facts, dirs []parser.Dir) models.Rating {
+	k := &check{facts: facts, cur: -1, registries: r.registries, dirs: dirs}
 	k.where.home = req.Home
 	if k.where.home == "" {
 		k.where.home = r.home
@@ -157,6 +165,10 @@ func (r *Rater) rateFacts(req Request, facts *models.Facts) models.Rating {
 	if k.where.project == k.where.home {
 		// Working in the home directory itself: "~/x" is outside.
 		k.where.project = ""
+	}
+	k.start = cmpOr(req.Cwd, r.cwd)
+	if k.start == "" {
+		k.start = k.where.project
 	}
 	k.rate()
 	if req.Gated {

@@ -188,7 +188,8 @@ func (s *sessionCheck) rateText(f *memory.File, lang string) (models.Risk, strin
 	sub.Command = text
 	sub.Cwd = s.cwd // bash resolves the script's relative paths from where it runs
 	sub.sessionDepth++
-	rating := s.r.rateFacts(sub, parser.Parse(text))
+	facts, dirs := parser.ParseWhere(text, parser.Env{})
+	rating := s.r.rateFacts(sub, facts, dirs)
 	if rating.Risk.Effective() <= models.Low || len(rating.Findings) == 0 {
 		return rating.Risk.Effective(), ""
 	}
@@ -506,7 +507,8 @@ func (s *sessionCheck) alias(c *cmd, v string, rest []string) {
 	sub := s.req
 	sub.Command = text
 	sub.sessionDepth++
-	rating := s.r.rateFacts(sub, parser.Parse(text))
+	facts, dirs := parser.ParseWhere(text, parser.Env{})
+	rating := s.r.rateFacts(sub, facts, dirs)
 	risk := models.MaxRisk(models.Medium, rating.Risk.Effective())
 	detail := "alias defined earlier in this session as " + v
 	if len(rating.Findings) > 0 {

@@ -148,10 +148,9 @@ func (k *check) mayRun() bool {
 	return false
 }
 
-// apply rates what each command of k runs, from folder cwd, and adds
-// the findings to k.
+// apply rates what each command of k runs, from folder cwd (where the
+// text starts), and adds the findings to k.
 func (x *runs) apply(k *check, cwd string) {
-	dir := cwd
 	for i := range k.facts.Commands {
 		m := &k.facts.Commands[i]
 		if len(m.Argv) == 0 || m.Argv[0].Dynamic {
@@ -162,23 +161,42 @@ func (x *runs) apply(k *check, cwd string) {
 		for j, w := range m.Argv[1:] {
 			c.args[j] = w.Lit
 		}
-		if c.name == "cd" && m.Depth == 0 && len(m.Via) == 0 {
-			dir = x.cd(dir, c.args)
-			continue
-		}
-		if dir == "" || !x.inside(dir) {
-			continue
-		}
 		x.out = x.out[:0]
-		switch {
-		case strings.Contains(m.Argv[0].Lit, "/"):
-			x.scriptFile(dir, x.abs(dir, m.Argv[0].Lit), false, true)
-		case runners[c.name] != nil:
-			runners[c.name](x, c, dir)
+		for _, dir := range x.dirs(k, i, cwd) {
+			if dir == "" || !x.inside(dir) {
+				continue
+			}
+			switch {
+			case strings.Contains(m.Argv[0].Lit, "/"):
+				x.scriptFile(dir, x.abs(dir, m.Argv[0].Lit), false, true)
+			case runners[c.name] != nil:
+				runners[c.name](x, c, dir)
+			}
+			x.globOptions(c, dir)
 		}
-		x.globOptions(c, dir)
 		x.emit(k, i)
 	}
+}
+
+// dirs lists the absolute folders command i of k may run in, as the
+// text's own cd and pushd leave them (check.dirs), for a text that
+// starts in cwd; "" stands for a folder only known at run time.
+func (x *runs) dirs(k *check, i int, cwd string) []string {
+	if i >= len(k.dirs) || !k.dirs[i].Moved() {
+		return []string{cwd}
+	}
+	out := make([]string, 0, len(k.dirs[i]))
+	for _, d := range k.dirs[i] {
+		switch abs, lost := x.where.dirOf(cwd, d); {
+		case lost:
+			out = append(out, "")
+		case abs == "":
+			out = append(out, cwd)
+		default:
+			out = append(out, abs)
+		}
+	}
+	return out
 }
 
 // emit adds x.out to k as findings of command i. When the command
@@ -259,28 +277,6 @@ func writtenHere(f *models.Facts, i int) bool {
 		}
 	}
 	return false
-}
-
-// cd follows a literal cd; an unknown target makes the folder unknown.
-func (x *runs) cd(dir string, args []string) string {
-	var to string
-	for _, a := range args {
-		if a == "-P" || a == "-L" || a == "--" {
-			continue
-		}
-		to = a
-		break
-	}
-	switch {
-	case to == "" || to == "~":
-		return x.where.home
-	case to == "-":
-		return ""
-	}
-	if dir == "" && !filepath.IsAbs(to) && !strings.HasPrefix(to, "~/") {
-		return ""
-	}
-	return x.abs(dir, to)
 }
 
 func (x *runs) abs(dir, p string) string {
