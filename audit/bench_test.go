@@ -62,3 +62,21 @@ func TestAppendMedianUnderBudget(t *testing.T) {
 		t.Errorf("median append %v, want ≤ 1ms", times[n/2])
 	}
 }
+
+// BenchmarkRecorder is the output recording of one statement of a
+// session: made, one line of output, closed.
+func BenchmarkRecorder(b *testing.B) {
+	l := mustOpen(b, b.TempDir())
+	for i := 0; b.Loop(); i++ {
+		ev := realisticEvent(i)
+		ev.ID = ""
+		r, err := l.NewRecorder(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Write([]byte("__END__0\n"))
+		if _, err := r.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

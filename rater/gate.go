@@ -118,7 +118,7 @@ func (k *check) gateIn(depth int) {
 		}
 	}
 	for _, f := range k.facts.Functions {
-		if gateName(f) || bashBuiltins[f] {
+		if gateName(f) || bashBuiltins[f] || f == notFoundHook {
 			k.hit(ruleSessionGate, "function "+f)
 		}
 	}
@@ -412,6 +412,11 @@ var bashBuiltins = map[string]bool{
 	"source": true, "suspend": true, "test": true, "times": true, "trap": true, "true": true, "type": true,
 	"typeset": true, "ulimit": true, "umask": true, "unalias": true, "unset": true, "wait": true,
 }
+
+// notFoundHook is the function bash runs, with the command line, for a
+// name that is no command: defining it runs code later that no line
+// shows, as a trap does.
+const notFoundHook = "command_not_found_handle"
 
 // terminalEditors run commands typed to them (vi's :!, emacs' M-!,
 // nano's ^T, more's !, gdb's shell).

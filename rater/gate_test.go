@@ -254,6 +254,8 @@ func TestGateSession(t *testing.T) {
 		{"trap - DEBUG", true},
 		{"printf() { builtin printf \"$@\"; }", true}, // the gate writes its questions with printf
 		{"read() { :; }", true},
+		{"command_not_found_handle() { cat $k; }", true}, // runs for any name that is no command
+		{"command_not_found_handler() { :; }", false},    // zsh's, not bash's
 		{"cd() { builtin cd \"$@\" && ls; }", true},
 		{"kill() { :; }", true},
 		{"mapfile -C 'trap - DEBUG' -c 1 lines < notes.txt", true},

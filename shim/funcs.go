@@ -37,21 +37,27 @@ func (d funcDefs) learn(text string) bool {
 }
 
 // around is text with the definitions of the session's functions it calls,
-// directly or through another, in front of it (as many as fit in
-// maxFuncText).
+// directly or through another, in front of it.
 func (d funcDefs) around(text string) string {
+	defs := d.reached(text)
+	if len(defs) == 0 {
+		return text
+	}
+	return strings.Join(defs, "\n") + "\n" + text
+}
+
+// reached are the definitions of the functions src calls, directly or
+// through another (as many as fit in maxFuncText).
+func (d funcDefs) reached(src string) []string {
 	var defs []string
 	size := 0
-	for _, name := range d.reach(text) {
+	for _, name := range d.reach(src) {
 		if def := d[name]; size+len(def) <= maxFuncText {
 			size += len(def)
 			defs = append(defs, def)
 		}
 	}
-	if len(defs) == 0 {
-		return text
-	}
-	return strings.Join(defs, "\n") + "\n" + text
+	return defs
 }
 
 // reach is the names of the functions text calls, directly or through

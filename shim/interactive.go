@@ -107,10 +107,11 @@ __chaperone_ask() {
 	shopt -u nocasematch
 	local __chaperone_s
 	__chaperone_s=$(builtin declare -p; builtin printf '\x1f'; builtin declare -f) || return
-	local LC_ALL=C TMOUT= id=$BASHPID.$SRANDOM ok=1 h a m k t w
+	local LC_ALL=C TMOUT= id=$BASHPID.$SRANDOM ok=1 h a m k t w p=$PWD
 	[[ -o history ]] && shopt -q cmdhist && ((HISTSIZE > 0)) || ok=0
+	[[ $p == /* && $p -ef . ]] || p=
 	h=$(HISTTIMEFORMAT= builtin history 1) || return
-	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#PWD}" "$PWD" "${#__chaperone_s}" "$__chaperone_s" "$h" >"$__chaperone_ctl/q" || return
+	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#p}" "$p" "${#__chaperone_s}" "$__chaperone_s" "$h" >"$__chaperone_ctl/q" || return
 	exec {a}<"$__chaperone_ctl/a" || return
 	while IFS= read -r -d '' m <&"$a"; do
 		[[ $m == "$id"$'\x1f'* ]] || continue
@@ -456,6 +457,9 @@ func (is *interactive) ask(ctx context.Context, m string) {
 	switch {
 	case !q.parsed || !q.historyOn:
 		deny("this line did not reach bash's history, which the gate reads it from; `set -o history` and `shopt -s cmdhist` must stay on")
+		return
+	case q.pwd == "":
+		deny("the working folder is not known: $PWD does not name it (a line set PWD); cd to it again")
 		return
 	case q.num <= is.lastNum:
 		// Never decided twice: a number asked about again, or going

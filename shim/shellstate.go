@@ -2,12 +2,16 @@ package shim
 
 import (
 	"context"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/expand"
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/chaperone-dev/chaperone/rater"
 )
 
 // A session's bash knows what earlier statements left: variables and
@@ -23,115 +27,239 @@ import (
 // funcLine is the line `declare -f` starts a definition with.
 var funcLine = regexp.MustCompile(`(?m)^(\S+) \(\) $`)
 
-// shellState reads what `declare -p` prints: the variables, each as the
-// driver's "?q" answer gives it ("ATTRS=VALUE", ATTRS being declare's
-// letters: "x" exported, "r" read-only, "i" an integer…; "a=" and its
-// elements quoted for an array without gaps; "n" for a name reference;
-// see shellContext.varLines, which keeps the plain ones). Functions among
-// it are learnt into defs. What it cannot read is left out (and stays
-// unknown to the rater).
-func shellState(out string, defs funcDefs) map[string]string {
-	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(out), "")
-	if err != nil {
-		return nil
-	}
-	values := map[string]string{}
-	for _, st := range f.Stmts {
-		switch c := st.Cmd.(type) {
-		case *syntax.DeclClause:
-			attrs := ""
-			for _, a := range c.Args {
-				if a.Naked && a.Value != nil {
-					if lit := a.Value.Lit(); strings.HasPrefix(lit, "-") && lit != "--" {
-						attrs += lit[1:]
-					}
-					continue
-				}
-				if a.Naked || a.Name == nil || a.Index != nil {
-					continue // a name declared without a value
-				}
-				switch {
-				case strings.Contains(attrs, "n"):
-					values[a.Name.Value] = "n"
-				case a.Array != nil:
-					if v, ok := listed(a.Array); ok && attrs == "a" {
-						values[a.Name.Value] = "a=" + v
-					}
-				case a.Value != nil:
-					if v, err := expand.Literal(nil, a.Value); err == nil {
-						values[a.Name.Value] = attrs + "=" + v
-					}
-				}
-			}
-		case *syntax.FuncDecl:
-			var b strings.Builder
-			syntax.NewPrinter().Print(&b, c)
-			defs.learn(b.String())
-		}
-	}
-	return values
+// declLine is the start of a line of `declare -p`: each variable is one
+// line (bash quotes a newline or any control character in a value).
+var declLine = regexp.MustCompile(`^declare -[-a-zA-Z]+ ([A-Za-z_][A-Za-z0-9_]*)(?:=|$)`)
+
+// shellSource is where a session's bash's variables and functions are
+// learnt from: asked of a statement session's driver (askedShell), or
+// sent whole with an interactive line (stateShell). ok is false when the
+// bash ended meanwhile.
+type shellSource interface {
+	// vars returns `declare -p` of each of names ("" when unset).
+	vars(names []string) (values map[string]string, ok bool)
+	// isFunc reports whether bash has a function name (once vars was
+	// called).
+	isFunc(name string) bool
+	// funcs returns the definitions of the functions names, in order.
+	funcs(names []string) (defs []string, ok bool)
 }
 
-// listed is an indexed array's elements as declare -p prints them
-// ([0]="a" [1]="b"), each quoted, space-separated; ok is false when they
-// are not 0, 1, 2… in order (an array with gaps stays unknown).
-func listed(arr *syntax.ArrayExpr) (string, bool) {
-	var quoted []string
-	for i, e := range arr.Elems {
-		if e.Index == nil || e.Value == nil {
-			return "", false
-		}
-		idx, ok := e.Index.(*syntax.Word)
-		if !ok || idx.Lit() != strconv.Itoa(i) {
-			return "", false
-		}
-		v, err := expand.Literal(nil, e.Value)
-		if err != nil {
-			return "", false
-		}
-		q, err := syntax.Quote(v, syntax.LangBash)
-		if err != nil {
-			return "", false
-		}
-		quoted = append(quoted, q)
-	}
-	return strings.Join(quoted, " "), true
-}
-
-// fromState is text as it is rated (inFront) when all that bash holds
-// is known: declared, its `declare -p`, and funcs, its `declare -f`. It
-// takes from them what a statement session would ask for (rated): the
-// variables text names, the functions it calls and the variables they
-// name. Functions that cannot be read leave a statement that names one
-// of them unknown.
-func (sc shellContext) fromState(ctx context.Context, text, declared, funcs string) string {
-	all := shellState(declared, nil)
-	var unshown []string
+// resolve is text as it is rated in a session: what the session's bash
+// holds that it uses is put in front of it (inFront), as bash has it now:
+//   - the working folder, when it is not the project's top (the rules
+//     read relative paths as the top's, and a file a statement sources
+//     from there);
+//   - the variables it names (varLines), and those they refer to (a name
+//     reference's target, a variable an indirect expansion may name);
+//   - the definitions of the functions it calls, directly, through
+//     another, or through a value (x=f; $x), and the variables those
+//     name (a function bash calls by itself, command_not_found_handle, is
+//     held where it is defined: rater's session.gate).
+//
+// What is not known stays unknown.
+func (sc shellContext) resolve(ctx context.Context, text string, src shellSource) (string, bool) {
 	names := varNames(text, nil)
+	// Past the limits, what is left out could be anything: the statement
+	// is rated as one that runs what is only known when it runs.
+	var unshown []string
 	if len(names) >= maxAskVars {
 		unshown = append(unshown, "# chaperone: this names more variables than are rated with it", `eval "$UNSHOWN_VARIABLES"`)
 	}
+	values, ok := src.vars(names)
+	if !ok {
+		return "", false
+	}
+
+	// The functions text calls, and those they call.
 	defs := funcDefs{}
-	if len(funcs) > maxFuncText || !defs.learn(funcs) {
-		defs = funcDefs{}
-		for _, m := range funcLine.FindAllStringSubmatch(funcs, -1) {
-			defs[m[1]] = "# chaperone: unreadable\n" + `eval "$UNSHOWN_FUNCTIONS"`
+	size := 0
+	seen := map[string]bool{}
+	from := text + "\n" + strings.Join(slices.Collect(maps.Values(values)), "\n")
+	for range maxFuncRounds {
+		var ask []string
+		for _, w := range words(from) {
+			if src.isFunc(w) && !seen[w] {
+				seen[w] = true
+				ask = append(ask, w)
+			}
+		}
+		if len(ask) == 0 {
+			break
+		}
+		got, ok := src.funcs(ask)
+		if !ok {
+			return "", false
+		}
+		from = strings.Join(got, "\n")
+		for i, def := range got {
+			if def == "" {
+				continue
+			}
+			size += len(def)
+			if !defs.learn(def) {
+				defs[ask[i]] = def // unreadable: rated as it is, which says so
+			}
 		}
 	}
-	reached := funcDefs{}
-	size := 0
-	var body strings.Builder
-	for _, n := range defs.reach(text) {
-		reached[n] = defs[n]
-		size += len(defs[n])
-		body.WriteString(defs[n] + "\n")
+
+	// The variables the functions name, and those the values refer to.
+	var fsrc strings.Builder
+	for _, def := range defs {
+		fsrc.WriteString(def + "\n")
 	}
-	names = append(names, varNames(body.String(), map[string]string{})...)
+	more := varNames(fsrc.String(), values)
+	indirect := strings.Contains(text, "${!") || strings.Contains(fsrc.String(), "${!")
+	for range maxFuncRounds {
+		for _, v := range values {
+			d := declaration(v)
+			if t := d.refers; t != "" && (indirect || strings.Contains(d.attrs, "n")) && !unasked[t] && !rater.SessionGateName(t) {
+				if _, ok := values[t]; !ok && !slices.Contains(more, t) {
+					more = append(more, t)
+				}
+			}
+		}
+		if len(more) == 0 {
+			break
+		}
+		got, ok := src.vars(more)
+		if !ok {
+			return "", false
+		}
+		for _, n := range more {
+			values[n] = got[n]
+		}
+		more = nil
+	}
+	return sc.inFront(ctx, text, values, defs, size, unshown), true
+}
+
+// decl is one variable as `declare -p` printed it.
+type decl struct {
+	attrs  string   // declare's letters: x exported, r read-only, n a name reference…
+	scalar bool     // a plain value
+	value  string   // its value
+	elems  []string // an indexed array's elements, quoted, when it has no gaps
+	refers string   // what it may name: a reference's target, a value that is a name
+}
+
+// shellName is what a variable's name is made of.
+var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// declaration reads a line of `declare -p`; what it cannot read is
+// neither a scalar nor an array (and is rated as bash printed it).
+func declaration(line string) (d decl) {
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(line), "")
+	if err != nil || len(f.Stmts) != 1 {
+		return d
+	}
+	c, ok := f.Stmts[0].Cmd.(*syntax.DeclClause)
+	if !ok {
+		return d
+	}
+	var a *syntax.Assign
+	for _, arg := range c.Args {
+		if arg.Naked && arg.Value != nil {
+			if lit := arg.Value.Lit(); strings.HasPrefix(lit, "-") && lit != "--" {
+				d.attrs += lit[1:]
+			}
+		} else if arg.Name != nil && a == nil {
+			a = arg
+		}
+	}
+	switch {
+	case a == nil || a.Index != nil:
+		return d
+	case a.Naked:
+		d.scalar = true // declared, not set: as empty as unset
+		return d
+	}
+	switch {
+	case a.Array != nil:
+		if strings.ContainsAny(d.attrs, "An") {
+			return d
+		}
+		for i, e := range a.Array.Elems {
+			idx, ok := e.Index.(*syntax.Word)
+			if !ok || e.Value == nil || idx.Lit() != strconv.Itoa(i) {
+				return decl{attrs: d.attrs}
+			}
+			v, err := expand.Literal(nil, e.Value)
+			if err != nil {
+				return decl{attrs: d.attrs}
+			}
+			q, err := syntax.Quote(v, syntax.LangBash)
+			if err != nil {
+				return decl{attrs: d.attrs}
+			}
+			d.elems = append(d.elems, q)
+		}
+		if d.elems == nil {
+			d.elems = []string{}
+		}
+	case a.Value != nil:
+		v, err := expand.Literal(nil, a.Value)
+		if err != nil {
+			return d
+		}
+		if shellName.MatchString(v) {
+			d.refers = v
+		}
+		if strings.Contains(d.attrs, "n") {
+			return d // a reference: as bash printed it
+		}
+		d.scalar, d.value = true, v
+	}
+	return d
+}
+
+// stateShell is an interactive bash's state as its gate sent it with a
+// line: all of `declare -p` and `declare -f`.
+type stateShell struct {
+	declared map[string]string
+	defs     funcDefs
+}
+
+// newStateShell reads the state an interactive gate sent. Functions that
+// cannot be read are known by name: a call of one is rated as unknown.
+func newStateShell(declared, funcs string) *stateShell {
+	st := &stateShell{declared: map[string]string{}, defs: funcDefs{}}
+	for _, l := range strings.Split(declared, "\n") {
+		if m := declLine.FindStringSubmatch(l); m != nil {
+			st.declared[m[1]] = l
+		}
+	}
+	if len(funcs) > maxFuncText || !st.defs.learn(funcs) {
+		st.defs = funcDefs{}
+		for _, m := range funcLine.FindAllStringSubmatch(funcs, -1) {
+			st.defs[m[1]] = "# chaperone: unreadable\n" + `eval "$UNSHOWN_FUNCTIONS"`
+		}
+	}
+	return st
+}
+
+func (st *stateShell) vars(names []string) (map[string]string, bool) {
 	values := map[string]string{}
 	for _, n := range names {
-		if v, ok := all[n]; ok {
-			values[n] = v
-		}
+		values[n] = st.declared[n]
 	}
-	return sc.inFront(ctx, text, values, reached, size, unshown)
+	return values, true
+}
+
+func (st *stateShell) isFunc(name string) bool { _, ok := st.defs[name]; return ok }
+
+func (st *stateShell) funcs(names []string) ([]string, bool) {
+	defs := make([]string, len(names))
+	for i, n := range names {
+		defs[i] = st.defs[n]
+	}
+	return defs, true
+}
+
+// fromState is text as it is rated (resolve) when all that an interactive
+// bash holds came with it: declared, its `declare -p`, and funcs, its
+// `declare -f`.
+func (sc shellContext) fromState(ctx context.Context, text, declared, funcs string) string {
+	front, _ := sc.resolve(ctx, text, newStateShell(declared, funcs))
+	return front
 }

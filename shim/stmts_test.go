@@ -201,20 +201,26 @@ func TestVarLines(t *testing.T) {
 	ss := &stmtSession{s: &Shim{Rater: rater.New()}, job: &sandbox.Job{Project: "/home/dev/proj"}, pwd: "/home/dev/proj",
 		getenv: func(k string) string { return env[k] }}
 	got := ss.shell().varLines(t.Context(), map[string]string{
-		"X":          "=cat",
-		"Y":          "x=/home/dev/.ssh/id_rsa",
-		"Q":          "=it's $(not run)",
-		"A":          "a='/home/dev/.ssh/id_rsa' 'x y'",
-		"M":          "A=",
-		"I":          "i=3",
-		"U":          "u",
-		"HOME":       "x=/home/dev",
-		"PATH":       "x=/home/dev/proj/.venv/bin:/usr/bin:/bin",
-		"IFS":        "= \t\n",
-		"LD_PRELOAD": "x=/tmp/evil.so",
+		"X":          `declare -- X="cat"`,
+		"Y":          `declare -x Y="/home/dev/.ssh/id_rsa"`,
+		"Q":          `declare -- Q="it's \$(not run)"`,
+		"A":          `declare -a A=([0]="/home/dev/.ssh/id_rsa" [1]="x y")`,
+		"M":          `declare -A M=([k]="v" )`,
+		"G":          `declare -a G=([3]="x")`,
+		"I":          `declare -i I="3"`,
+		"L":          `declare -l L="low"`,
+		"U":          "",
+		"HOME":       `declare -x HOME="/home/dev"`,
+		"PATH":       `declare -x PATH="/home/dev/proj/.venv/bin:/usr/bin:/bin"`,
+		"IFS":        `declare -- IFS=$' \t\n'`,
+		"LD_PRELOAD": `declare -x LD_PRELOAD="/tmp/evil.so"`,
 	})
 	want := []string{
-		"A=('/home/dev/.ssh/id_rsa' 'x y')",
+		"A=(/home/dev/.ssh/id_rsa 'x y')",
+		`declare -a G=([3]="x")`,
+		"I=3",
+		"L=low",
+		`declare -A M=([k]="v" )`,
 		"export PATH=/home/dev/proj/.venv/bin:/usr/bin:/bin",
 		`Q="it's \$(not run)"`,
 		"X=cat",
@@ -223,7 +229,12 @@ func TestVarLines(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("varLines =\n%q\nwant\n%q", got, want)
 	}
-	if got := ss.shell().varLines(t.Context(), map[string]string{"X": "=cat", "R": "n"}); got != nil {
-		t.Errorf("with a name reference: %q, want none", got)
+	// A name reference reads as the plain value it names; one to what is
+	// no plain value is as bash printed it.
+	if got := ss.shell().varLines(t.Context(), map[string]string{"X": `declare -- X="cat"`, "R": `declare -n R="X"`}); !slices.Equal(got, []string{"R=cat", "X=cat"}) {
+		t.Errorf("with a name reference: %q, want R=cat X=cat", got)
+	}
+	if got := ss.shell().varLines(t.Context(), map[string]string{"R": `declare -n R="Z"`}); !slices.Equal(got, []string{`declare -n R="Z"`}) {
+		t.Errorf("with a name reference to an unset variable: %q", got)
 	}
 }

@@ -1,0 +1,112 @@
+package escape
+
+// Red-team probes against the interactive gate's rating with bash's state
+// (commit fc08a8c: a typed line is rated with the variables and functions
+// it uses, as `declare -p` and `declare -f` print them). Each probe has an
+// earlier low line leave something in the shell that the state did not
+// carry to the rater then (or carried but was not looked at), so that a
+// line that reads a secret was rated as if it did not; each comment says
+// how it went through then.
+
+import (
+	"testing"
+	"time"
+)
+
+// canaryReading is a line that reads what v expands to (a secret) and
+// proves it ran.
+func canaryReading(v string) string {
+	return "cat " + v + " >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@"
+}
+
+// stateProbe types setup, then a canary line reading what v expands to,
+// and checks it did not run.
+func stateProbe(t *testing.T, v string, setup ...string) {
+	redTeamInteractive(t, backends, func(s *ptySession) {
+		for _, l := range setup {
+			s.line(l)
+		}
+		s.line(canaryReading(v))
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
+
+// A variable with a case attribute (declare -l/-u), like any attribute
+// but x and r (-t, -i…), is left out of what the line is rated with
+// (varLines), and a variable left out is rated as unset: `declare -l
+// k=/ETC/SHADOW` holds /etc/shadow, and `cat $k` is rated as `cat`.
+func TestRedTeamStateCaseAttribute(t *testing.T) {
+	stateProbe(t, "$k", "declare -l k=/ETC/SHADOW")
+}
+
+// A name reference anywhere among the variables a line names makes
+// varLines drop all of them: `declare -n r=HOME` and then a line naming
+// $r beside $k (plainly /etc/shadow) is rated with neither.
+func TestRedTeamStateNamerefHidesOthers(t *testing.T) {
+	stateProbe(t, "$k $r", "k=/etc/shadow", "declare -n r=HOME")
+}
+
+// The variables bash is said to change by itself (unasked) are never put
+// in front of a line, but several are plain ones a line may set: OLDPWD,
+// COLUMNS, BASH_REMATCH (from [[ =~ ]]).
+func TestRedTeamStateUnaskedOLDPWD(t *testing.T) {
+	stateProbe(t, "$OLDPWD", "OLDPWD=/etc/shadow")
+}
+
+func TestRedTeamStateUnaskedBashRematch(t *testing.T) {
+	stateProbe(t, "$BASH_REMATCH", "[[ x/etc/shadow =~ /.+ ]]")
+}
+
+// Indirect expansion: ${!r} expands the variable whose name r holds;
+// only r is put in front (r=k), not k.
+func TestRedTeamStateIndirectExpansion(t *testing.T) {
+	stateProbe(t, "${!r}", "k=/etc/shadow", "r=k")
+}
+
+// A function called through a variable: funcDefs.reach looks for calls in
+// the line's text only, not in the values put in front of it, so `$x`
+// with x=g (made without the word g in the line) is rated without g's
+// body (cat $k, k=/etc/shadow): medium, which runs.
+func TestRedTeamStateIndirectFunctionCall(t *testing.T) {
+	redTeamInteractive(t, backends, func(s *ptySession) {
+		s.line("g() { cat $k; }")
+		s.line("k=/etc/shadow")
+		s.line("x=G; x=${x,}")
+		s.line("$x >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@")
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
+
+// bash calls command_not_found_handle for a command it does not find; the
+// line names no function, so its body was not put in front. Defining it
+// (low while k was unset) is held now, as a trap is; the canary is the
+// hook's.
+func TestRedTeamStateNotFoundHandler(t *testing.T) {
+	redTeamInteractive(t, backends, func(s *ptySession) {
+		s.line("command_not_found_handle() { cat $k >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@; }")
+		s.line("k=/etc/shadow")
+		s.line("nosuchcmd")
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
+
+// Class guards (held): a plain variable, an array without gaps, a value
+// too long to rate, a function called by name.
+func TestRedTeamStatePlainHeld(t *testing.T) {
+	stateProbe(t, "$k ${a[1]}", "k=/etc/shadow", "a=(x /etc/shadow)")
+}
+
+func TestRedTeamStateLongValueHeld(t *testing.T) {
+	stateProbe(t, "$k", `k=$(head -c 300000 /dev/zero | tr '\0' a)`)
+}
+
+// One associative array whose key mvdan/sh cannot read back as declare -p
+// prints it ([a.b]="1": parsed as an arithmetic index) makes shellState
+// fail on the whole of `declare -p`, and every variable is then unknown:
+// a plain k=/etc/shadow is rated as unset.
+func TestRedTeamStateUnparsedDeclareP(t *testing.T) {
+	stateProbe(t, "$k", `declare -A m=(["a.b"]=1)`, "k=/etc/shadow")
+}
