@@ -172,8 +172,14 @@ func (w *walker) value(name string) (expand.Variable, bool) {
 	if w.ambiguous[name] {
 		return expand.Variable{}, false
 	}
-	if l, ok := w.arrays[name]; ok {
-		return expand.Variable{Set: true, Kind: expand.Indexed, List: l}, true
+	if a := w.attrs[name]; a != nil && a.ref {
+		if a.target == "" {
+			return expand.Variable{}, false
+		}
+		return expand.Variable{Set: true, Kind: expand.NameRef, Str: a.target}, true
+	}
+	if v, ok := w.arrays[name]; ok {
+		return v, true
 	}
 	if v, ok := w.vars[name]; ok {
 		return strVar(v), true
@@ -259,7 +265,7 @@ func (w *walker) expandFields(word *syntax.Word, fresh bool) (out []string, ok b
 	if !fresh {
 		e.missed, e.built = false, false
 	}
-	if w.ambiguous["IFS"] {
+	if w.ambiguous["IFS"] || w.assocWhole(word) {
 		return nil, false
 	}
 	defer func() {
@@ -288,7 +294,7 @@ func (w *walker) expandLiteral(word *syntax.Word) (out string, ok bool) {
 	cfg := w.config(false)
 	e := &w.senv
 	e.missed, e.built = false, false
-	if w.ambiguous["IFS"] {
+	if w.ambiguous["IFS"] || w.assocWhole(word) {
 		return "", false
 	}
 	defer func() {

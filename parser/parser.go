@@ -61,11 +61,13 @@ type walker struct {
 	// will see; arrays the indexed arrays assigned literal elements;
 	// sourced is set once eval or source may have set any variable.
 	env     Env
-	arrays  map[string][]string
+	arrays  map[string]expand.Variable
 	sourced bool
-	moved   bool // cd, pushd or popd ran: PWD is no longer Env.Cwd
-	senv    staticEnv
-	xcfg    *expand.Config
+	// attrs are the declare attributes of variables (vars.go).
+	attrs map[string]*varAttrs
+	moved bool // cd, pushd or popd ran: PWD is no longer Env.Cwd
+	senv  staticEnv
+	xcfg  *expand.Config
 	// substDepth counts command substitutions being evaluated statically.
 	substDepth int
 	// aliases and funcs are those the text defines, expanded where they
@@ -89,81 +91,23 @@ type walker struct {
 	alts  []cwdState
 }
 
-// setVar records an assignment of w to name.
-func (w *walker) setVar(name string, v models.Word) {
-	if w.vars == nil {
-		w.vars, w.ambiguous = map[string]string{}, map[string]bool{}
-	}
-	delete(w.arrays, name)
-	if w.cond > 0 || v.Dynamic || len(v.Lit) > maxValue {
-		w.ambiguous[name] = true
-		return
-	}
-	w.vars[name] = v.Lit
-	delete(w.ambiguous, name)
-}
-
-// setAssign records the assignment a (name=value, name+=value or
-// name=(elements…)) as setVar does.
-func (s *scope) setAssign(a *syntax.Assign, as models.Assign) {
-	w := s.w
-	switch {
-	case a.Array != nil:
-		var elems []string
-		for _, e := range a.Array.Elems {
-			if e.Index != nil || e.Value == nil {
-				w.unknownVar(as.Name)
-				return
-			}
-			fs, ok := w.expandFields(e.Value, false)
-			if !ok || len(elems)+len(fs) > maxFields {
-				w.unknownVar(as.Name)
-				return
-			}
-			elems = append(elems, fs...)
-		}
-		if a.Append {
-			w.unknownVar(as.Name)
-			return
-		}
-		w.setVar(as.Name, models.Word{Lit: strings.Join(elems, " ")})
-		if w.cond == 0 {
-			if w.arrays == nil {
-				w.arrays = map[string][]string{}
-			}
-			w.arrays[as.Name] = elems
-		}
-	case a.Index != nil:
-		w.unknownVar(as.Name)
-	case a.Append:
-		prev, ok := w.lookup(as.Name)
-		if !ok {
-			w.unknownVar(as.Name)
-			return
-		}
-		v := as.Value
-		v.Lit = prev + v.Lit
-		w.setVar(as.Name, v)
-	default:
-		w.setVar(as.Name, as.Value)
-	}
-}
-
-// unknownVar marks name as not statically known from here on.
-func (w *walker) unknownVar(name string) {
-	if w.vars == nil {
-		w.vars, w.ambiguous = map[string]string{}, map[string]bool{}
-	}
-	w.ambiguous[name] = true
-}
-
 // lookup returns the static value of a variable, if it has one.
 func (w *walker) lookup(name string) (string, bool) {
-	v, ok := w.value(name)
-	if !ok || v.Kind != expand.String {
+	for range maxRefs {
+		v, ok := w.value(name)
+		if !ok {
+			return "", false
+		}
+		switch v.Kind {
+		case expand.String:
+			return v.Str, true
+		case expand.NameRef:
+			name = v.Str
+			continue
+		}
 		return "", false
 	}
-	return v.Str, true
+	return "", false
 }
 
 func (w *walker) opaque(reason string) {
@@ -432,20 +376,25 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 	case *syntax.DeclClause:
 		var assigns []models.Assign
 		argv := []models.Word{{Lit: c.Variant.Value}}
+		fl := declFlags{known: true}
+		named := false
 		for _, a := range c.Args {
 			if a.Name == nil {
 				if a.Value != nil {
 					argv = append(argv, s.word(a.Value))
+					if !named {
+						fl.add(c.Variant.Value, a.Value)
+					} else if a.Value.Lit() == "" {
+						// declare x=1 "$y": may set any variable.
+						s.w.invalidateAll()
+					}
 				}
 				continue
 			}
+			named = true
 			as := s.assign(a)
 			assigns = append(assigns, as)
-			if a.Naked {
-				s.w.unknownVar(as.Name)
-			} else {
-				s.setAssign(a, as)
-			}
+			s.declare(a, as, fl)
 		}
 		redirs, stdin := s.redirs(st.Redirs)
 		s.add(models.Command{Argv: argv, Assigns: assigns, Redirs: redirs, PipeFrom: pipeFrom, Span: s.stmtSpan(st), Stdin: stdinOf(stdin, pipeFrom)})
@@ -682,10 +631,7 @@ func (s *scope) varEffects(argv []models.Word) {
 			}
 		}
 	case "eval", "source", ".":
-		for name := range s.w.vars {
-			s.w.unknownVar(name)
-		}
-		s.w.sourced = true
+		s.w.invalidateAll()
 	case "cd", "pushd", "popd":
 		// PWD and OLDPWD change (see value).
 		s.w.moved = true
