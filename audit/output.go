@@ -52,7 +52,7 @@ type CastHeader struct {
 // Event.Output is then nil.
 type Recorder struct {
 	mu        sync.Mutex
-	f         *os.File
+	f         *castFile
 	w         *bufio.Writer
 	sum       hash.Hash
 	rel       string
@@ -106,16 +106,11 @@ func (l *Log) NewRecorder(ev *models.Event, opts ...RecorderOption) (*Recorder, 
 	for _, o := range opts {
 		o(r, &h)
 	}
-	path := filepath.Join(l.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("audit: record output: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("audit: record output: %w", err)
-	}
-	r.f = f
-	r.w = bufio.NewWriterSize(io.MultiWriter(f, r.sum), 32<<10)
+	// The file is made when the first 32 KiB are written out, or at
+	// Close: a short command's output costs no file system work while it
+	// runs (a session's statement waits for none).
+	r.f = &castFile{path: filepath.Join(l.dir, rel)}
+	r.w = bufio.NewWriterSize(io.MultiWriter(r.f, r.sum), 32<<10)
 	hb, _ := marshal(h)
 	r.w.Write(hb)
 	r.w.WriteByte('\n')
@@ -260,6 +255,9 @@ func (r *Recorder) Close() (*models.Output, error) {
 	if cerr := r.f.Close(); err == nil {
 		err = cerr
 	}
+	if r.f.f == nil {
+		return nil, fmt.Errorf("audit: record output: %w", err) // no file was made
+	}
 	if err == nil {
 		err = r.writeErr
 	}
@@ -269,6 +267,35 @@ func (r *Recorder) Close() (*models.Output, error) {
 		return out, fmt.Errorf("audit: record output: %w", err)
 	}
 	return out, nil
+}
+
+// castFile is a recording's file, made (never replacing one) when it is
+// first written to.
+type castFile struct {
+	path string
+	f    *os.File
+}
+
+func (c *castFile) Write(p []byte) (int, error) {
+	if c.f == nil {
+		if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
+			return 0, err
+		}
+		f, err := os.OpenFile(c.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		c.f = f
+	}
+	return c.f.Write(p)
+}
+
+// Close closes the file, if it was made.
+func (c *castFile) Close() error {
+	if c.f == nil {
+		return nil
+	}
+	return c.f.Close()
 }
 
 // Cast is a recorded output read back: its header and events.

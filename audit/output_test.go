@@ -62,6 +62,56 @@ func TestRecorderTeeAndReadBack(t *testing.T) {
 	}
 }
 
+// A recording's file is made when its output is written out (past the
+// buffer, or at Close), not when the recording starts: a session's
+// statement does not wait for it. One that cannot be made is said at
+// Close, with no output to store.
+func TestRecorderFileMadeLate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l := mustOpen(t, dir)
+	rec, err := l.NewRecorder(&models.Event{Command: "echo hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Write([]byte("hi\n"))
+	casts, _ := filepath.Glob(filepath.Join(dir, "output", "*", "*.cast"))
+	if len(casts) != 0 {
+		t.Errorf("a file before any output was written out: %q", casts)
+	}
+	out, err := rec.Close()
+	if err != nil || out == nil {
+		t.Fatalf("Close: %v %v", out, err)
+	}
+	if c, err := ReadCast(filepath.Join(dir, out.Path)); err != nil || c.Text() != "hi\r\n" {
+		t.Errorf("cast after Close: %v %v", c, err)
+	}
+
+	big, err := l.NewRecorder(&models.Event{Command: "yes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Write(bytes.Repeat([]byte("y\n"), 40<<10))
+	if casts, _ := filepath.Glob(filepath.Join(dir, "output", "*", "*.cast")); len(casts) != 2 {
+		t.Errorf("past the buffer, the file is still not made: %q", casts)
+	}
+	big.Close()
+
+	bad, err := l.NewRecorder(&models.Event{Command: "echo lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad.f.path, []byte("not ours"), 0o600); err != nil { // never replaced
+		t.Fatal(err)
+	}
+	if out, err := bad.Close(); out != nil || err == nil {
+		t.Errorf("a file that cannot be made: %v %v, want no output and an error", out, err)
+	}
+	if b, _ := os.ReadFile(bad.f.path); string(b) != "not ours" {
+		t.Errorf("the file in the way was replaced: %q", b)
+	}
+}
+
 func TestRecorderCap(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

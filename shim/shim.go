@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -132,6 +133,10 @@ type Shim struct {
 	// under (a shell session's own, see newSessionID); "" means
 	// DetectSession's.
 	sessionID string
+	// records, when set, appends the audit records in order on a
+	// goroutine of their own (see recordInOrder).
+	records *recordQueue
+
 	// msgs, when set, takes chaperone's own words about a command (held,
 	// denied, a warning) in place of Stderr: an interactive session's go
 	// through its bash, in order with what bash prints.
@@ -673,15 +678,78 @@ type answered struct{}
 func (answered) Error() string { return "answered" }
 
 func (s *Shim) record(ev *models.Event) {
+	s.noteDecision(ev)
+	s.records.do(func() { s.appendRecord(ev) })
+}
+
+// noteDecision tells the model what was decided: at once, as the next
+// command's rating may ask it.
+func (s *Shim) noteDecision(ev *models.Event) {
 	if s.Model != nil {
 		s.Model.NoteDecision(ev.Session, ev.Command, ev.Rating.Risk, ev.Decision)
 	}
+}
+
+// appendRecord appends ev to the audit log.
+func (s *Shim) appendRecord(ev *models.Event) {
 	if s.Recorder == nil {
 		return
 	}
 	if err := s.Recorder.Record(ev); err != nil {
 		fmt.Fprintf(s.Stderr, "chaperone: audit: %v\n", err)
 	}
+}
+
+// recordQueue appends a session's audit records (and closes their
+// output recordings) in order, on a goroutine of its own: a statement's
+// status goes back to the caller, and the next statement is rated and
+// run, while its record is written (a few hundred microseconds of file
+// system work). A nil queue does each at once.
+type recordQueue struct {
+	mu     sync.Mutex
+	jobs   chan func()
+	done   chan struct{}
+	closed bool
+}
+
+// recordInOrder starts s's record queue; the function it returns waits
+// until every record handed to it is written, and stops it (records
+// after that are written at once).
+func (s *Shim) recordInOrder() (wait func()) {
+	q := &recordQueue{jobs: make(chan func(), 256), done: make(chan struct{})}
+	go func() {
+		for f := range q.jobs {
+			f()
+		}
+		close(q.done)
+	}()
+	s.records = q
+	return func() {
+		q.mu.Lock()
+		if !q.closed {
+			q.closed = true
+			close(q.jobs)
+		}
+		q.mu.Unlock()
+		<-q.done
+	}
+}
+
+// do runs f after the records handed to q before it.
+func (q *recordQueue) do(f func()) {
+	if q == nil {
+		f()
+		return
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		<-q.done
+		f()
+		return
+	}
+	q.jobs <- f // under mu: never on a closed channel
+	q.mu.Unlock()
 }
 
 func decidedBy(r models.Rating) string {

@@ -241,6 +241,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 		code, err := s.Backend.Run(ctx, job)
 		ended <- bashResult{code, err}
 	}()
+	defer s.recordInOrder()()
 	finish := func(r bashResult) error {
 		cancel()
 		ss.ctl.close()
@@ -899,14 +900,17 @@ func (ss *stmtSession) record(ev *models.Event, rec *audit.Recorder) {
 	ev.Agent = cmp.Or(ev.Agent, DetectAgent(ss.getenv))
 	ev.Project, ev.Cwd = cmp.Or(ev.Project, ss.job.Project), cmp.Or(ev.Cwd, ss.pwd)
 	ev.Backend = s.Backend.Name()
-	if rec != nil {
-		if out, err := rec.Close(); out != nil {
-			ev.Output = out
-		} else if err != nil {
-			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+	s.noteDecision(ev)
+	s.records.do(func() {
+		if rec != nil {
+			if out, err := rec.Close(); out != nil {
+				ev.Output = out
+			} else if err != nil {
+				fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+			}
 		}
-	}
-	s.record(ev)
+		s.appendRecord(ev)
+	})
 }
 
 // askNetwork holds a connection the statement running wants to make.
