@@ -47,6 +47,18 @@ func TestRedTeamStateNamerefHidesOthers(t *testing.T) {
 	stateProbe(t, "$k $r", "k=/etc/shadow", "declare -n r=HOME")
 }
 
+// An associative array (and an indexed one with gaps, or with any
+// attribute but a) was not read from `declare -p`: `${m[k]}` was unknown,
+// rated as empty.
+func TestRedTeamStateAssocArray(t *testing.T) {
+	stateProbe(t, "${m[k]}", "declare -A m=([k]=/etc/shadow)")
+}
+
+// An indexed array with a gap was left out the same way.
+func TestRedTeamStateArrayWithGap(t *testing.T) {
+	stateProbe(t, "${g[3]}", "g=([3]=/etc/shadow)")
+}
+
 // The variables bash is said to change by itself (unasked) are never put
 // in front of a line, but several are plain ones a line may set: OLDPWD,
 // COLUMNS, BASH_REMATCH (from [[ =~ ]]).

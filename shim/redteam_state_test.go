@@ -77,6 +77,11 @@ func TestRedTeamStateUnit(t *testing.T) {
 		// A name reference among the named variables dropped all of them.
 		{"NamerefHidesOthers", []string{`k=/etc/shadow`, `declare -n r=HOME`, `cat $k $r`}},
 		{"NamerefToSecret", []string{`k=/etc/shadow`, `declare -n r=k`, `cat $r`}},
+		// Associative arrays and arrays with gaps were left out.
+		{"AssocArray", []string{`declare -A m=([k]=/etc/shadow)`, `cat ${m[k]}`}},
+		{"ArrayWithGap", []string{`g=([3]=/etc/shadow)`, `cat ${g[3]}`}},
+		{"ArrayWithGapDeclared", []string{`declare -a g=([0]=x [3]=/etc/shadow)`, `cat ${g[3]}`}},
+		{"NamerefToArrayElement", []string{`declare -A m=([k]=/etc/shadow)`, `declare -n r=m`, `cat ${r[k]}`}},
 		// One key mvdan/sh cannot read back ([a.b]="1" is parsed as an
 		// arithmetic index) failed the parse of the whole declare -p,
 		// and every variable was unknown.
