@@ -28,9 +28,10 @@ type where struct {
 	// state and runtime), normalised; see isChaperone.
 	own []string
 	// cwd is the absolute folder the command being judged runs in when
-	// a cd earlier in the same text moved it, "" when none did: relative
-	// paths are then the project's. lost is set when the cd went where
-	// only the run can tell: relative paths are then unknown.
+	// it is not the project's top (the text started elsewhere, or a cd
+	// earlier in it moved it), "" when it is: relative paths are then
+	// the project's. lost is set when a cd went where only the run can
+	// tell: relative paths are then unknown.
 	cwd  string
 	lost bool
 }
@@ -52,8 +53,8 @@ func (w *where) dirOf(start, d string) (string, bool) {
 		}
 		d = path.Join(start, d)
 	}
-	if d == path.Clean(start) {
-		// Back where it started: as if it never moved.
+	if d = path.Clean(d); d == w.project {
+		// At the project's top: relative paths read as the project's.
 		return "", false
 	}
 	return d, false
@@ -72,14 +73,19 @@ func relPath(p string) bool {
 	return true
 }
 
-// resolve rewrites a relative path against the folder a cd moved the
-// command to: relative to the project when it lands inside it (as the
-// same path typed there reads), absolute otherwise.
+// resolve rewrites a relative path against the folder the command runs
+// in (or one climbing out of the project's top against the top):
+// relative to the project when it lands inside it (as the same path typed
+// there reads), absolute otherwise.
 func (w *where) resolve(p string) string {
-	if w.cwd == "" || !relPath(p) {
+	base := w.cwd
+	if base == "" && (p == ".." || strings.HasPrefix(p, "../")) {
+		base = w.project // climbing out of the project's top
+	}
+	if base == "" || !relPath(p) {
 		return p
 	}
-	a := path.Join(w.cwd, p)
+	a := path.Join(base, p)
 	if w.inProject(a) {
 		if a == w.project {
 			return "."

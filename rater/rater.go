@@ -170,6 +170,10 @@ func (r *Rater) rateFacts(req Request, facts *models.Facts, dirs []parser.Dir) m
 	if k.start == "" {
 		k.start = k.where.project
 	}
+	// A text that starts away from the project's top (a session's bash
+	// that moved on, an agent's cd) reads relative paths from there:
+	// `cat shadow` run in /etc is /etc/shadow.
+	k.where.cwd, k.where.lost = k.where.dirOf(k.where.project, k.start)
 	k.rate()
 	if req.Gated {
 		k.gate()

@@ -191,7 +191,7 @@ func (x *runs) dirs(k *check, i int, cwd string) []string {
 		case lost:
 			out = append(out, "")
 		case abs == "":
-			out = append(out, cwd)
+			out = append(out, cmpOr(x.where.project, cwd))
 		default:
 			out = append(out, abs)
 		}
