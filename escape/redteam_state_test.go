@@ -122,3 +122,11 @@ func TestRedTeamStateLongValueHeld(t *testing.T) {
 func TestRedTeamStateUnparsedDeclareP(t *testing.T) {
 	stateProbe(t, "$k", `declare -A m=(["a.b"]=1)`, "k=/etc/shadow")
 }
+
+// The asker sent $PWD as the working folder, which a line can set: after
+// `cd /etc`, `PWD=<the project>` had `cat shadow` rated as a read of the
+// project's shadow. The folder is $PWD only when it names the working
+// folder, else the physical one.
+func TestRedTeamStatePWDSpoofed(t *testing.T) {
+	stateProbe(t, "shadow", "cd /etc", "PWD=@PROJ@")
+}

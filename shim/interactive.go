@@ -77,7 +77,8 @@ import (
 //     mode (so that unset is bash's own) it removes any function named like
 //     a builtin it uses, asks about the line with what bash holds (its
 //     variables and functions, before any of the asker's own: the line is
-//     rated with those it uses), and prints $__chaperone_t only if
+//     rated with those it uses; the working folder, $PWD only when it
+//     names it, which a line may set), and prints $__chaperone_t only if
 //     chaperone's verdict is "run" for its id, its text and that state
 //     (another writer of the FIFO may have spliced its own into the
 //     question);
@@ -109,7 +110,7 @@ __chaperone_ask() {
 	__chaperone_s=$(builtin declare -p; builtin printf '\x1f'; builtin declare -f) || return
 	local LC_ALL=C TMOUT= id=$BASHPID.$SRANDOM ok=1 h a m k t w p=$PWD
 	[[ -o history ]] && shopt -q cmdhist && ((HISTSIZE > 0)) || ok=0
-	[[ $p == /* && $p -ef . ]] || p=
+	[[ $p == /* && $p -ef . ]] || p=$(builtin pwd -P) || p=
 	h=$(HISTTIMEFORMAT= builtin history 1) || return
 	printf 'Q\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\0' "$id" "$1" "$ok" "${#p}" "$p" "${#__chaperone_s}" "$__chaperone_s" "$h" >"$__chaperone_ctl/q" || return
 	exec {a}<"$__chaperone_ctl/a" || return
@@ -459,7 +460,7 @@ func (is *interactive) ask(ctx context.Context, m string) {
 		deny("this line did not reach bash's history, which the gate reads it from; `set -o history` and `shopt -s cmdhist` must stay on")
 		return
 	case q.pwd == "":
-		deny("the working folder is not known: $PWD does not name it (a line set PWD); cd to it again")
+		deny("the working folder is not known (was it removed?); cd to one that is there")
 		return
 	case q.num <= is.lastNum:
 		// Never decided twice: a number asked about again, or going
