@@ -100,6 +100,8 @@ func (k *check) gateIn(depth int) {
 			k.hit(ruleSessionGate, span) // -C CALLBACK: code run as the array fills
 		case name == "exec" && len(args) > 0:
 			k.hit(ruleSessionGate, span) // another program in the session's place
+		case name == "hash" && hasFlag(args, 'p'):
+			k.hit(ruleSessionGate, span) // -p PATH NAME: NAME runs PATH from now on
 		case name == "shopt" && hasWord(args, "-u") && (hasWord(args, "extdebug") || hasWord(args, "cmdhist") || hasWord(args, "promptvars")):
 			k.hit(ruleSessionGate, span)
 		case name == "shopt" && hasWord(args, "-s") && (hasWord(args, "expand_aliases") || hasWord(args, "lithist") || hasWord(args, "nocasematch")):
@@ -118,7 +120,7 @@ func (k *check) gateIn(depth int) {
 		}
 	}
 	for _, f := range k.facts.Functions {
-		if gateName(f) || bashBuiltins[f] || f == notFoundHook {
+		if gateName(f) || bashBuiltins[f] || f == notFoundHook || !plainFuncName(f) {
 			k.hit(ruleSessionGate, "function "+f)
 		}
 	}
@@ -411,6 +413,15 @@ var bashBuiltins = map[string]bool{
 	"readarray": true, "readonly": true, "return": true, "set": true, "shift": true, "shopt": true,
 	"source": true, "suspend": true, "test": true, "times": true, "trap": true, "true": true, "type": true,
 	"typeset": true, "ulimit": true, "umask": true, "unalias": true, "unset": true, "wait": true,
+}
+
+// plainFuncName reports whether a function's name is made of what a
+// program's name is (letters, digits, _ - . :): bash takes more (/bin/ls,
+// a+b), which stands in for a program run by its path, and which the
+// session's rating, finding a statement's calls by such words, would not
+// see called.
+func plainFuncName(f string) bool {
+	return f != "" && strings.Trim(f, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:") == ""
 }
 
 // notFoundHook is the function bash runs, with the command line, for a

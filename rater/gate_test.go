@@ -256,6 +256,11 @@ func TestGateSession(t *testing.T) {
 		{"read() { :; }", true},
 		{"command_not_found_handle() { cat $k; }", true}, // runs for any name that is no command
 		{"command_not_found_handler() { :; }", false},    // zsh's, not bash's
+		{"/bin/ls() { cat $k; }", true},                  // stands in for a program run by its path
+		{"a+b() { :; }", true},
+		{"run-tests.sh() { :; }", false},
+		{"hash -p /bin/cat ls", true}, // ls runs cat from now on
+		{"hash -r", false},
 		{"cd() { builtin cd \"$@\" && ls; }", true},
 		{"kill() { :; }", true},
 		{"mapfile -C 'trap - DEBUG' -c 1 lines < notes.txt", true},

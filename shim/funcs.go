@@ -18,15 +18,28 @@ type funcDefs map[string]string
 const maxFuncText = 1 << 20
 
 // learn keeps the functions text defines (at any depth: a definition in
-// an if is kept too; a later one replaces an earlier one). It reports
+// an if is kept too; a later one replaces an earlier one, but one that is
+// not at the top, made only when what holds it runs, never replaces one
+// already known). It reports
 // whether text parsed.
 func (d funcDefs) learn(text string) bool {
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
 	if err != nil {
 		return false
 	}
+	top := map[*syntax.FuncDecl]bool{}
+	for _, st := range f.Stmts {
+		if fd, ok := st.Cmd.(*syntax.FuncDecl); ok {
+			top[fd] = true
+		}
+	}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if fd, ok := n.(*syntax.FuncDecl); ok && fd.Name != nil {
+			if _, known := d[fd.Name.Value]; known && !top[fd] {
+				// A definition inside another is made only when that one
+				// runs: it does not replace the one bash has now.
+				return true
+			}
 			var b strings.Builder
 			syntax.NewPrinter().Print(&b, fd)
 			d[fd.Name.Value] = b.String()

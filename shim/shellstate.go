@@ -66,6 +66,9 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 	if len(names) >= maxAskVars {
 		unshown = append(unshown, "# chaperone: this names more variables than are rated with it", `eval "$UNSHOWN_VARIABLES"`)
 	}
+	if byPrefix.MatchString(text) {
+		unshown = append(unshown, "# chaperone: this uses variables chosen by the start of their names", `eval "$UNSHOWN_VARIABLES"`)
+	}
 	values, ok := src.vars(names)
 	if !ok {
 		return "", false
@@ -76,7 +79,7 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 	size := 0
 	seen := map[string]bool{}
 	from := text + "\n" + strings.Join(slices.Collect(maps.Values(values)), "\n")
-	for range maxFuncRounds {
+	for round := 0; ; round++ {
 		var ask []string
 		for _, w := range words(from) {
 			if src.isFunc(w) && !seen[w] {
@@ -85,6 +88,12 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 			}
 		}
 		if len(ask) == 0 {
+			break
+		}
+		if round == maxFuncRounds {
+			// Functions calling functions past the rounds: what the last
+			// ones do is not known.
+			unshown = append(unshown, "# chaperone: this calls functions deeper than are rated with it", `eval "$UNSHOWN_FUNCTIONS"`)
 			break
 		}
 		got, ok := src.funcs(ask)
@@ -113,7 +122,7 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 	for range maxFuncRounds {
 		for _, v := range values {
 			d := declaration(v)
-			if t := d.refers; t != "" && (indirect || strings.Contains(d.attrs, "n")) && !unasked[t] && !rater.SessionGateName(t) {
+			if t := d.refers; t != "" && (indirect || strings.Contains(d.attrs, "n")) && !rater.SessionGateName(t) {
 				if _, ok := values[t]; !ok && !slices.Contains(more, t) {
 					more = append(more, t)
 				}
@@ -133,6 +142,10 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 	}
 	return sc.inFront(ctx, text, values, defs, size, unshown), true
 }
+
+// byPrefix finds ${!x@} and ${!x*}: the names of every variable whose
+// name starts with x, which a statement may then expand (${!n}).
+var byPrefix = regexp.MustCompile(`\$\{![A-Za-z_][A-Za-z0-9_]*[@*]\}`)
 
 // decl is one variable as `declare -p` printed it.
 type decl struct {
@@ -202,8 +215,8 @@ func declaration(line string) (d decl) {
 		if err != nil {
 			return d
 		}
-		if shellName.MatchString(v) {
-			d.refers = v
+		if n, _, _ := strings.Cut(v, "["); shellName.MatchString(n) {
+			d.refers = n // a name, or an element of one (r='a[1]')
 		}
 		if strings.Contains(d.attrs, "n") {
 			return d // a reference: as bash printed it

@@ -559,16 +559,6 @@ const (
 // text may hand them to eval or bash -c) or assign (X=, X+=, X[…]=).
 var varRef = regexp.MustCompile(`\$\{?[#!]?([A-Za-z_][A-Za-z0-9_]*)|(?:^|[^A-Za-z0-9_$])([A-Za-z_][A-Za-z0-9_]*)(?:\[[^\]]*\])?\+?=`)
 
-// unasked are variables whose value is not asked of bash: those it
-// changes by itself (a number, or what the gate's own code is), and the
-// working folder (the rating has it). What a line can set and a later one
-// use (OLDPWD, BASH_REMATCH, DIRSTACK, COLUMNS…) is asked.
-var unasked = map[string]bool{
-	"RANDOM": true, "SRANDOM": true, "SECONDS": true, "EPOCHSECONDS": true, "EPOCHREALTIME": true, "LINENO": true,
-	"BASHPID": true, "BASH_COMMAND": true, "BASH_SUBSHELL": true, "FUNCNAME": true, "BASH_SOURCE": true, "BASH_LINENO": true,
-	"PIPESTATUS": true, "HISTCMD": true, "PWD": true,
-}
-
 // rated is text as it is rated in the session (see resolve), with what
 // the session's bash holds asked of it: exact whatever set it (a
 // statement, a file a statement sourced, eval).
@@ -657,13 +647,15 @@ func (sc shellContext) inFront(ctx context.Context, text string, values map[stri
 }
 
 // varNames are the variables text may use (varRef) that are worth asking
-// bash about, but those in skip; HOME, PATH and IFS always (tilde, a
-// program's lookup, splitting), at most maxAskVars.
+// bash about, but those in skip and the gate's own; HOME, PATH and IFS
+// always (tilde, a program's lookup, splitting), at most maxAskVars.
+// bash's own are asked too: once unset (RANDOM, SECONDS…) or assigned
+// (PWD, OLDPWD…), they hold what a statement put there.
 func varNames(text string, skip map[string]string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n string) {
-		if n == "" || seen[n] || len(out) >= maxAskVars || unasked[n] || rater.SessionGateName(n) {
+		if n == "" || seen[n] || len(out) >= maxAskVars || rater.SessionGateName(n) {
 			return
 		}
 		if _, ok := skip[n]; ok {
