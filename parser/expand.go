@@ -137,6 +137,13 @@ func strVar(s string) expand.Variable {
 
 // value returns a variable's static value, if it has one.
 func (w *walker) value(name string) (expand.Variable, bool) {
+	if base, sub, ok := splitElement(name); ok {
+		// ${!r} with r='a[1]', or a name reference to an element.
+		return w.element(base, sub)
+	}
+	if name == linenoParam {
+		name = "LINENO"
+	}
 	if n := len(w.frames); n > 0 {
 		fr := &w.frames[n-1]
 		switch {
@@ -225,6 +232,76 @@ func (w *walker) value(name string) (expand.Variable, bool) {
 	return expand.Variable{}, false
 }
 
+// splitElement splits a name that names an array element, NAME[SUB], as
+// ${!r} reads r's value and a name reference its target.
+func splitElement(name string) (base, sub string, ok bool) {
+	i := strings.IndexByte(name, '[')
+	if i <= 0 || !strings.HasSuffix(name, "]") {
+		return "", "", false
+	}
+	return name[:i], name[i+1 : len(name)-1], true
+}
+
+// element is the static value of the element sub of the variable base:
+// a decimal index of an indexed array (0 of a scalar is the scalar), a
+// literal key of an associative one. A subscript that bash would
+// evaluate (arithmetic, expansions, @ or *) is not known.
+func (w *walker) element(base, sub string) (expand.Variable, bool) {
+	if !isName(base) {
+		return expand.Variable{}, false
+	}
+	if a := w.attrs[base]; a != nil && a.assoc == '?' {
+		return expand.Variable{}, false
+	}
+	v, ok := w.value(base)
+	for i := 0; ok && v.Kind == expand.NameRef; i++ {
+		if i >= maxRefs || strings.IndexByte(v.Str, '[') >= 0 {
+			return expand.Variable{}, false
+		}
+		v, ok = w.value(v.Str)
+	}
+	if !ok || !v.IsSet() {
+		return expand.Variable{}, false
+	}
+	switch v.Kind {
+	case expand.String, expand.Indexed:
+		if !isDecimal(sub) {
+			return expand.Variable{}, false
+		}
+		n, err := strconv.Atoi(sub)
+		if err != nil {
+			return expand.Variable{}, false
+		}
+		if v.Kind == expand.String {
+			if n == 0 {
+				return strVar(v.Str), true
+			}
+			return expand.Variable{}, true
+		}
+		if v.Indexes == nil {
+			if n < len(v.List) {
+				return strVar(v.List[n]), true
+			}
+			return expand.Variable{}, true
+		}
+		for j, ix := range v.Indexes {
+			if ix == n && j < len(v.List) {
+				return strVar(v.List[j]), true
+			}
+		}
+		return expand.Variable{}, true
+	case expand.Associative:
+		if sub == "" || sub == "@" || sub == "*" || strings.ContainsAny(sub, "$`\"'\\") {
+			return expand.Variable{}, false
+		}
+		if s, ok := v.Map[sub]; ok {
+			return strVar(s), true
+		}
+		return expand.Variable{}, true
+	}
+	return expand.Variable{}, false
+}
+
 func isDigits(s string) bool {
 	if s == "" {
 		return false
@@ -273,6 +350,7 @@ func (w *walker) expandFields(word *syntax.Word, fresh bool) (out []string, ok b
 			out, ok = nil, false
 		}
 	}()
+	defer w.ownLineno(word)()
 	e.quiet = true
 	seq := expand.FieldsSeq(cfg, word)
 	e.quiet = false
@@ -302,11 +380,59 @@ func (w *walker) expandLiteral(word *syntax.Word) (out string, ok bool) {
 			out, ok = "", false
 		}
 	}()
+	defer w.ownLineno(word)()
 	s, err := expand.Literal(cfg, word)
 	if err != nil || e.missed || len(s) > maxValue {
 		return "", false
 	}
 	return s, true
+}
+
+// linenoParam is the name $LINENO is expanded under once the text
+// assigned or unset LINENO: expand gives the line number for LINENO
+// whatever its Environ holds, bash the value assigned after unset LINENO.
+const linenoParam = "LINENO\x00own"
+
+// ownLineno renames the $LINENO expansions of word to linenoParam, so
+// that expand asks value for it, when the text assigned, unset or may
+// have set LINENO; the returned func renames them back.
+func (w *walker) ownLineno(word *syntax.Word) func() {
+	_, set := w.vars["LINENO"]
+	a := w.attrs["LINENO"]
+	if !set && !w.ambiguous["LINENO"] && !w.sourced && (a == nil || !a.ref) {
+		return func() {}
+	}
+	var swapped []*syntax.ParamExp
+	var old []*syntax.Lit
+	syntax.Walk(word, func(n syntax.Node) bool {
+		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value == "LINENO" {
+			swapped, old = append(swapped, pe), append(old, pe.Param)
+			pe.Param = &syntax.Lit{ValuePos: pe.Param.ValuePos, ValueEnd: pe.Param.ValueEnd, Value: linenoParam}
+		}
+		return true
+	})
+	return func() {
+		for i, pe := range swapped {
+			pe.Param = old[i]
+		}
+	}
+}
+
+// ownTilde reports whether word starts with a tilde that the text's own
+// HOME expands: bash reads ~ from the shell's HOME, not the one the
+// request was made with (HOME=/etc; cat ~/shadow). When that HOME is
+// only known at run time, the word keeps its "~" as $HOME does.
+func (w *walker) ownTilde(word *syntax.Word) bool {
+	if len(word.Parts) == 0 {
+		return false
+	}
+	lit, ok := word.Parts[0].(*syntax.Lit)
+	if !ok || !strings.HasPrefix(lit.Value, "~") {
+		return false
+	}
+	_, set := w.vars["HOME"]
+	a := w.attrs["HOME"]
+	return set || a != nil && a.ref
 }
 
 // needsExpansion reports whether a word has parts that only expansion
@@ -350,7 +476,7 @@ func braceCandidate(v string) bool {
 // variable) is dropped, as bash drops it.
 func (s *scope) appendFields(dst []models.Word, w *syntax.Word) []models.Word {
 	out := s.approx(w)
-	if !needsExpansion(w.Parts) {
+	if !needsExpansion(w.Parts) && !s.w.ownTilde(w) {
 		for _, p := range w.Parts {
 			if q, ok := p.(*syntax.SglQuoted); ok && q.Dollar && strings.Contains(q.Value, `\`) {
 				// $'\x63at': escapes that spell out a name.

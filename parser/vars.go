@@ -60,12 +60,23 @@ func (w *walker) assignTarget(name string) (string, bool) {
 		if a == nil || !a.ref {
 			return name, true
 		}
-		if a.target == "" {
+		if a.target == "" || strings.IndexByte(a.target, '[') >= 0 {
+			// Not known, or an element (assigned as a[1]=…): not
+			// followed.
 			return "", false
 		}
 		name = a.target
 	}
 	return "", false
+}
+
+// refBase is the variable a name reference's target names: the array
+// of an element (a[1]).
+func refBase(target string) string {
+	if base, _, ok := splitElement(target); ok {
+		return base
+	}
+	return target
 }
 
 // setVar records an assignment of the string v to name.
@@ -115,8 +126,9 @@ func (s *scope) setAssign(a *syntax.Assign, as models.Assign) {
 	w := s.w
 	name, ok := w.assignTarget(as.Name)
 	if !ok {
-		// Through a name reference to a variable not known.
-		w.invalidateAll()
+		// Through a name reference to a variable not known (all may
+		// change) or to an element (its array changes).
+		w.unknownVar(as.Name)
 		return
 	}
 	at := w.attrs[name]
@@ -259,7 +271,7 @@ func (w *walker) unknownVarN(name string, depth int) {
 			w.invalidateAll()
 			return
 		}
-		w.unknownVarN(a.target, depth+1)
+		w.unknownVarN(refBase(a.target), depth+1)
 	}
 }
 
@@ -342,7 +354,7 @@ func (s *scope) declare(a *syntax.Assign, as models.Assign, fl declFlags) {
 		w.initVars()
 		target := ""
 		if fl.has('n') && sure && a.Value != nil && a.Array == nil && a.Index == nil {
-			if t, ok := w.expandLiteral(a.Value); ok && isName(t) && t != name {
+			if t, ok := w.expandLiteral(a.Value); ok && isName(refBase(t)) && refBase(t) != name {
 				target = t
 			}
 		}

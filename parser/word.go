@@ -15,7 +15,7 @@ import (
 // for what is evaluated statically.
 func (s *scope) word(w *syntax.Word) models.Word {
 	out := s.approx(w)
-	if !needsExpansion(w.Parts) {
+	if !needsExpansion(w.Parts) && !s.w.ownTilde(w) {
 		return out
 	}
 	if v, ok := s.w.expandLiteral(w); ok {
