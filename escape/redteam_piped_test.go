@@ -65,3 +65,14 @@ func TestRedTeamPipedSlashFunction(t *testing.T) {
 func TestRedTeamPipedHashP(t *testing.T) {
 	pipedProbe(t, "ls @HOME@/.ssh/id_rsa", "hash -p /bin/cat ls")
 }
+
+// ${!r} with r='a[1]' expands an element of a, which was not followed.
+func TestRedTeamPipedIndirectArrayElement(t *testing.T) {
+	pipedProbe(t, "cat ${!r}", "a=(x @HOME@/.ssh/id_rsa)", "r='a[1]'")
+}
+
+// ~ is the shell's HOME: after HOME=/etc, ~/shadow is /etc/shadow, which
+// was read with chaperone's HOME.
+func TestRedTeamPipedHomeTilde(t *testing.T) {
+	pipedProbe(t, "cat ~/shadow", "HOME=/etc")
+}

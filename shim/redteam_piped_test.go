@@ -146,6 +146,16 @@ func TestRedTeamPipedUnit(t *testing.T) {
 		{"UnsetSECONDS", []string{`unset SECONDS; SECONDS=/etc/shadow`, `cat $SECONDS`}},
 		{"UnsetFUNCNAME", []string{`unset FUNCNAME; FUNCNAME=/etc/shadow`, `cat $FUNCNAME`}},
 		{"UnsetBASHPID", []string{`unset BASHPID; BASHPID=/etc/shadow`, `cat $BASHPID`}},
+		{"UnsetLINENO", []string{`unset LINENO; LINENO=/etc/shadow`, `cat $LINENO`}},
+		// ${!r} was followed only when r's value was a bare name; bash
+		// also takes a subscript. A name reference to an element: the same.
+		{"IndirectArrayElement", []string{`a=(x /etc/shadow)`, `r='a[1]'`, `cat ${!r}`}},
+		{"IndirectScalarSubscript", []string{`k=/etc/shadow`, `r='k[0]'`, `cat ${!r}`}},
+		{"IndirectAssocElement", []string{`declare -A m=([x]=/etc/shadow)`, `r='m[x]'`, `cat ${!r}`}},
+		{"NamerefArrayElement", []string{`a=(x /etc/shadow)`, `declare -n r='a[1]'`, `cat $r`}},
+		// HOME was put in front (export HOME=/etc), but ~ was read with the
+		// request's Home (chaperone's environment).
+		{"HomeTilde", []string{`HOME=/etc`, `cat ~/shadow`}},
 		// ${!k@} expands to the names that start with k: none is asked.
 		{"PrefixNames", []string{`kx=/etc/shadow`, `for n in ${!k@}; do cat "${!n}"; done`}},
 		// funcDefs.learn keeps every definition at any depth: f's inner
