@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,7 +18,16 @@ func TestModelCheckRealOllama(t *testing.T) {
 	s := ollamatest.Start(t) // skips under -short
 	s.CreateTiny(t, "chaperone-high", "high")
 	t.Setenv("OLLAMA_HOST", s.URL.Host)
-	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	cfgHome := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfgHome)
+	// The first question loads the model: at the full suite's load that
+	// took more than the default 5 s.
+	if err := os.MkdirAll(filepath.Join(cfgHome, "chaperone"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgHome, "chaperone", "config.toml"), []byte("[model]\ntimeout = \"60s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("XDG_STATE_HOME", t.TempDir())
 
 	t.Setenv("CHAPERONE_MODEL", "chaperone-high")
@@ -24,7 +35,7 @@ func TestModelCheckRealOllama(t *testing.T) {
 	if err := modelCheck(context.Background(), &out, nil); err != nil {
 		t.Fatalf("model check: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"ok   server: ollama ", "ok   model: chaperone-high present", `ok   question: "ls -la" rated high`, "ok   loaded: answers in"} {
+	for _, want := range []string{"(timeout 1m0s,", "ok   server: ollama ", "ok   model: chaperone-high present", `ok   question: "ls -la" rated high`, "ok   loaded: answers in"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("check output lacks %q:\n%s", want, out.String())
 		}
