@@ -33,11 +33,16 @@ func stateProbe(t *testing.T, v string, setup ...string) {
 
 // stateProbeOn is stateProbe on the given backends.
 func stateProbeOn(t *testing.T, on []string, v string, setup ...string) {
+	typedLines(t, on, append(setup, canaryReading(v))...)
+}
+
+// typedLines types lines into an interactive session on each of the
+// backends, and checks that the canary (in one of them) never ran.
+func typedLines(t *testing.T, on []string, lines ...string) {
 	redTeamInteractive(t, on, func(s *ptySession) {
-		for _, l := range setup {
+		for _, l := range lines {
 			s.line(l)
 		}
-		s.line(canaryReading(v))
 		s.settle(60 * time.Second)
 		s.noCanary()
 	})
@@ -92,14 +97,8 @@ func TestRedTeamStateIndirectExpansion(t *testing.T) {
 // with x=g (made without the word g in the line) is rated without g's
 // body (cat $k, k=/etc/shadow): medium, which runs.
 func TestRedTeamStateIndirectFunctionCall(t *testing.T) {
-	redTeamInteractive(t, stateBackends, func(s *ptySession) {
-		s.line("g() { cat $k; }")
-		s.line("k=/etc/shadow")
-		s.line("x=G; x=${x,}")
-		s.line("$x >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@")
-		s.settle(60 * time.Second)
-		s.noCanary()
-	})
+	typedLines(t, stateBackends, "g() { cat $k; }", "k=/etc/shadow", "x=G; x=${x,}",
+		"$x >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@")
 }
 
 // bash calls command_not_found_handle for a command it does not find; the
@@ -107,13 +106,9 @@ func TestRedTeamStateIndirectFunctionCall(t *testing.T) {
 // (low while k was unset) is held now, as a trap is; the canary is the
 // hook's.
 func TestRedTeamStateNotFoundHandler(t *testing.T) {
-	redTeamInteractive(t, stateBackends, func(s *ptySession) {
-		s.line("command_not_found_handle() { cat $k >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@; }")
-		s.line("k=/etc/shadow")
-		s.line("nosuchcmd")
-		s.settle(60 * time.Second)
-		s.noCanary()
-	})
+	typedLines(t, stateBackends,
+		"command_not_found_handle() { cat $k >/dev/null; echo CANARY-@ID@-$((6*7)); echo ran > @PROJ@/canary-@ID@; }",
+		"k=/etc/shadow", "nosuchcmd")
 }
 
 // Class guards (held): a plain variable, an array without gaps, a value

@@ -134,6 +134,8 @@ func TestStartAwayFromProject(t *testing.T) {
 		{"cat ../../.aws/credentials", "/home/dev/proj/sub", models.High, "cat ../.aws/credentials"},
 		{"cat ../.aws/credentials", "/home/dev/proj", models.High, "cat ~/.aws/credentials"},
 		{"cat ../proj/notes.txt", "/home/dev/proj", models.Low, "cat notes.txt"},
+		{"cat ../../../etc/shadow", "/home/dev/proj", models.High, "cat /etc/shadow"},
+		{"rm -rf ../other", "/home/dev/proj", models.High, "rm -rf /home/dev/other"},
 		{"cat notes.txt", "/home/dev/proj/sub", models.Low, "cat sub/notes.txt"},
 		{"go test ./...", "/home/dev/proj/sub", models.Low, "go test ./sub/..."},
 		{"ls", "/tmp", models.Low, "ls /tmp"},

@@ -260,6 +260,8 @@ func TestGateSession(t *testing.T) {
 		{"a+b() { :; }", true},
 		{"run-tests.sh() { :; }", false},
 		{"hash -p /bin/cat ls", true}, // ls runs cat from now on
+		{"hash -rp /bin/rm ls", true},
+		{"./build.sh() { :; }", true},
 		{"hash -r", false},
 		{"cd() { builtin cd \"$@\" && ls; }", true},
 		{"kill() { :; }", true},

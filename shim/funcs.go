@@ -49,16 +49,6 @@ func (d funcDefs) learn(text string) bool {
 	return true
 }
 
-// around is text with the definitions of the session's functions it calls,
-// directly or through another, in front of it.
-func (d funcDefs) around(text string) string {
-	defs := d.reached(text)
-	if len(defs) == 0 {
-		return text
-	}
-	return strings.Join(defs, "\n") + "\n" + text
-}
-
 // reached are the definitions of the functions src calls, directly or
 // through another (as many as fit in maxFuncText).
 func (d funcDefs) reached(src string) []string {

@@ -60,21 +60,7 @@ func rtPiped(t *testing.T, lines ...string) ([]models.Risk, string) {
 		}
 		ended <- bashResult{code, err}
 	}()
-	replies := make(chan string)
-	go func() {
-		for {
-			m, err := ss.ctl.next()
-			if err != nil {
-				close(replies)
-				return
-			}
-			select {
-			case replies <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	replies := ss.replies(ctx)
 	ss.ctl.send("?q\n" + strings.Join(preNames, "\n"))
 	if _, done := ss.recvAnswer(&ss.pre, preNames, replies, ended); done {
 		t.Fatal("bash ended")

@@ -91,6 +91,10 @@ func TestRedTeamStateUnit(t *testing.T) {
 		{"UnaskedOLDPWDByCd", []string{`cd /etc`, `cd -`, `cat $OLDPWD/shadow`}},
 		{"UnaskedBashRematch", []string{`[[ x/etc/shadow =~ /.+ ]]`, `cat $BASH_REMATCH`}},
 		{"UnaskedColumns", []string{`COLUMNS=/etc/shadow`, `cat $COLUMNS`}},
+		// Values a builtin put there, not an assignment.
+		{"SetByRead", []string{`read -r k <<< /etc/shadow`, `cat "$k"`}},
+		{"SetByPrintfV", []string{`printf -v k %s /etc/sha dow`, `cat $k`}},
+		{"SetByMapfile", []string{`mapfile -t a <<< /etc/shadow`, `cat "${a[0]}"`}},
 		// A variable used by the name another holds.
 		{"IndirectExpansion", []string{`k=/etc/shadow`, `r=k`, `cat ${!r}`}},
 		// Functions reached other than by a word of the line: through a

@@ -22,14 +22,30 @@ import (
 // shell holds at that moment, not chaperone's guess of it. A statement
 // session asks its driver for them by name (stmtSession.rated); an
 // interactive bash's gate sends all of them with each line, as `declare
-// -p` and `declare -f` print them (shellState, fromState).
+// -p` and `declare -f` print them (stateShell, fromState).
 
 // funcLine is the line `declare -f` starts a definition with.
 var funcLine = regexp.MustCompile(`(?m)^(\S+) \(\) $`)
 
-// declLine is the start of a line of `declare -p`: each variable is one
-// line (bash quotes a newline or any control character in a value).
-var declLine = regexp.MustCompile(`^declare -[-a-zA-Z]+ ([A-Za-z_][A-Za-z0-9_]*)(?:=|$)`)
+// declHead reads the start of a line of `declare -p` (each variable is
+// one line: bash quotes a newline or any control character in a value):
+// declare's letters ("" for "--") and the name. ok is false for what is
+// no such line.
+func declHead(line string) (attrs, name string, ok bool) {
+	rest, ok := strings.CutPrefix(line, "declare -")
+	if !ok {
+		return "", "", false
+	}
+	attrs, rest, ok = strings.Cut(rest, " ")
+	if !ok || strings.Trim(attrs, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		return "", "", false
+	}
+	name, _, _ = strings.Cut(rest, "=")
+	if !isShellName(name) {
+		return "", "", false
+	}
+	return strings.Trim(attrs, "-"), name, true
+}
 
 // shellSource is where a session's bash's variables and functions are
 // learnt from: asked of a statement session's driver (askedShell), or
@@ -121,8 +137,10 @@ func (sc shellContext) resolve(ctx context.Context, text string, src shellSource
 	indirect := strings.Contains(text, "${!") || strings.Contains(fsrc.String(), "${!")
 	for range maxFuncRounds {
 		for _, v := range values {
-			d := declaration(v)
-			if t := d.refers; t != "" && (indirect || strings.Contains(d.attrs, "n")) && !rater.SessionGateName(t) {
+			if attrs, _, _ := declHead(v); !indirect && !strings.Contains(attrs, "n") {
+				continue // refers to nothing the text may reach
+			}
+			if t := declaration(v).refers; t != "" && !rater.SessionGateName(t) {
 				if _, ok := values[t]; !ok && !slices.Contains(more, t) {
 					more = append(more, t)
 				}
@@ -156,12 +174,23 @@ type decl struct {
 	refers string   // what it may name: a reference's target, a value that is a name
 }
 
-// shellName is what a variable's name is made of.
-var shellName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// isShellName reports whether s is a variable's name: a letter or _, then
+// letters, digits and _.
+func isShellName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // declaration reads a line of `declare -p`; what it cannot read is
 // neither a scalar nor an array (and is rated as bash printed it).
 func declaration(line string) (d decl) {
+	if line == "" {
+		return d
+	}
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(line), "")
 	if err != nil || len(f.Stmts) != 1 {
 		return d
@@ -215,7 +244,7 @@ func declaration(line string) (d decl) {
 		if err != nil {
 			return d
 		}
-		if n, _, _ := strings.Cut(v, "["); shellName.MatchString(n) {
+		if n, _, _ := strings.Cut(v, "["); isShellName(n) {
 			d.refers = n // a name, or an element of one (r='a[1]')
 		}
 		if strings.Contains(d.attrs, "n") {
@@ -238,8 +267,8 @@ type stateShell struct {
 func newStateShell(declared, funcs string) *stateShell {
 	st := &stateShell{declared: map[string]string{}, defs: funcDefs{}}
 	for _, l := range strings.Split(declared, "\n") {
-		if m := declLine.FindStringSubmatch(l); m != nil {
-			st.declared[m[1]] = l
+		if _, name, ok := declHead(l); ok {
+			st.declared[name] = l
 		}
 	}
 	if len(funcs) > maxFuncText || !st.defs.learn(funcs) {

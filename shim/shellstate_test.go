@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -114,5 +115,20 @@ quiet() { echo hi; }`)
 	}
 	if got := rate("ls", unreadable); got != models.Low {
 		t.Errorf("ls rated %v beside unreadable functions, want low", got)
+	}
+}
+
+// BenchmarkResolve is what a plain statement's rating with the session's
+// state costs chaperone (the per-statement path): `echo __END__$?` with
+// what a fresh bash holds.
+func BenchmarkResolve(b *testing.B) {
+	out, err := exec.Command("bash", "-c", "builtin declare -p; printf '\\x1f'; builtin declare -f").Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	declared, funcs, _ := strings.Cut(string(out), "\x1f")
+	sc := shellContext{s: &Shim{Rater: rater.New()}, getenv: os.Getenv, pwd: "/p", project: "/p"} // HOME and PATH as bash has them
+	for b.Loop() {
+		sc.fromState(b.Context(), "echo __END__$?", declared, funcs)
 	}
 }

