@@ -3,12 +3,14 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/sandbox/seccomp"
+	"golang.org/x/sys/unix"
 )
 
 // Bwrap runs each command in a fresh bubblewrap jail: new user, pid, net,
@@ -40,23 +42,76 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 	// bash: the job's Ready hook runs meanwhile. The command has been
 	// decided before this; a gate closed without a byte (chaperone gone)
 	// would let bwrap go on, but --die-with-parent ends it then anyway.
+	for attempt := 1; ; attempt++ {
+		code, again, err := b.start(ctx, j, tty, prog, args, env)
+		if !again || attempt == setupAttempts {
+			return code, err
+		}
+		fmt.Fprintf(stderrOf(j), "chaperone: %v; starting it again\n", ErrSetupFailed)
+	}
+}
+
+// start runs bwrap once. again is true when bwrap ended before it read its
+// gate and the command may be started again: nothing of it ran, and its
+// stdin is as it was.
+func (b Bwrap) start(ctx context.Context, j *Job, tty bool, prog string, args, env []string) (code int, again bool, err error) {
 	filter, err := seccomp.File()
 	if err != nil {
-		return 126, fmt.Errorf("seccomp filter: %w", err)
+		return 126, false, fmt.Errorf("seccomp filter: %w", err)
 	}
+	defer filter.Close()
 	gr, gate, err := os.Pipe()
 	if err != nil {
-		filter.Close()
-		return 126, err
+		return 126, false, err
 	}
+	defer gr.Close()
 	defer gate.Close()
 	cmd := exec.Command(prog, append([]string{"--block-fd", "3", "--seccomp", "4"}, args...)...)
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{gr, filter}
-	code, err := child(ctx, cmd, j, tty, false, gate, func() { cmd.Process.Kill() })
-	gr.Close()
-	filter.Close()
-	return code, err
+	code, err = child(ctx, cmd, j, tty, false, gate, func() { cmd.Process.Kill() })
+	again = err == nil && code != 0 && ctx.Err() == nil && !tty && stdinUntouched(j) && gateUnread(gr)
+	return code, again, err
+}
+
+// setupAttempts is how many times a command's sandbox is started when
+// bwrap's setup fails before the command runs. Such a failure can pass:
+// bwrap binds / with everything mounted below it, then remounts each of
+// those mounts read-only from the list it read, and a mount removed in
+// between fails that remount with EINVAL (a container's, when docker or
+// podman removes its folder: that takes the mount out of every namespace,
+// bwrap's too, so a private mount namespace does not help).
+const setupAttempts = 3
+
+// gateUnread reports whether the byte written to bwrap's gate (its
+// --block-fd) is still in the pipe once bwrap has ended: bwrap reads it
+// only when the sandbox is set up, just before it runs the command, so
+// then nothing of the command ran. Only chaperone writes to the gate, and
+// bwrap closes its end before the command starts.
+func gateUnread(r *os.File) bool {
+	n, err := unix.IoctlGetInt(int(r.Fd()), unix.TIOCINQ) // FIONREAD: bytes in the pipe
+	return err == nil && n > 0
+}
+
+// stdinUntouched reports whether a command that did not start left the
+// job's stdin as it was: it is a file given to bwrap as is (or none), not
+// a reader copied into a pipe.
+func stdinUntouched(j *Job) bool {
+	in, _, _ := stdio(j)
+	if in == nil {
+		return true
+	}
+	_, ok := in.(*os.File)
+	return ok
+}
+
+// stderrOf is where chaperone's own line about the job goes: the job's
+// stderr, else this process's.
+func stderrOf(j *Job) io.Writer {
+	if _, _, w := stdio(j); w != nil {
+		return w
+	}
+	return os.Stderr
 }
 
 // CommandLine is the bwrap command line (program first) that runs the job

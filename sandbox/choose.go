@@ -241,8 +241,14 @@ func diagnoseBwrap(ctx context.Context) Check {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net",
-		"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "/bin/true").CombinedOutput()
+	var out []byte
+	var err error
+	// Tried again as a command is (see setupAttempts): a mount that went
+	// away meanwhile must not make chaperone choose another backend.
+	for i := 0; i < setupAttempts && (i == 0 || err != nil && ctx.Err() == nil); i++ {
+		out, err = exec.CommandContext(ctx, "bwrap", "--unshare-user", "--unshare-pid", "--unshare-net",
+			"--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "/bin/true").CombinedOutput()
+	}
 	if err != nil {
 		c.Detail = "installed, but cannot make namespaces: " + firstLine(string(out))
 		c.Fix = "allow unprivileged user namespaces: sudo sysctl -w kernel.unprivileged_userns_clone=1 " +

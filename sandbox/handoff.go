@@ -34,6 +34,7 @@ type Handoff struct {
 
 	job          *Job
 	gate, status *os.File // our ends of the gate and status pipes
+	gateRead     *os.File // kept, to see whether bwrap read the gate (gateUnread)
 	theirs       []*os.File
 	once         sync.Once
 	egress       *egressSock // served until the sandbox has ended
@@ -41,6 +42,11 @@ type Handoff struct {
 
 // ErrNotStarted is returned by Handoff.Wait when bwrap reported no start.
 var ErrNotStarted = errors.New("the sandbox did not start")
+
+// ErrSetupFailed is returned by Handoff.Wait when bwrap ended before it
+// ran the command (see setupAttempts): nothing of the command ran, and the job
+// can be run again (Bwrap.Run).
+var ErrSetupFailed = errors.New("bwrap ended before it ran the command (its setup failed); nothing ran")
 
 // Handoff prepares the job to be run by bwrap executed by another process.
 // Not for a job that wants a terminal (see Run).
@@ -86,7 +92,7 @@ func (b Bwrap) Handoff(j *Job) (*Handoff, error) {
 	argv := append([]string{"bwrap", "--block-fd", "3", "--json-status-fd", "4", "--seccomp", "5"}, args...)
 	ok = true
 	return &Handoff{Path: prog, Argv: argv, Env: env, Files: [6]*os.File{in, out, errw, gr, sw, filter},
-		job: j, gate: gw, status: sr, theirs: []*os.File{gr, sw, filter}, egress: egress}, nil
+		job: j, gate: gw, status: sr, gateRead: gr, theirs: []*os.File{sw, filter}, egress: egress}, nil
 }
 
 // Sent closes this process's copies of the ends that now belong to the
@@ -104,6 +110,7 @@ func (h *Handoff) Sent() {
 func (h *Handoff) Abort() {
 	h.Sent()
 	h.gate.Close()
+	h.gateRead.Close()
 	h.status.Close()
 	h.egress.stop()
 }
@@ -113,13 +120,15 @@ func (h *Handoff) Abort() {
 // until bwrap ends, and returns bash's exit status from bwrap's status
 // reports. When bwrap ends without one (killed with the process that
 // executed it, by the agent), it returns 128+SIGKILL; when it never
-// started, ErrNotStarted (and Ready is not called). When ctx ends first, it
+// started, ErrNotStarted (and Ready is not called); when bwrap failed to
+// set the sandbox up, ErrSetupFailed. When ctx ends first, it
 // stops waiting: the sandbox belongs to the other process and dies with it;
 // its reports are still read to their end, so bwrap never writes into a
 // closed pipe.
 func (h *Handoff) Wait(ctx context.Context) (int, error) {
 	h.Sent()
 	defer h.egress.stop()
+	defer h.gateRead.Close()
 	type report struct {
 		ChildPID *int `json:"child-pid"`
 		ExitCode *int `json:"exit-code"`
@@ -166,7 +175,10 @@ func (h *Handoff) Wait(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		return 126, ctx.Err()
 	}
-	if code >= 0 {
+	switch {
+	case code > 0 && gateUnread(h.gateRead):
+		return 126, ErrSetupFailed
+	case code >= 0:
 		return code, nil
 	}
 	return 128 + int(syscall.SIGKILL), nil

@@ -92,11 +92,15 @@ type Job struct {
 	// Control). The backend removes the folder once the job has ended.
 	Control func(dir string) error
 	ctlDir  string // bubblewrap's: the control folder made for this run
+	readied bool   // Ready has been called
 }
 
-// ready calls the job's Ready hook, if any.
+// ready calls the job's Ready hook, if any, the first time only: a
+// sandbox started again (bwrap's setup lost a race, see setupAttempts) is the
+// same command.
 func (j *Job) ready() {
-	if j.Ready != nil {
+	if j.Ready != nil && !j.readied {
+		j.readied = true
 		j.Ready()
 	}
 }

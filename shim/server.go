@@ -209,7 +209,16 @@ func (srv *server) handle(ctx context.Context, conn *net.UnixConn) {
 			h.Abort()
 			return 126, fmt.Errorf("hand the sandbox over: %w", err)
 		}
-		return h.Wait(ctx)
+		code, err := h.Wait(ctx)
+		if errors.Is(err, sandbox.ErrSetupFailed) {
+			// Nothing ran: this server runs it (Bwrap.Run, which tries
+			// again the same way) while chaperone-shell waits for the
+			// answer.
+			fmt.Fprintf(files[2], "chaperone: %v; starting it again\n", err)
+			handedOver.Store(false)
+			return 0, errNoHandoff
+		}
+		return code, err
 	}
 	srv.run(ctx, req, inv, files, cred.PID, exit, handoff)
 }

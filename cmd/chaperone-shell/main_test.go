@@ -360,3 +360,54 @@ func TestServerRefusesSandboxedPeer(t *testing.T) {
 		t.Errorf("after the refusal: %q, code %d", out, code)
 	}
 }
+
+// TestServedSetupFailed: when the handed-over bwrap fails its setup (a
+// race with docker removing a container's mount, seen in CI), nothing of
+// the command has run; the server runs it itself, and the agent sees the
+// command's output and status, after bwrap's error and one line that says
+// it was started again.
+func TestServedSetupFailed(t *testing.T) {
+	real, err := exec.LookPath("bwrap")
+	itest.Require(t, "bwrap", err == nil)
+	dir := t.TempDir()
+	arm := filepath.Join(dir, "fail-next")
+	// bwrap as on PATH: it fails the next sandbox it is asked for once
+	// armed, before it reads its gate (fd 3), as the real one does.
+	script := fmt.Sprintf(`#!/bin/sh
+case " $* " in *" --block-fd 3 "*)
+	if rm %[1]q 2>/dev/null; then
+		case " $* " in *" --json-status-fd 4 "*) printf '{ "child-pid": 2 }\n{ "exit-code": 1 }\n' >&4 ;; esac
+		echo "bwrap: Can't bind mount /oldroot/ on /newroot/: Unable to apply mount flags: remount: Invalid argument" >&2
+		exit 1
+	fi ;;
+esac
+exec %[2]q "$@"
+`, arm, real)
+	if err := os.WriteFile(filepath.Join(dir, "bwrap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, "bwrap")
+	for i, e := range w.env {
+		if strings.HasPrefix(e, "PATH=") {
+			w.env[i] = "PATH=" + dir + ":" + e[len("PATH="):]
+		}
+	}
+	w.run("echo first", "")
+	w.serverUp()
+	if out, errs, code := w.run("echo warm", ""); out != "warm\n" || code != 0 {
+		t.Fatalf("first served command: out %q err %q code %d", out, errs, code)
+	}
+	if err := os.WriteFile(arm, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := w.run("echo ran >> ran.txt; cat; exit 4", "from stdin\n")
+	ran, _ := os.ReadFile(filepath.Join(w.proj, "ran.txt"))
+	if _, err := os.Stat(arm); err == nil {
+		t.Fatal("the served command did not reach the armed bwrap")
+	}
+	if out != "from stdin\n" || code != 4 || string(ran) != "ran\n" ||
+		!strings.Contains(errs, "bwrap: Can't bind mount") || !strings.Contains(errs, "nothing ran; starting it again") {
+		t.Errorf("out %q, err %q, code %d, the command wrote %q; want its stdin echoed, code 4, ran once, bwrap's error and the line that it was started again",
+			out, errs, code, ran)
+	}
+}
