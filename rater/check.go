@@ -246,8 +246,7 @@ func (k *check) generic(c *cmd) {
 	}
 	if len(c.Argv) > 1 && recursiveReader[c.name] {
 		for _, w := range c.Argv[1:] {
-			n := k.where.norm(w.Lit)
-			if n == "~" || n == "/home" || n == "~/" {
+			if holdsSecrets(k.where.norm(w.Lit)) {
 				k.hit(ruleSecretsRead, c.span())
 			}
 		}

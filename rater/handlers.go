@@ -1,6 +1,7 @@
 package rater
 
 import (
+	"path"
 	"strconv"
 	"strings"
 
@@ -1743,10 +1744,35 @@ func installCmd(k *check, c *cmd) bool {
 }
 
 func lnCmd(k *check, c *cmd) bool {
-	if d, ok := c.destination("-t", "--target-directory", "-S", "--suffix"); ok {
+	d, ok := c.destination("-t", "--target-directory", "-S", "--suffix")
+	if ok {
 		pl := k.where.placeOf(d.Lit, d.Dynamic)
 		if pl != placeProject || c.has("-f", "--force") || c.hasShort("f") {
 			k.write(c, d, false)
+		}
+	}
+	// A link to a folder with credentials below it (/, /etc, ~) makes
+	// them readable under a name in the project: `ln -s /etc e`, then
+	// `cat e/shadow`, which no rule would see. A relative target is
+	// read from the link's folder, as the link will be.
+	sources := c.positional("-t", "--target-directory", "-S", "--suffix")
+	if _, isT := c.value("-t", "--target-directory"); !isT && len(sources) > 1 {
+		sources = sources[:len(sources)-1]
+	}
+	linkDir := ""
+	if ok && !strings.HasSuffix(d.Lit, "/") {
+		linkDir = path.Dir(d.Lit)
+	}
+	for _, src := range sources {
+		targets := []string{src}
+		if linkDir != "" && !path.IsAbs(src) && !strings.HasPrefix(src, "~") {
+			targets = append(targets, path.Join(linkDir, src))
+		}
+		for _, t := range targets {
+			if holdsSecrets(k.where.norm(t)) {
+				k.hit(ruleSecretsRead, c.span())
+				return true
+			}
 		}
 	}
 	return true

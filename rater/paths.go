@@ -3,6 +3,8 @@ package rater
 import (
 	"path"
 	"strings"
+
+	"github.com/chaperone-dev/chaperone/models"
 )
 
 // place is where a path points, as far as risk is concerned.
@@ -205,8 +207,9 @@ func (w *where) absPlace(n string) place {
 }
 
 // secretPaths are files and folders that hold credentials, written as
-// norm returns them. A trailing "/" matches everything below.
-var secretPaths = []string{
+// norm returns them (the machine's own, models.SystemSecrets, at the
+// end). A trailing "/" matches everything below.
+var secretPaths = append([]string{
 	"~/.ssh/", "~/.aws/", "~/.azure/", "~/.config/gcloud/", "~/.kube/config", "~/.kube/",
 	"~/.docker/config.json", "~/.netrc", "~/.npmrc", "~/.pypirc", "~/.git-credentials",
 	"~/.config/gh/", "~/.config/hub", "~/.gnupg/", "~/.password-store/", "~/.vault-token",
@@ -220,22 +223,38 @@ var secretPaths = []string{
 	"~/.config/configstore/", "~/.wrangler/", "~/.config/git/credentials", "~/.local/share/gh/",
 	"~/.config/anthropic/", "~/.config/openai/", "~/.claude/.credentials.json", "~/.codex/auth.json",
 	"~/.gemini/", "~/.config/sops/", "~/.ansible/", "~/.chef/", "~/.pulumi/", "~/.config/hcloud/",
-	"/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d/",
-	"/etc/ssh/ssh_host_", "/etc/ssl/private/", "/etc/kubernetes/", "/var/run/secrets/", "/run/secrets/",
-	"/etc/master.passwd", "/etc/security/opasswd", "/var/lib/kubelet/", "/etc/letsencrypt/",
-	"/etc/krb5.keytab", "/var/lib/docker/", "/etc/docker/daemon.json", "/etc/passwd-",
 	"~/.terraformrc", "~/.config/containers/auth.json", "~/.local/share/fish/fish_history", "~/.config/Code/User/globalStorage/",
 	"~/.cache/gh/", "~/.gcloud/", "~/.bluemix/", "~/.config/rclone/rclone.conf", "~/.mc/config.json",
 	"~/Library/Keychains/", "~/Library/Cookies/", "~/.thunderbird/", "~/.purple/accounts.xml", "~/.config/filezilla/",
 	"~/.remmina/", "~/.local/share/remmina/", "~/.config/keybase/", "~/.electrum/", "~/.bitcoin/wallet", "~/.ethereum/keystore",
 	"~/.config/spotify/", "~/.config/Slack/Cookies", "~/.config/discord/Local Storage", "~/.netlify/config.json",
-}
+}, models.SystemSecrets...)
 
 // secretNames are file names that are credentials wherever they are.
 var secretNames = []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",
 	".git-credentials", ".netrc", ".pgpass", "credentials.db", "access_tokens.db", "logins.json", "key4.db",
 	"key3.db", "cookies.sqlite", "Login Data", "Cookies", "application_default_credentials.json",
 	"legacy_credentials", "service-account.json", ".vault-token", ".bash_history", ".zsh_history"}
+
+// holdsSecrets reports whether the normalised path n is a credential
+// store or a folder with one below it (/, /home, ~, /etc, /var/lib,
+// ~/.config…): what reads, copies or links it whole reaches them.
+func holdsSecrets(n string) bool {
+	switch {
+	case n == "/" || n == "~" || n == "~/" || n == "/home":
+		return true
+	case isSecret(n):
+		return true
+	case !strings.HasPrefix(n, "/") && !strings.HasPrefix(n, "~/"):
+		return false
+	}
+	for _, s := range secretPaths {
+		if strings.HasPrefix(s, n+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // isSecret reports whether the normalised path n is a credential store.
 func isSecret(n string) bool {
