@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/chaperone-dev/chaperone/models"
 	"github.com/chaperone-dev/chaperone/sandbox/seccomp"
 	"golang.org/x/sys/unix"
 )
@@ -183,6 +184,15 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 			blank = append(blank, filepath.Clean(t))
 		}
 	}
+	// The machine's own credential stores, where this user can read them
+	// (root): blank.
+	files, dirs := systemSecrets(project, blank)
+	for _, f := range files {
+		a = append(a, "--ro-bind", "/dev/null", f)
+	}
+	for _, d := range dirs {
+		a = append(a, "--tmpfs", d)
+	}
 	for _, m := range b.Policy.Mounts {
 		src, dst := splitMount(m)
 		a = append(a, "--ro-bind-try", src, dst)
@@ -238,6 +248,47 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 	}
 	a = append(a, "--ro-bind", marker, MarkerPath, "--chdir", dir, "--")
 	return append(append(a, prefix...), bashArgv(bash, j)...), egress, nil
+}
+
+// systemSecrets are the machine's credential stores (models.SystemSecrets)
+// that this process can read, files and folders, but those in the
+// project, around it, or in a folder that is blank in the sandbox anyway.
+// Links are not followed: what a link names is either listed itself or
+// not a store.
+func systemSecrets(project string, blank []string) (files, dirs []string) {
+	for _, s := range models.SystemSecrets {
+		paths := []string{strings.TrimSuffix(s, "/")}
+		if strings.HasSuffix(s, "_") { // a name prefix: the ssh host keys
+			paths, _ = filepath.Glob(s + "*")
+		}
+	path:
+		for _, p := range paths {
+			real, err := filepath.EvalSymlinks(filepath.Dir(p))
+			if err != nil {
+				continue
+			}
+			real = filepath.Join(real, filepath.Base(p))
+			if within(project, real) || within(real, project) {
+				continue
+			}
+			for _, b := range blank {
+				if within(real, b) {
+					continue path
+				}
+			}
+			fi, err := os.Lstat(real)
+			if err != nil || unix.Access(real, unix.R_OK) != nil {
+				continue
+			}
+			switch {
+			case fi.IsDir():
+				dirs = append(dirs, real)
+			case fi.Mode().IsRegular():
+				files = append(files, real)
+			}
+		}
+	}
+	return files, dirs
 }
 
 // bashArgv is the real bash's argv for the job: flags, -c, the script and
