@@ -2,6 +2,7 @@ package rater
 
 import (
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/models"
@@ -207,28 +208,9 @@ func (w *where) absPlace(n string) place {
 }
 
 // secretPaths are files and folders that hold credentials, written as
-// norm returns them (the machine's own, models.SystemSecrets, at the
-// end). A trailing "/" matches everything below.
-var secretPaths = append([]string{
-	"~/.ssh/", "~/.aws/", "~/.azure/", "~/.config/gcloud/", "~/.kube/config", "~/.kube/",
-	"~/.docker/config.json", "~/.netrc", "~/.npmrc", "~/.pypirc", "~/.git-credentials",
-	"~/.config/gh/", "~/.config/hub", "~/.gnupg/", "~/.password-store/", "~/.vault-token",
-	"~/.terraform.d/credentials", "~/.cargo/credentials", "~/.gem/credentials", "~/.m2/settings.xml",
-	"~/.gradle/gradle.properties", "~/.mozilla/", "~/.config/google-chrome/", "~/.config/chromium/",
-	"~/.config/BraveSoftware/", "~/Library/Application Support/Google/Chrome/", "~/.local/share/keyrings/",
-	"~/.bash_history", "~/.zsh_history", "~/.history", "~/.python_history", "~/.psql_history",
-	"~/.mysql_history", "~/.node_repl_history", "~/.lesshst", "~/.pgpass", "~/.my.cnf", "~/.config/rclone/",
-	"~/.boto", "~/.s3cfg", "~/.dockercfg", "~/.config/op/", "~/.1password/", "~/.config/doctl/",
-	"~/.oci/", "~/.config/heroku/", "~/.netlify/", "~/.config/netlify/", "~/.vercel/", "~/.config/vercel/",
-	"~/.config/configstore/", "~/.wrangler/", "~/.config/git/credentials", "~/.local/share/gh/",
-	"~/.config/anthropic/", "~/.config/openai/", "~/.claude/.credentials.json", "~/.codex/auth.json",
-	"~/.gemini/", "~/.config/sops/", "~/.ansible/", "~/.chef/", "~/.pulumi/", "~/.config/hcloud/",
-	"~/.terraformrc", "~/.config/containers/auth.json", "~/.local/share/fish/fish_history", "~/.config/Code/User/globalStorage/",
-	"~/.cache/gh/", "~/.gcloud/", "~/.bluemix/", "~/.config/rclone/rclone.conf", "~/.mc/config.json",
-	"~/Library/Keychains/", "~/Library/Cookies/", "~/.thunderbird/", "~/.purple/accounts.xml", "~/.config/filezilla/",
-	"~/.remmina/", "~/.local/share/remmina/", "~/.config/keybase/", "~/.electrum/", "~/.bitcoin/wallet", "~/.ethereum/keystore",
-	"~/.config/spotify/", "~/.config/Slack/Cookies", "~/.config/discord/Local Storage", "~/.netlify/config.json",
-}, models.SystemSecrets...)
+// norm returns them: a home's (models.HomeSecrets) and the machine's own
+// (models.SystemSecrets). A trailing "/" matches everything below.
+var secretPaths = append(slices.Clone(models.HomeSecrets), models.SystemSecrets...)
 
 // secretNames are file names that are credentials wherever they are.
 var secretNames = []string{"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk",

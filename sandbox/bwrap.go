@@ -184,9 +184,9 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 			blank = append(blank, filepath.Clean(t))
 		}
 	}
-	// The machine's own credential stores, where this user can read them
-	// (root): blank.
-	files, dirs := systemSecrets(project, blank)
+	// The machine's own credential stores and those in other homes,
+	// where this user can read them (root): blank.
+	files, dirs := credentialStores(project, blank)
 	for _, f := range files {
 		a = append(a, "--ro-bind", "/dev/null", f)
 	}
@@ -250,42 +250,59 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 	return append(append(a, prefix...), bashArgv(bash, j)...), egress, nil
 }
 
-// systemSecrets are the machine's credential stores (models.SystemSecrets)
-// that this process can read, files and folders, but those in the
-// project, around it, or in a folder that is blank in the sandbox anyway.
-// Links are not followed: what a link names is either listed itself or
-// not a store.
-func systemSecrets(project string, blank []string) (files, dirs []string) {
+// credentialStores are the credential stores this process can read,
+// files and folders: the machine's own (models.SystemSecrets) and those in
+// the other users' homes and root's (models.HomeSecrets), but those in the
+// project, around it, or in a folder that is blank in the sandbox anyway
+// (this user's home). Links are not followed: what a link names is either
+// listed itself or not a store.
+func credentialStores(project string, blank []string) (files, dirs []string) {
+	shown := func(p string) bool {
+		if within(project, p) || within(p, project) {
+			return false
+		}
+		for _, b := range blank {
+			if within(p, b) {
+				return false
+			}
+		}
+		return true
+	}
+	var cands []string
 	for _, s := range models.SystemSecrets {
 		paths := []string{strings.TrimSuffix(s, "/")}
 		if strings.HasSuffix(s, "_") { // a name prefix: the ssh host keys
 			paths, _ = filepath.Glob(s + "*")
 		}
-	path:
 		for _, p := range paths {
-			real, err := filepath.EvalSymlinks(filepath.Dir(p))
-			if err != nil {
-				continue
+			if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil { // /var/run is /run
+				cands = append(cands, filepath.Join(dir, filepath.Base(p)))
 			}
-			real = filepath.Join(real, filepath.Base(p))
-			if within(project, real) || within(real, project) {
-				continue
-			}
-			for _, b := range blank {
-				if within(real, b) {
-					continue path
-				}
-			}
-			fi, err := os.Lstat(real)
-			if err != nil || unix.Access(real, unix.R_OK) != nil {
-				continue
-			}
-			switch {
-			case fi.IsDir():
-				dirs = append(dirs, real)
-			case fi.Mode().IsRegular():
-				files = append(files, real)
-			}
+		}
+	}
+	homes, _ := filepath.Glob("/home/*")
+	for _, h := range append(homes, "/root") {
+		h, err := filepath.EvalSymlinks(h)
+		if err != nil || !shown(h) && !within(project, h) || unix.Access(h, unix.X_OK) != nil {
+			continue // this user's own home is blank; others it cannot enter
+		}
+		for _, s := range models.HomeSecrets {
+			cands = append(cands, filepath.Join(h, strings.TrimSuffix(strings.TrimPrefix(s, "~/"), "/")))
+		}
+	}
+	for _, real := range cands {
+		if !shown(real) {
+			continue
+		}
+		fi, err := os.Lstat(real)
+		if err != nil || unix.Access(real, unix.R_OK) != nil {
+			continue
+		}
+		switch {
+		case fi.IsDir():
+			dirs = append(dirs, real)
+		case fi.Mode().IsRegular():
+			files = append(files, real)
 		}
 	}
 	return files, dirs

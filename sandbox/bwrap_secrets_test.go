@@ -18,6 +18,27 @@ func TestBwrapSystemSecretsBlank(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "bwrap")
 	var files, dirs []string
+	if os.Geteuid() == 0 {
+		// Another user's home, which root can read.
+		other, err := os.MkdirTemp("/home", "chaperone-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(other) })
+		for _, f := range []string{".aws/credentials", ".ssh/id_ed25519", ".config/gh/hosts.yml"} {
+			os.MkdirAll(filepath.Join(other, filepath.Dir(f)), 0o700)
+			if err := os.WriteFile(filepath.Join(other, f), []byte("SECRET\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, filepath.Join(other, f))
+		}
+		os.WriteFile(filepath.Join(other, "notes.txt"), []byte("plain\n"), 0o644)
+		defer func() {
+			if out, _, _ := e.run(t, "cat "+filepath.Join(other, "notes.txt"), ""); out != "plain\n" {
+				t.Errorf("the rest of another home: %q, want its file", out)
+			}
+		}()
+	}
 	for _, s := range models.SystemSecrets {
 		paths := []string{strings.TrimSuffix(s, "/")}
 		if strings.HasSuffix(s, "_") {
@@ -38,7 +59,7 @@ func TestBwrapSystemSecretsBlank(t *testing.T) {
 			}
 		}
 	}
-	if os.Geteuid() == 0 && len(files) == 0 {
+	if os.Geteuid() == 0 && len(files) == 3 {
 		t.Fatal("as root, no credential store of the machine is readable here to test with (/etc/shadow?)")
 	}
 	for _, f := range files {
