@@ -2,10 +2,13 @@ package shim
 
 import (
 	"io"
+	"math"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/chaperone-dev/chaperone/audit"
 )
@@ -27,6 +30,17 @@ type relay struct {
 	flush   *time.Timer // gives held out when no read completes it
 	heldN   int         // counts what was held: a timer gives out only the last
 	closing sync.Once
+
+	dmu    sync.Mutex // held while reading the pipe, and for these (see drained)
+	read   int64      // bytes taken from the pipe
+	passed int64      // of those, bytes written out
+	drains []drainTo  // drained's waits, oldest first
+}
+
+// drainTo is a drained wait: done is closed once upto bytes are out.
+type drainTo struct {
+	upto int64
+	done chan struct{}
 }
 
 // markWait is a mark a relay waits for: seen is closed when it came. rec
@@ -72,22 +86,88 @@ func newRelay(out *os.File) (*relay, error) {
 	return rl, nil
 }
 
+// copy takes what the pipe holds and passes it on. It reads under dmu
+// and counts what it read before it lets dmu go, so that drained knows
+// what has left the pipe and is not out yet.
 func (rl *relay) copy() {
 	defer close(rl.done)
 	buf := make([]byte, 32<<10)
-	for {
-		n, err := rl.r.Read(buf)
-		rl.mu.Lock()
-		if n > 0 {
-			rl.pass(buf[:n])
-		}
+	var end error
+	rc, err := rl.r.SyscallConn()
+	for err == nil && end == nil {
+		err = rc.Read(func(fd uintptr) bool {
+			rl.dmu.Lock()
+			n, err := unix.Read(int(fd), buf)
+			if n > 0 {
+				rl.read += int64(n)
+			}
+			rl.dmu.Unlock()
+			switch {
+			case err == unix.EAGAIN:
+				return false // wait until there is more
+			case err == unix.EINTR:
+				return true
+			case n > 0:
+				rl.mu.Lock()
+				rl.pass(buf[:n])
+				rl.mu.Unlock()
+				rl.dmu.Lock()
+				rl.passed += int64(n)
+				rl.release()
+				rl.dmu.Unlock()
+			case err != nil:
+				end = err
+			default:
+				end = io.EOF
+			}
+			return true
+		})
+	}
+	rl.mu.Lock()
+	rl.emit(rl.held)
+	rl.held = nil
+	rl.mu.Unlock()
+	rl.dmu.Lock()
+	rl.passed = math.MaxInt64 // nothing more will come: every wait ends
+	rl.release()
+	rl.dmu.Unlock()
+}
+
+// drained returns a channel closed once what the pipe holds now has been
+// written out. Where the session's bash writes to the relay's pipe itself
+// (bubblewrap, the host: no engine's CLI carries its output), all a
+// statement printed is in the pipe by the time its status comes, so that
+// this tells where its output ends without a mark's round trip (see
+// marks.go). It does not wait for the relay: a caller that does not read
+// its output keeps the channel open, not the session.
+func (rl *relay) drained() <-chan struct{} {
+	done := make(chan struct{})
+	rl.dmu.Lock()
+	defer rl.dmu.Unlock()
+	n := 0
+	if rc, err := rl.r.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) {
+			n, err = unix.IoctlGetInt(int(fd), unix.TIOCINQ) // FIONREAD: bytes in the pipe
+		})
 		if err != nil {
-			rl.emit(rl.held)
-			rl.held = nil
-			rl.mu.Unlock()
-			return
+			n = 0
 		}
-		rl.mu.Unlock()
+	}
+	upto := rl.read + int64(n)
+	if rl.passed >= upto {
+		close(done)
+		return done
+	}
+	rl.drains = append(rl.drains, drainTo{upto, done})
+	return done
+}
+
+// release ends the drained waits whose bytes have all been written out.
+// Called with dmu held.
+func (rl *relay) release() {
+	for len(rl.drains) > 0 && rl.drains[0].upto <= rl.passed {
+		close(rl.drains[0].done)
+		rl.drains = rl.drains[1:]
 	}
 }
 

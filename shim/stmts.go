@@ -387,8 +387,18 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	case r = <-ended:
 		done = true
 	}
+	// The sweep of the guarded files runs while the output comes to its
+	// end; what it says is said after.
+	swept := make(chan sweepResult, 1)
+	if watch != nil {
+		go func() {
+			var r sweepResult
+			r.moved, r.dest, r.err = watch.Sweep(filepath.Join(state, "quarantine"))
+			swept <- r
+		}()
+	}
 	if !done {
-		ss.endOutput()
+		ss.outputEnds()
 	}
 	ss.stdout.recordTo(nil)
 	ss.stderr.recordTo(nil)
@@ -416,15 +426,22 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 	}
 	ss.watch = nil
 	if watch != nil {
-		moved, dest, err := watch.Sweep(filepath.Join(state, "quarantine"))
-		s.quarantined(ev, moved, dest, err)
-		if len(moved) == 0 && err == nil {
+		r := <-swept
+		s.quarantined(ev, r.moved, r.dest, r.err)
+		if len(r.moved) == 0 && r.err == nil {
 			ss.watch, ss.swept = watch, time.Now()
 		}
 	}
 	remember(ss.getenv, ev.Session, notes)
 	ss.record(ev, rec)
 	return true, r, done
+}
+
+// sweepResult is what a Watch's Sweep returned.
+type sweepResult struct {
+	moved []string
+	dest  string
+	err   error
 }
 
 // lastWatch returns the watch of the guarded files that the last
@@ -444,6 +461,36 @@ func (ss *stmtSession) lastWatch() *sandbox.Watch {
 // statement (a script streamed in, statement after statement).
 const watchReuse = 100 * time.Millisecond
 
+// outputEnds waits, a while at most, until the statement's output has
+// all been written out and recorded: where bash writes to the relays'
+// pipes itself (bubblewrap, the host), until what they held when its
+// status came is out (relay.drained); where an engine's CLI carries it,
+// until its end mark has come (endOutput).
+func (ss *stmtSession) outputEnds() {
+	if name := ss.s.Backend.Name(); name != "bwrap" && name != "host" {
+		ss.endOutput()
+		return
+	}
+	out := []<-chan struct{}{ss.stdout.drained()}
+	if ss.stderr != ss.stdout {
+		out = append(out, ss.stderr.drained())
+	}
+	waitAll(out, markTimeout)
+}
+
+// waitAll waits until each channel is closed, or d has passed.
+func waitAll(cs []<-chan struct{}, d time.Duration) {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for _, c := range cs {
+		select {
+		case <-c:
+		case <-timeout.C:
+			return
+		}
+	}
+}
+
 // endOutput has bash print a new end mark after the statement's output
 // on its stdout and stderr (see marks.go) and waits, a while at most, for
 // the relays to see them: the statement's output is then all recorded.
@@ -456,15 +503,7 @@ func (ss *stmtSession) endOutput() {
 		which = "b"
 	}
 	ss.ctl.send("#" + which + tok)
-	timeout := time.NewTimer(markTimeout)
-	defer timeout.Stop()
-	for _, c := range seen {
-		select {
-		case <-c:
-		case <-timeout.C:
-			return
-		}
-	}
+	waitAll(seen, markTimeout)
 }
 
 // markTimeout is how long a statement's end mark is waited for at most: a
