@@ -272,6 +272,28 @@ func TestRedTeamInteractiveSourcedFileUnseen(t *testing.T) {
 	})
 }
 
+// A line's child reopens the interactive bash's descriptors through
+// /proc/$PPID/fd: the asker's channel with chaperone among them.
+func TestRedTeamInteractiveChildReopensChannel(t *testing.T) {
+	// bwrap only: the seal is the reaper's, tried on every backend by
+	// TestRedTeamSessionChildReopensChannel; this tries the interactive
+	// bash's start, which keeps it.
+	redTeamInteractive(t, []string{"bwrap"}, func(s *ptySession) {
+		s.w.write("@PROJ@/tools/reopen.sh", s.w.x(reopenScript))
+		s.line("bash tools/reopen.sh")
+		if !s.waitFor("reopened ", 60*time.Second) {
+			s.t.Fatalf("the script did not report:\n%s", s.screen())
+		}
+		s.settle(60 * time.Second)
+		if !strings.Contains(s.screen(), "reopened 0 of") {
+			s.t.Errorf("a line's child opened the interactive bash's descriptors:\n%s", clip(s.screen(), 2000))
+		}
+		s.line(canaryLine)
+		s.settle(60 * time.Second)
+		s.noCanary()
+	})
+}
+
 // The question's fields are separated by \x1f, and the working folder is
 // one of them: a folder whose name holds \x1f, a history number and `#`
 // made chaperone read the line it was asked about as a comment.

@@ -437,6 +437,35 @@ func TestRedTeamSessionDescriptorWrite(t *testing.T) {
 	})
 }
 
+// reopenScript is a project's script (unread by the rater: it only
+// knows that it runs one) that reopens, through /proc, every descriptor
+// of the process that ran it: the session's bash, with its channel saved
+// at high numbers while the statement runs. It writes the injected
+// statement to each, and says how many it could open. A child of a sealed
+// bash opens none (reaper.Setup.Seal).
+const reopenScript = `b=/pr; b=${b}oc/$PPID/fd; n=0
+for f in "$b"/*; do
+	{ printf '0:%s\0' '` + inject + `' > "$f"; } 2>/dev/null && n=$((n+1))
+done
+echo "reopened $n of $(ls "$b" | wc -l)"
+`
+
+// A statement's child reopens the session bash's descriptors through
+// /proc/$PPID/fd (no text of the statement names them): the channel's
+// FIFO took text that was never rated, which ran after the statement.
+func TestRedTeamSessionChildReopensChannel(t *testing.T) {
+	sessionBackends(t, worldOpts{deny: true}, func(t *testing.T, w *world) {
+		w.write("@PROJ@/tools/reopen.sh", w.x(reopenScript))
+		s := startSession(t, w)
+		r, _ := s.try("bash tools/reopen.sh", 15*time.Second)
+		if !strings.Contains(r.stdout, "reopened 0 of") {
+			t.Errorf("a statement's child opened the session bash's descriptors: %q", r.stdout)
+		}
+		s.try("echo next-@ID@", 15*time.Second)
+		noInjection(t, s)
+	})
+}
+
 // A background job of a low statement writes to the channel later, after
 // a statement that chaperone holds was denied.
 func TestRedTeamSessionBackgroundDescriptorWrite(t *testing.T) {

@@ -229,9 +229,9 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 	}
 	var prefix []string
 	var egress *egressSock
-	if b.Policy.proxied(j) {
+	if proxied := b.Policy.proxied(j); proxied || sealed(j) {
 		var mounts, setenv []string
-		egress, mounts, prefix, setenv, err = bwrapEgress(j, env)
+		egress, mounts, prefix, setenv, err = bwrapReaped(j, env, proxied)
 		if err != nil {
 			return nil, nil, err
 		}

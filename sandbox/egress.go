@@ -124,32 +124,53 @@ func listenUnix(dir, name string) (net.Listener, string, error) {
 	return l, path, nil
 }
 
-// bwrapEgress starts the job's proxy socket in a private folder of the
-// runtime folder, and returns what bubblewrap needs: the mounts (the
-// socket, and the reaper that runs the forwarder) and the reaper's argv
-// prefix and setup variable.
-func bwrapEgress(j *Job, env []string) (e *egressSock, mounts, prefix, setenv []string, err error) {
+// bwrapReaped returns what bubblewrap needs to run the job under the
+// reaper, as it does a job that is proxied (the reaper runs the
+// forwarder) or sealed: the mounts (the reaper, and the proxy's socket),
+// the reaper's argv prefix and setup variable, and the job's proxy socket
+// (nil when it has none), served until the caller stops it.
+func bwrapReaped(j *Job, env []string, proxied bool) (e *egressSock, mounts, prefix, setenv []string, err error) {
 	exe, err := bwrapReaper()
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	s := reaper.Setup{Seal: sealed(j)}
+	mounts = []string{"--ro-bind", exe, reaperPath}
+	if proxied {
+		var m []string
+		if e, m, err = bwrapEgress(j, env, &s); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		mounts = append(mounts, m...)
+	}
+	return e, mounts, []string{reaperPath, jobID(), "--"}, []string{"--setenv", reaper.SetupEnv, s.Encode()}, nil
+}
+
+// sealed reports whether the job's bash must run sealed (see
+// reaper.Setup.Seal): a session's, which keeps its private channel with
+// chaperone open.
+func sealed(j *Job) bool { return j.Control != nil }
+
+// bwrapEgress starts the job's proxy socket in a private folder of the
+// runtime folder, sets it in the reaper's setup, and returns the mount
+// that shows it.
+func bwrapEgress(j *Job, env []string, s *reaper.Setup) (e *egressSock, mounts []string, err error) {
 	base := rundir.DirFrom(func(k string) string { return lookup(env, k) })
 	if err := rundir.Make(base); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	dir, err := os.MkdirTemp(base, "egress-")
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	e, err = startEgress(j, dir, "s")
 	if err != nil {
 		os.Remove(dir)
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
 	e.dir = dir
-	s := reaper.Setup{Egress: egressMount, EgressKey: e.key}
-	return e, []string{"--ro-bind", exe, reaperPath, "--ro-bind", e.path, egressMount},
-		[]string{reaperPath, jobID(), "--"}, []string{"--setenv", reaper.SetupEnv, s.Encode()}, nil
+	s.Egress, s.EgressKey = egressMount, e.key
+	return e, []string{"--ro-bind", e.path, egressMount}, nil
 }
 
 // bwrapReaper is the program a bubblewrap sandbox runs its command under

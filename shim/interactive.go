@@ -151,7 +151,11 @@ trap '[[ ${FUNCNAME[0]-} == __chaperone_ask || ${FUNCNAME[0]-} == __chaperone_do
 
 // interactiveScript starts the interactive bash with gateRC (from a
 // here-document on descriptor 3, closed once read) as its startup file.
-const interactiveScript = `exec "$BASH" --noprofile --rcfile /dev/fd/3 -i 3<<'__CHAPERONE_RC__'
+// It executes the very program running it (/proc/self/exe), not $BASH: a
+// sandbox runs the session's bash sealed (reaper.Setup.Seal), from a copy
+// it cannot read, and only that copy keeps it so (it is bash all the same,
+// and named so).
+const interactiveScript = `exec -a bash /proc/self/exe --noprofile --rcfile /dev/fd/3 -i 3<<'__CHAPERONE_RC__'
 ` + gateRC + `__CHAPERONE_RC__
 `
 

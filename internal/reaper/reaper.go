@@ -49,8 +49,11 @@
 package reaper
 
 import (
+	"errors"
+	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -127,12 +130,14 @@ func run(job string, argv []string) int {
 	}
 	k := newKiller(os.Getpid(), "", straysAllowed())
 	k.end() // earlier commands' strays, before this one can meet them
+	seal := false
 	if v, ok := os.LookupEnv(SetupEnv); ok {
 		s, err := ParseSetup(v)
 		if err != nil {
 			warn(err.Error())
 			return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
 		}
+		seal = s.Seal
 		s.prepare(os.Getpid())
 		if s.Egress != "" {
 			if err := startEgress(s.Egress, s.EgressKey); err != nil {
@@ -144,7 +149,7 @@ func run(job string, argv []string) int {
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGCHLD)
-	pid, status, err := start(argv)
+	pid, status, err := start(argv, seal)
 	if err != nil {
 		warn(argv[0] + ": " + err.Error())
 		return finish(result, Result{Status: status, Killed: k.list(), Left: k.left})
@@ -220,8 +225,9 @@ func writeResult(path string, r Result) error {
 
 // start starts argv with this process's stdio and environment (without
 // ResultEnv and SetupEnv), and returns its pid, or the status to report
-// and why it did not start.
-func start(argv []string) (pid, status int, err error) {
+// and why it did not start. With seal, the program runs sealed (see
+// sealed), or not at all.
+func start(argv []string, seal bool) (pid, status int, err error) {
 	env := os.Environ()
 	kept := env[:0]
 	for _, kv := range env {
@@ -237,12 +243,29 @@ func start(argv []string) (pid, status int, err error) {
 	if fg, err := foreground(0); err == nil && fg == syscall.Getpgrp() {
 		sys.Setpgid, sys.Foreground, sys.Ctty = true, true, 0
 	}
-	pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: kept, Files: []uintptr{0, 1, 2}, Sys: sys})
+	exe := path
+	if seal {
+		f, err := sealed(path)
+		if err != nil {
+			return 0, 126, errors.New("cannot seal it: " + err.Error())
+		}
+		defer f.Close() // the child has it executed by then
+		exe = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	}
+	pid, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{Env: kept, Files: []uintptr{0, 1, 2}, Sys: sys})
 	if err != nil {
 		if err == syscall.ENOENT {
 			return 0, 127, err
 		}
 		return 0, 126, err
+	}
+	if seal && readable(pid) {
+		// Executed from a file it cannot read, yet open to its own user:
+		// a capability let it read the file. Not run open.
+		syscall.Kill(pid, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+		return 0, 126, errors.New("cannot seal it: this sandbox keeps a capability that reads any file (CAP_DAC_OVERRIDE?)")
 	}
 	if sys.Foreground {
 		// In the background now: a warning written to the terminal must
@@ -251,6 +274,48 @@ func start(argv []string) (pid, status int, err error) {
 		signal.Ignore(syscall.SIGTTOU)
 	}
 	return pid, 0, nil
+}
+
+// sealed returns an execute-only copy of the program at path (a memfd of
+// mode 0111, closed on exec). A process executed from a file it cannot
+// read is not dumpable: no process of its user (without CAP_SYS_PTRACE)
+// may open its /proc/PID/fd entries, read or write its memory, trace it or
+// take its descriptors, and a child it forks is not either, until it
+// executes a program of its own. A session's bash holds its channel with
+// chaperone on descriptors (saved at high numbers while a statement runs):
+// a statement's child could otherwise reopen them through /proc and write
+// text to the channel that was never rated.
+func sealed(path string) (*os.File, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	name := []byte("chaperone-sealed\x00")
+	fd, _, e := syscall.Syscall(sysMemfdCreate, uintptr(unsafe.Pointer(&name[0])), mfdCloexec, 0)
+	if e != 0 {
+		return nil, e
+	}
+	f := os.NewFile(fd, "chaperone-sealed")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := syscall.Fchmod(int(fd), 0o111); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// mfdCloexec is memfd_create's MFD_CLOEXEC.
+const mfdCloexec = 1
+
+// readable reports whether this process can read what pid executes
+// (/proc/PID/exe): a sealed process's it cannot.
+func readable(pid int) bool {
+	_, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	return err == nil
 }
 
 // errNotFound is lookPath's error for a program in no folder of PATH.

@@ -471,3 +471,26 @@ func TestParseResult(t *testing.T) {
 		})
 	}
 }
+
+// TestSealed runs a command sealed (Setup.Seal): its children cannot read
+// what it executes through /proc. Where the reaper keeps a capability that
+// reads any file (root on the host, not in a sandbox), the copy it runs
+// from is readable after all, and it refuses to run the command open.
+func TestSealed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := reaperCmd(t, dir, "job1", "--", "bash", "-c", `echo "BASH=$BASH"; sh -c 'readlink /proc/$PPID/exe >/dev/null 2>&1 && echo open || echo sealed'`)
+	cmd.Env = append(cmd.Env, reaper.SetupEnv+"="+reaper.Setup{Seal: true}.Encode())
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	code := exitStatus(t, cmd.Run())
+	if os.Geteuid() == 0 {
+		if code != 126 || out.String() != "" || !strings.Contains(errb.String(), "cannot seal it") {
+			t.Errorf("as root on the host: code %d, out %q, err %q; want 126, nothing run, the reason", code, out.String(), errb.String())
+		}
+		return
+	}
+	if code != 0 || out.String() != "BASH=/usr/bin/bash\nsealed\n" && out.String() != "BASH=/bin/bash\nsealed\n" {
+		t.Errorf("code %d, out %q, err %q; want bash, sealed", code, out.String(), errb.String())
+	}
+}

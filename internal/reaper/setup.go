@@ -44,6 +44,10 @@ type Setup struct {
 	// answers nothing else, so that another command that can reach it (in
 	// the same container) cannot pass its connections off as this job's.
 	Egress, EgressKey string
+	// Seal runs the command sealed (see sealed): what it runs cannot
+	// reach into it. For a session's bash, which holds the channel
+	// chaperone sends it the statements on.
+	Seal bool
 }
 
 // StartFiles are the names (relative to the home folder) of what shells
@@ -100,6 +104,9 @@ func (s Setup) Encode() string {
 		word(s.Egress)
 		word(s.EgressKey)
 	}
+	if s.Seal {
+		word("seal")
+	}
 	return string(b)
 }
 
@@ -125,6 +132,8 @@ func ParseSetup(v string) (Setup, error) {
 	for len(words) > 0 {
 		var n int
 		switch words[0] {
+		case "seal":
+			n = 1
 		case "home", "dir":
 			n = 2
 		case "size", "link", "egress":
@@ -136,6 +145,8 @@ func ParseSetup(v string) (Setup, error) {
 			return Setup{}, errSetup
 		}
 		switch words[0] {
+		case "seal":
+			s.Seal = true
 		case "home":
 			s.Home = words[1]
 		case "dir":

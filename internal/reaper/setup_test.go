@@ -17,6 +17,8 @@ func TestSetupEncode(t *testing.T) {
 		{Home: "/home/a b"},
 		{Home: "/h", Dirs: []string{"/tmp/x", "/t \"q\"\n"}, Rows: 24, Cols: 80,
 			Links: [][2]string{{"/h/.claude/s nap.sh", "/run/chaperone-out/1-in0"}, {"/tmp/é\t", "/run/chaperone-out/1-0"}}},
+		{Seal: true},
+		{Egress: "/run/e", EgressKey: "k", Seal: true},
 	} {
 		got, err := reaper.ParseSetup(s.Encode())
 		if err != nil || !reflect.DeepEqual(got, s) {
