@@ -35,4 +35,7 @@ var SystemSecrets = []string{
 	"/etc/ssh/ssh_host_", "/etc/ssl/private/", "/etc/kubernetes/", "/var/run/secrets/", "/run/secrets/",
 	"/etc/master.passwd", "/etc/security/opasswd", "/var/lib/kubelet/", "/etc/letsencrypt/",
 	"/etc/krb5.keytab", "/var/lib/docker/", "/etc/docker/daemon.json",
+	"/var/backups/shadow.bak", "/var/backups/gshadow.bak", "/etc/NetworkManager/system-connections/",
+	"/etc/wireguard/", "/etc/openvpn/", "/etc/ipsec.secrets", "/etc/ppp/chap-secrets", "/etc/ppp/pap-secrets",
+	"/etc/mysql/debian.cnf", "/etc/pki/tls/private/", "/var/lib/sss/",
 }
