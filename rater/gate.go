@@ -98,6 +98,8 @@ func (k *check) gateIn(depth int) {
 			k.hit(ruleSessionGate, span)
 		case (name == "mapfile" || name == "readarray") && hasFlag(args, 'C'):
 			k.hit(ruleSessionGate, span) // -C CALLBACK: code run as the array fills
+		case (name == "read" || name == "mapfile" || name == "readarray") && readsHighFd(args):
+			k.hit(ruleSessionGate, span) // -u N: reads what chaperone sends the session's bash
 		case name == "exec" && len(args) > 0:
 			k.hit(ruleSessionGate, span) // another program in the session's place
 		case name == "hash" && hasFlag(args, 'p'):
@@ -581,6 +583,38 @@ func hasFlag(args []models.Word, letter byte) bool {
 			return false
 		}
 		if len(a.Lit) > 1 && a.Lit[0] == '-' && a.Lit[1] != '-' && strings.IndexByte(a.Lit[1:], letter) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readsHighFd reports whether read, mapfile or readarray (-u FD) reads a
+// descriptor of 10 or more, one only known at run time, or one it cannot
+// tell.
+func readsHighFd(args []models.Word) bool {
+	for i, a := range args {
+		if a.Dynamic {
+			return true
+		}
+		if a.Lit == "--" {
+			return false
+		}
+		if len(a.Lit) < 2 || a.Lit[0] != '-' {
+			continue
+		}
+		j := strings.IndexByte(a.Lit[1:], 'u')
+		if j < 0 {
+			continue
+		}
+		v := a.Lit[2+j:]
+		if v == "" && i+1 < len(args) {
+			if args[i+1].Dynamic {
+				return true
+			}
+			v = args[i+1].Lit
+		}
+		if v == "" || strings.TrimLeft(v, "0123456789") != "" || highFd(v) {
 			return true
 		}
 	}
