@@ -312,13 +312,18 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 		s.w.cond++
 		s.w.loopAssigns(c)
 		first, here := s.w.loop()
-		if wi, ok := c.Loop.(*syntax.WordIter); ok {
-			if wi.Name != nil {
-				s.w.unknownVar(wi.Name.Value)
+		switch l := c.Loop.(type) {
+		case *syntax.WordIter:
+			if l.Name != nil {
+				s.w.unknownVar(l.Name.Value)
 			}
-			for _, it := range wi.Items {
+			for _, it := range l.Items {
 				s.word(it)
 			}
+		case *syntax.CStyleLoop:
+			s.arith(l.Init)
+			s.arith(l.Cond)
+			s.arith(l.Post)
 		}
 		s.stmts(c.Do, pipeFrom)
 		s.w.endLoop(first, here)
@@ -399,9 +404,11 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 		redirs, stdin := s.redirs(st.Redirs)
 		s.add(models.Command{Argv: argv, Assigns: assigns, Redirs: redirs, PipeFrom: pipeFrom, Span: s.stmtSpan(st), Stdin: stdinOf(stdin, pipeFrom)})
 	case *syntax.ArithmCmd:
-		syntax.Walk(c, s.substWalker)
+		s.arith(c.X)
 	case *syntax.LetClause:
-		syntax.Walk(c, s.substWalker)
+		for _, x := range c.Exprs {
+			s.arith(x)
+		}
 	default:
 		// Unknown node kinds (zsh or newer syntax): look for commands in
 		// substitutions and say we could not follow it.
@@ -419,7 +426,8 @@ func stdinOf(stdin string, pipeFrom int) string {
 	return ""
 }
 
-// substWalker finds command and process substitutions anywhere in a node.
+// substWalker finds command and process substitutions anywhere in a node,
+// and what the expansions there evaluate (evaluated.go).
 func (s *scope) substWalker(n syntax.Node) bool {
 	switch n := n.(type) {
 	case *syntax.CmdSubst:
@@ -427,6 +435,12 @@ func (s *scope) substWalker(n syntax.Node) bool {
 		return false
 	case *syntax.ProcSubst:
 		s.nested(n.Stmts)
+		return false
+	case *syntax.ParamExp:
+		s.param(n)
+		return false
+	case *syntax.ArithmExp:
+		s.arith(n.X)
 		return false
 	}
 	return true
@@ -465,12 +479,19 @@ func (s *scope) assign(a *syntax.Assign) models.Assign {
 	if a.Name != nil {
 		as.Name = a.Name.Value
 	}
+	if a.Index != nil {
+		// a[i]=v: the subscript is evaluated too.
+		s.subscript(as.Name, a.Index)
+	}
 	switch {
 	case a.Value != nil:
 		as.Value = s.word(a.Value)
 	case a.Array != nil:
 		var parts []string
 		for _, e := range a.Array.Elems {
+			if e.Index != nil {
+				s.subscript(as.Name, e.Index)
+			}
 			if e.Value == nil {
 				continue
 			}

@@ -87,10 +87,7 @@ func (s *scope) part(p syntax.WordPart, b *strings.Builder, out *models.Word, qu
 		}
 		out.Dynamic = true
 		b.WriteString(paramApprox(name))
-		if p.Exp != nil && p.Exp.Word != nil {
-			// ${a:-$(cmd)} still runs cmd.
-			syntax.Walk(p.Exp.Word, s.substWalker)
-		}
+		s.param(p)
 	case *syntax.CmdSubst:
 		out.Dynamic = true
 		a, z := s.nested(p.Stmts)
@@ -110,7 +107,7 @@ func (s *scope) part(p syntax.WordPart, b *strings.Builder, out *models.Word, qu
 		b.WriteString(s.span(p))
 	case *syntax.ArithmExp:
 		out.Dynamic = true
-		syntax.Walk(p, s.substWalker)
+		s.arith(p.X)
 		b.WriteString("0")
 	case *syntax.ExtGlob:
 		out.Glob = true
