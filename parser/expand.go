@@ -76,7 +76,8 @@ const (
 	// maxSubst bounds nested command substitutions evaluated statically.
 	maxSubst = 8
 	// maxExpansion bounds the bytes of alias and function text walked
-	// again at their uses, over one command string.
+	// again at their uses, and of values walked as code (evaluated.go),
+	// over one command string.
 	maxExpansion = 1 << 18
 	// maxItems bounds the xargs input words added to its command.
 	maxItems = 256
@@ -944,12 +945,13 @@ func (s *scope) alias(c *syntax.CallExpr, st *syntax.Stmt) bool {
 	return true
 }
 
-// budget takes n bytes from what may be walked again for aliases and
-// functions; when it runs out the command is opaque.
+// budget takes n bytes from what may be walked again for aliases,
+// functions and values evaluated as code; when it runs out the command
+// is opaque.
 func (w *walker) budget(n int) bool {
 	w.expanded += n
 	if w.expanded > maxExpansion {
-		w.opaque("too much alias and function text to follow")
+		w.opaque("too much alias, function and evaluated text to follow")
 		return false
 	}
 	return true

@@ -73,7 +73,8 @@ type walker struct {
 	// aliases and funcs are those the text defines, expanded where they
 	// are used; frames the positional parameters of the function calls
 	// being walked; expanding the aliases and functions being expanded
-	// (not again inside themselves); expanded the bytes walked so.
+	// (not again inside themselves), and the values being walked as code
+	// (evaluated.go); expanded the bytes walked so.
 	aliases   map[string]string
 	funcs     map[string]funcDef
 	frames    []frame
@@ -399,6 +400,7 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			named = true
 			as := s.assign(a)
 			assigns = append(assigns, as)
+			s.integerValue(a, as, fl.has('i'))
 			s.declare(a, as, fl)
 		}
 		redirs, stdin := s.redirs(st.Redirs)
@@ -463,6 +465,11 @@ func (s *scope) nested(list []*syntax.Stmt) (int, int) {
 func (s *scope) testExpr(x syntax.TestExpr) {
 	switch x := x.(type) {
 	case *syntax.BinaryTest:
+		if arithOp(x.Op) {
+			s.arithOperand(x.X)
+			s.arithOperand(x.Y)
+			return
+		}
 		s.testExpr(x.X)
 		s.testExpr(x.Y)
 	case *syntax.UnaryTest:
@@ -546,6 +553,7 @@ func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
 	for _, a := range c.Assigns {
 		as := s.assign(a)
 		cmd.Assigns = append(cmd.Assigns, as)
+		s.integerValue(a, as, false)
 		if len(c.Args) == 0 {
 			// X=y alone sets a shell variable; X=y cmd only cmd's env.
 			s.setAssign(a, as)

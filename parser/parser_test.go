@@ -256,7 +256,8 @@ func TestDecodeANSIC(t *testing.T) {
 // FuzzParse: never panics or hangs, and returns consistent facts.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"ls", "a | b", "bash -c 'x'", "$(a) b", "eval \"$(c)\"", "f() { f | f & }; f", "echo $'\\x41'",
-		"find . -exec sh -c 'x' \\;", "python -c 'os.system(\"id\")'", "awk 'BEGIN{system(\"id\")}'", "cat <<END\n$(x)\nEND", "[[ $(a) ]]"} {
+		"find . -exec sh -c 'x' \\;", "python -c 'os.system(\"id\")'", "awk 'BEGIN{system(\"id\")}'", "cat <<END\n$(x)\nEND", "[[ $(a) ]]",
+		"x='a[$(b)]'; echo $((x))", "x='$(b)'; echo ${x@P}", "x='a[$x]'; (( x ))"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
