@@ -52,6 +52,12 @@ func (s *scope) param(p *syntax.ParamExp) {
 		// ${a:-$(cmd)} still runs cmd.
 		walkWord(p.Exp.Word, s.substWalker)
 	}
+	if p.Excl && p.Param != nil && p.Index == nil && p.Names == 0 {
+		// ${!r} with r='a[$(cmd)]': the element's subscript is evaluated.
+		if v, ok := s.w.lookup(p.Param.Value); ok && elementName(v) {
+			s.arithText("${!"+p.Param.Value+"}", v)
+		}
+	}
 	if isPrompt(p) {
 		s.prompt(p)
 	}
@@ -342,4 +348,47 @@ func walkWord(w *syntax.Word, fn func(syntax.Node) bool) {
 	if w != nil {
 		syntax.Walk(w, fn)
 	}
+}
+
+// builtinElements walks the subscripts of the array elements that a
+// builtin is given by name, as a string (read 'a[$(cmd)]', printf -v,
+// unset, declare 'a[…]=v', test -v): bash expands and evaluates them.
+func (s *scope) builtinElements(argv []models.Word) {
+	if len(argv) == 0 {
+		return
+	}
+	name := argv[0].Lit
+	for i, a := range argv[1:] {
+		switch name {
+		case "read", "readarray", "mapfile", "getopts", "unset", "export", "declare", "typeset", "local", "readonly":
+		case "printf", "test", "[":
+			if argv[i].Lit != "-v" {
+				// argv[i] is the word before a: printf's others are
+				// printed, test's compared.
+				continue
+			}
+		default:
+			return
+		}
+		s.namedElement(name, a)
+	}
+}
+
+// namedElement walks the subscript of the array element that the word a,
+// given to label as a variable's name (NAME[SUB] or NAME[SUB]=value),
+// names.
+func (s *scope) namedElement(label string, a models.Word) {
+	if a.Dynamic {
+		return
+	}
+	name, _, _ := strings.Cut(a.Lit, "=")
+	if elementName(name) {
+		s.arithText(label+" "+name, name)
+	}
+}
+
+// elementName reports whether n names an array element, NAME[SUB].
+func elementName(n string) bool {
+	base, _, ok := splitElement(n)
+	return ok && isName(base)
 }

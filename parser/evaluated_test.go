@@ -111,3 +111,31 @@ func TestEvaluatedRunTime(t *testing.T) {
 		}
 	}
 }
+
+// TestElementNames: an array element given by name as a string, to a
+// builtin or through ${!r} or a name reference, has its subscript
+// evaluated.
+func TestElementNames(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{
+		`read 'a[$(id)]' <<< x`,
+		`printf -v 'a[$(id)]' %s x`,
+		`unset 'a[$(id)]'`,
+		`declare 'a[$(id)]=1'`,
+		`[[ -v 'a[$(id)]' ]]`,
+		`test -v 'a[$(id)]'`,
+		`[ -v 'a[$(id)]' ]`,
+		`r='a[$(id)]'; echo ${!r}`,
+		`r='a[$(id)]'; declare -n ref=$r; ref=1`,
+		`i='b[$(id)]'; read "a[i]" <<< x`,
+	} {
+		if find(Parse(src), "id") == nil {
+			t.Errorf("%s: id not found in %q", src, names(Parse(src)))
+		}
+	}
+	for _, src := range []string{`printf '%s\n' 'a[$(id)]'`, `read -r 'a[i]' <<< x`, `test 'a[$(id)]' = x`} {
+		if find(Parse(src), "id") != nil {
+			t.Errorf("%s: id found", src)
+		}
+	}
+}

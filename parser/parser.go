@@ -388,6 +388,8 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			if a.Name == nil {
 				if a.Value != nil {
 					argv = append(argv, s.word(a.Value))
+					// declare 'a[$(cmd)]=v'
+					s.namedElement(c.Variant.Value, argv[len(argv)-1])
 					if !named {
 						fl.add(c.Variant.Value, a.Value)
 					} else if a.Value.Lit() == "" {
@@ -401,6 +403,10 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			as := s.assign(a)
 			assigns = append(assigns, as)
 			s.integerValue(a, as, fl.has('i'))
+			if fl.has('n') {
+				// declare -n r='a[$(cmd)]': evaluated where r is used.
+				s.namedElement("declare -n", as.Value)
+			}
 			s.declare(a, as, fl)
 		}
 		redirs, stdin := s.redirs(st.Redirs)
@@ -473,6 +479,11 @@ func (s *scope) testExpr(x syntax.TestExpr) {
 		s.testExpr(x.X)
 		s.testExpr(x.Y)
 	case *syntax.UnaryTest:
+		if w, ok := x.X.(*syntax.Word); ok && x.Op == syntax.TsVarSet {
+			// [[ -v 'a[$(cmd)]' ]]
+			s.namedElement("[[ -v ]]", s.word(w))
+			return
+		}
 		s.testExpr(x.X)
 	case *syntax.ParenTest:
 		s.testExpr(x.X)
@@ -564,6 +575,7 @@ func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
 		cmd.Argv = s.appendFields(cmd.Argv, a)
 	}
 	s.varEffects(cmd.Argv)
+	s.builtinElements(cmd.Argv)
 	redirs, stdin := s.redirs(st.Redirs)
 	cmd.Redirs = redirs
 	cmd.Stdin = stdinOf(stdin, pipeFrom)
