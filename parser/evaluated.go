@@ -95,6 +95,9 @@ func (s *scope) arithWalker(n syntax.Node) bool {
 		if plainParam(n) {
 			// $x: its value is read as an expression too.
 			s.arithName(n.Param.Value)
+		} else if elem := elementRef(n); elem != "" {
+			// a[0]: so is an element's.
+			s.arithName(elem)
 		}
 		return false
 	case *syntax.Word:
@@ -126,6 +129,17 @@ func hasQuotes(w *syntax.Word) bool {
 func plainParam(p *syntax.ParamExp) bool {
 	return p.Param != nil && p.Index == nil && p.Slice == nil && p.Repl == nil && p.Exp == nil &&
 		!p.Excl && !p.Length && p.Names == 0
+}
+
+// elementRef is the element that p reads, NAME[SUB], when p does nothing
+// else and SUB is a literal; "" when not.
+func elementRef(p *syntax.ParamExp) string {
+	sub, ok := p.Index.(*syntax.Word)
+	if !ok || sub.Lit() == "" || p.Param == nil || p.Slice != nil || p.Repl != nil || p.Exp != nil ||
+		p.Excl || p.Length || p.Names != 0 {
+		return ""
+	}
+	return p.Param.Value + "[" + sub.Lit() + "]"
 }
 
 // arithName follows the variable name used in arithmetic: bash reads its

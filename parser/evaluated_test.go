@@ -70,6 +70,8 @@ func TestEvaluatedValues(t *testing.T) {
 		{`x='a[$(id)]'; y=x; echo $((y))`, "arithmetic x"},
 		{`x='a[$(id)]'; declare -n r=x; echo $((r))`, "arithmetic r"},
 		{`x='a[$(id)]'; p='$((x))'; echo "${p@P}"`, "arithmetic x"},
+		{`a=(0 'b[$(id)]'); echo $(( a[1] + 1 ))`, "arithmetic a[1]"},
+		{`a=(0 'b[$(id)]'); echo $(( ${a[1]} ))`, "arithmetic a[1]"},
 	}
 	for _, c := range cases {
 		f := Parse(c.src)
