@@ -252,6 +252,26 @@ func (s *scope) prompt(p *syntax.ParamExp) {
 		s.w.opaque(label + " runs what a value only known at run time holds")
 		return
 	}
+	s.promptText(label, v)
+}
+
+// promptVar walks a value assigned to a prompt variable as the prompt it
+// is: bash expands PS4 before each line that set -x traces, PS0, PS1
+// and PS2 at an interactive shell's prompt.
+func (s *scope) promptVar(as models.Assign) {
+	switch as.Name {
+	case "PS0", "PS1", "PS2", "PS4":
+	default:
+		return
+	}
+	if !as.Value.Dynamic {
+		s.promptText(as.Name+" prompt", as.Value.Lit)
+	}
+}
+
+// promptText walks v, known statically, as the prompt string label
+// expands: as the inside of a double-quoted string.
+func (s *scope) promptText(label, v string) {
 	if !strings.Contains(v, "$") && !strings.Contains(v, "`") {
 		// \u@\h: prompt escapes, nothing that expands.
 		return

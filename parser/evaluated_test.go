@@ -71,6 +71,9 @@ func TestEvaluatedValues(t *testing.T) {
 		{`x='a[$(id)]'; declare -n r=x; echo $((r))`, "arithmetic r"},
 		{`x='a[$(id)]'; p='$((x))'; echo "${p@P}"`, "arithmetic x"},
 		{`a=(0 'b[$(id)]'); echo $(( a[1] + 1 ))`, "arithmetic a[1]"},
+		{`PS4='+ $(id) '; set -x; ls`, "PS4 prompt"},
+		{"set -x; export PS4='`id`'; ls", "PS4 prompt"},
+		{`PS1='$(id) \$ '`, "PS1 prompt"},
 		{`a=(0 'b[$(id)]'); echo $(( ${a[1]} ))`, "arithmetic a[1]"},
 	}
 	for _, c := range cases {

@@ -403,6 +403,7 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 			as := s.assign(a)
 			assigns = append(assigns, as)
 			s.integerValue(a, as, fl.has('i'))
+			s.promptVar(as)
 			if fl.has('n') {
 				// declare -n r='a[$(cmd)]': evaluated where r is used.
 				s.namedElement("declare -n", as.Value)
@@ -565,6 +566,7 @@ func (s *scope) call(c *syntax.CallExpr, st *syntax.Stmt, pipeFrom int) {
 		as := s.assign(a)
 		cmd.Assigns = append(cmd.Assigns, as)
 		s.integerValue(a, as, false)
+		s.promptVar(as)
 		if len(c.Args) == 0 {
 			// X=y alone sets a shell variable; X=y cmd only cmd's env.
 			s.setAssign(a, as)
