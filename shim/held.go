@@ -50,13 +50,15 @@ func (n heldNotice) onHold(req models.HoldRequest, panel bool) {
 	bell()
 }
 
-// startTmux starts tmux with args and reaps it in the background: the
-// held command's wait is not made longer by it.
+// startTmux runs tmux with args in the background: neither its start nor
+// its end comes before the hold reaches the panel.
 func startTmux(args ...string) {
-	cmd := exec.Command("tmux", args...)
-	if cmd.Start() == nil {
-		go cmd.Wait()
-	}
+	go func() {
+		cmd := exec.Command("tmux", args...)
+		if cmd.Start() == nil {
+			cmd.Wait()
+		}
+	}()
 }
 
 // ringBell writes the bell to the controlling terminal, if this process
