@@ -134,7 +134,7 @@ func bwrapReaped(j *Job, env []string, proxied bool) (e *egressSock, mounts, pre
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	s := reaper.Setup{Seal: sealed(j)}
+	s := reaper.Setup{Seal: sealed(j), Channel: channelIn(j)}
 	mounts = []string{"--ro-bind", exe, reaperPath}
 	if proxied {
 		var m []string
@@ -150,6 +150,15 @@ func bwrapReaped(j *Job, env []string, proxied bool) (e *egressSock, mounts, pre
 // reaper.Setup.Seal): a session's, which keeps its private channel with
 // chaperone open.
 func sealed(j *Job) bool { return j.Control != nil }
+
+// channelIn is the folder of the job's channel that its reaper opens and
+// gives its bash (Job.ControlOnFDs), or "".
+func channelIn(j *Job) string {
+	if j.Control != nil && j.ControlOnFDs {
+		return controlMount
+	}
+	return ""
+}
 
 // bwrapEgress starts the job's proxy socket in a private folder of the
 // runtime folder, sets it in the reaper's setup, and returns the mount

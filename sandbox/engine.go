@@ -494,7 +494,7 @@ func (e Engine) newRun(c *container, j *Job, env []string) (*run, error) {
 	if r.dir == "" {
 		r.dir, _ = os.Getwd()
 	}
-	s := reaper.Setup{Home: c.home, Seal: sealed(j)}
+	s := reaper.Setup{Home: c.home, Seal: sealed(j), Channel: channelIn(j)}
 	outputs, inputs := agentFiles(j)
 	for i, f := range outputs {
 		name := fmt.Sprintf("%s-%d", r.id, i)

@@ -91,8 +91,15 @@ type Job struct {
 	// private channel with the inner bash there (FIFOs it makes in
 	// Control). The backend removes the folder once the job has ended.
 	Control func(dir string) error
-	ctlDir  string // bubblewrap's: the control folder made for this run
-	readied bool   // Ready has been called
+	// ControlOnFDs, with Control: the job's bash finds the control
+	// folder's channel (its FIFOs "a" and "q") open on descriptors 3 and
+	// 4, as one socket that the sandbox's reaper relays
+	// (reaper.Setup.Channel), rather than opening the FIFOs itself: a
+	// statement can reopen a FIFO its bash holds, never a socket. Not
+	// for the host backend, which has no reaper.
+	ControlOnFDs bool
+	ctlDir       string // bubblewrap's: the control folder made for this run
+	readied      bool   // Ready has been called
 }
 
 // ready calls the job's Ready hook, if any, the first time only: a

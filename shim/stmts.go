@@ -58,8 +58,13 @@ import (
 // would let a `sh` in the script read the lines after it and run them).
 
 // driver is the inner bash's loop. It reads messages from fd 200 and
-// answers on fd 201 (the channel's FIFOs "a" and "q", whose names
-// chaperone removes once they are open), each NUL-ended:
+// answers on fd 201, each NUL-ended. In a sandbox both are one socket
+// (given on fds 3 and 4) that the reaper relays to the channel's FIFOs
+// "a" and "q" (whose names
+// chaperone removes once they are open): a statement can reopen a FIFO
+// its bash holds, through /proc/self/fd by any name that leads there, but
+// not a socket. With no reaper (the host backend), bash opens the FIFOs
+// itself. The messages:
 //   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
 //     so that cd, export and functions stay), with the channel's
 //     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
@@ -88,7 +93,9 @@ import (
 // function of its own) ends the session. `ret N && :` sets $? without
 // tripping set -e; `|| [[ 1 ]]` ignores a failure under set -e. A shell
 // started in POSIX mode (chaperone run as sh) stays in it.
-const driver = `exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" 202>&1 203>&2 || exit 126
+const driver = `if [[ -S /dev/fd/3 ]]; then exec 200<&3 201>&4 3<&- 4<&- || exit 126
+else exec 200<"$CHAPERONE_CTL/a" 201>"$CHAPERONE_CTL/q" || exit 126; fi
+exec 202>&1 203>&2 || exit 126
 unset CHAPERONE_CTL
 __chaperone_ret() { return "$1"; }
 __chaperone_q() {
@@ -221,6 +228,7 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	s.sessionID = newSessionID(getenv, cmp.Or(s.PPID, os.Getppid()))
 	job.Script = driver
 	job.Control = ss.ctl.make
+	job.ControlOnFDs = true
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err

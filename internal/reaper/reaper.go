@@ -131,6 +131,7 @@ func run(job string, argv []string) int {
 	k := newKiller(os.Getpid(), "", straysAllowed())
 	k.end() // earlier commands' strays, before this one can meet them
 	seal := false
+	var ch *os.File
 	if v, ok := os.LookupEnv(SetupEnv); ok {
 		s, err := ParseSetup(v)
 		if err != nil {
@@ -138,6 +139,12 @@ func run(job string, argv []string) int {
 			return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
 		}
 		seal = s.Seal
+		if s.Channel != "" {
+			if ch, err = channel(s.Channel); err != nil {
+				warn("cannot open the session's channel: " + err.Error())
+				return finish(result, Result{Status: 126, Killed: k.list(), Left: k.left})
+			}
+		}
 		s.prepare(os.Getpid())
 		if s.Egress != "" {
 			if err := startEgress(s.Egress, s.EgressKey); err != nil {
@@ -149,7 +156,7 @@ func run(job string, argv []string) int {
 
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGCHLD)
-	pid, status, err := start(argv, seal)
+	pid, status, err := start(argv, seal, ch)
 	if err != nil {
 		warn(argv[0] + ": " + err.Error())
 		return finish(result, Result{Status: status, Killed: k.list(), Left: k.left})
@@ -226,8 +233,9 @@ func writeResult(path string, r Result) error {
 // start starts argv with this process's stdio and environment (without
 // ResultEnv and SetupEnv), and returns its pid, or the status to report
 // and why it did not start. With seal, the program runs sealed (see
-// sealed), or not at all.
-func start(argv []string, seal bool) (pid, status int, err error) {
+// sealed), or not at all. A channel (see channel) is given to it as
+// descriptors 3 and 4 (the session's bash moves them).
+func start(argv []string, seal bool, ch *os.File) (pid, status int, err error) {
 	env := os.Environ()
 	kept := env[:0]
 	for _, kv := range env {
@@ -252,7 +260,12 @@ func start(argv []string, seal bool) (pid, status int, err error) {
 		defer f.Close() // the child has it executed by then
 		exe = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
 	}
-	pid, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{Env: kept, Files: []uintptr{0, 1, 2}, Sys: sys})
+	files := []uintptr{0, 1, 2}
+	if ch != nil {
+		files = append(files, ch.Fd(), ch.Fd())
+		defer ch.Close()
+	}
+	pid, err = syscall.ForkExec(exe, argv, &syscall.ProcAttr{Env: kept, Files: files, Sys: sys})
 	if err != nil {
 		if err == syscall.ENOENT {
 			return 0, 127, err
@@ -306,6 +319,41 @@ func sealed(path string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// channel opens a session's channel with chaperone in the folder dir
+// (its FIFOs: "a", what chaperone sends; "q", what bash answers) and
+// returns the session's bash's end of a socket that carries both ways:
+// this process relays between them. A statement can reopen a FIFO that
+// its bash holds (through /proc/self/fd, by any name that leads there) and
+// write text to it that was never rated; a socket cannot be opened by
+// name at all, and this process, not dumpable, is out of the statement's
+// reach.
+func channel(dir string) (*os.File, error) {
+	// chaperone holds both FIFOs open for reading and writing: neither
+	// open waits.
+	a, err := os.OpenFile(dir+"/a", os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	q, err := os.OpenFile(dir+"/q", os.O_WRONLY, 0)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		a.Close()
+		q.Close()
+		return nil, err
+	}
+	mine := os.NewFile(uintptr(fds[0]), "channel")
+	go func() {
+		io.Copy(mine, a)
+		syscall.Shutdown(fds[0], syscall.SHUT_WR) // chaperone closed it: bash reads its end
+	}()
+	go io.Copy(q, mine)
+	return os.NewFile(uintptr(fds[1]), "channel"), nil
 }
 
 // mfdCloexec is memfd_create's MFD_CLOEXEC.

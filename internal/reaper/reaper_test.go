@@ -494,3 +494,51 @@ func TestSealed(t *testing.T) {
 		t.Errorf("code %d, out %q, err %q; want bash, sealed", code, out.String(), errb.String())
 	}
 }
+
+// TestChannel gives the command a session's channel (Setup.Channel): a
+// socket on descriptors 3 and 4 that carries what is written to the
+// folder's FIFO "a" to it, and what it writes to "q", and that no name
+// reopens (a FIFO it held could be reopened through /proc/self/fd).
+func TestChannel(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var ends []*os.File
+	for _, n := range []string{"a", "q"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, n), os.O_RDWR, 0) // as chaperone holds them
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		ends = append(ends, f)
+	}
+	cmd := reaperCmd(t, dir, "job1", "--", "bash", "-c", `[[ -S /dev/fd/3 ]] && echo socket
+{ : >/proc/self/fd/4; } 2>/dev/null && echo reopened || echo not-reopened
+IFS= read -r -d '' m <&3; printf 'got:%s\0' "$m" >&4`)
+	cmd.Env = append(cmd.Env, reaper.SetupEnv+"="+reaper.Setup{Channel: dir}.Encode())
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ends[0].WriteString("hello\x00")
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 64)
+		n, _ := ends[1].Read(b)
+		got <- string(b[:n])
+	}()
+	select {
+	case g := <-got:
+		if g != "got:hello\x00" {
+			t.Errorf("q got %q, want the answer to what a carried", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing came back on q")
+	}
+	if code := exitStatus(t, cmd.Wait()); code != 0 || out.String() != "socket\nnot-reopened\n" {
+		t.Errorf("code %d, out %q; want a socket that is not reopened", code, out.String())
+	}
+}

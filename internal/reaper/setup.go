@@ -48,6 +48,10 @@ type Setup struct {
 	// reach into it. For a session's bash, which holds the channel
 	// chaperone sends it the statements on.
 	Seal bool
+	// Channel, when set, is the folder of a statement session's channel
+	// with chaperone: the reaper opens it and gives it to the command on
+	// descriptors 3 and 4, as a socket (see channel).
+	Channel string
 }
 
 // StartFiles are the names (relative to the home folder) of what shells
@@ -107,6 +111,10 @@ func (s Setup) Encode() string {
 	if s.Seal {
 		word("seal")
 	}
+	if s.Channel != "" {
+		word("channel")
+		word(s.Channel)
+	}
 	return string(b)
 }
 
@@ -134,7 +142,7 @@ func ParseSetup(v string) (Setup, error) {
 		switch words[0] {
 		case "seal":
 			n = 1
-		case "home", "dir":
+		case "home", "dir", "channel":
 			n = 2
 		case "size", "link", "egress":
 			n = 3
@@ -147,6 +155,8 @@ func ParseSetup(v string) (Setup, error) {
 		switch words[0] {
 		case "seal":
 			s.Seal = true
+		case "channel":
+			s.Channel = words[1]
 		case "home":
 			s.Home = words[1]
 		case "dir":

@@ -18,7 +18,7 @@ func TestSetupEncode(t *testing.T) {
 		{Home: "/h", Dirs: []string{"/tmp/x", "/t \"q\"\n"}, Rows: 24, Cols: 80,
 			Links: [][2]string{{"/h/.claude/s nap.sh", "/run/chaperone-out/1-in0"}, {"/tmp/é\t", "/run/chaperone-out/1-0"}}},
 		{Seal: true},
-		{Egress: "/run/e", EgressKey: "k", Seal: true},
+		{Egress: "/run/e", EgressKey: "k", Seal: true, Channel: "/run/chaperone-ctl"},
 	} {
 		got, err := reaper.ParseSetup(s.Encode())
 		if err != nil || !reflect.DeepEqual(got, s) {
