@@ -23,6 +23,9 @@ var HomeSecrets = []string{
 	"~/Library/Keychains/", "~/Library/Cookies/", "~/.thunderbird/", "~/.purple/accounts.xml", "~/.config/filezilla/",
 	"~/.remmina/", "~/.local/share/remmina/", "~/.config/keybase/", "~/.electrum/", "~/.bitcoin/wallet", "~/.ethereum/keystore",
 	"~/.config/spotify/", "~/.config/Slack/Cookies", "~/.config/discord/Local Storage", "~/.netlify/config.json",
+	"~/.terraform.d/credentials.tfrc.json", "~/.cache/huggingface/token", "~/.huggingface/token", "~/.msmtprc",
+	"~/.subversion/auth/", "~/.davfs2/secrets", "~/.fetchmailrc", "~/.config/composer/auth.json", "~/.composer/auth.json",
+	"~/.databrickscfg", "~/.local/share/containers/", "~/.config/gitlab-runner/", "~/.config/glab-cli/",
 }
 
 // SystemSecrets are the machine's own credential stores, outside any
@@ -37,5 +40,5 @@ var SystemSecrets = []string{
 	"/etc/krb5.keytab", "/var/lib/docker/", "/etc/docker/daemon.json",
 	"/var/backups/shadow.bak", "/var/backups/gshadow.bak", "/etc/NetworkManager/system-connections/",
 	"/etc/wireguard/", "/etc/openvpn/", "/etc/ipsec.secrets", "/etc/ppp/chap-secrets", "/etc/ppp/pap-secrets",
-	"/etc/mysql/debian.cnf", "/etc/pki/tls/private/", "/var/lib/sss/",
+	"/etc/mysql/debian.cnf", "/etc/pki/tls/private/", "/var/lib/sss/", "/var/lib/containers/",
 }
