@@ -90,6 +90,15 @@ type walker struct {
 	dirs  []Dir
 	loops int
 	alts  []cwdState
+
+	// What child processes see (childenv.go): the variables exported,
+	// or all of them after set -a; envs what a command inside wrappers
+	// gets from them; cleared the env -i commands, with how many of
+	// their assignments came before the -i.
+	exported  map[string]bool
+	allExport bool
+	envs      map[int]cmdEnv
+	cleared   map[int]int
 }
 
 // lookup returns the static value of a variable, if it has one.
@@ -332,6 +341,12 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 	case *syntax.CaseClause:
 		s.word(c.Word)
 		s.w.cond++
+		for _, it := range c.Items {
+			// Each pattern is expanded until one matches.
+			for _, p := range it.Patterns {
+				s.word(p)
+			}
+		}
 		// Like an if: no item may match; after ;& or ;;& the next item
 		// runs from where the last one left, or matches on its own.
 		here := s.w.here()
@@ -382,7 +397,7 @@ func (s *scope) command(cmd syntax.Command, pipeFrom int, st *syntax.Stmt) {
 	case *syntax.DeclClause:
 		var assigns []models.Assign
 		argv := []models.Word{{Lit: c.Variant.Value}}
-		fl := declFlags{known: true}
+		fl := declFlags{known: true, variant: c.Variant.Value}
 		named := false
 		for _, a := range c.Args {
 			if a.Name == nil {
@@ -671,6 +686,10 @@ func (s *scope) varEffects(argv []models.Word) {
 			name, _, _ := strings.Cut(a.Lit, "=")
 			if isName(name) {
 				s.w.unknownVar(name)
+				if argv[0].Lit == "export" {
+					// builtin export x: x may be exported.
+					s.w.export(name, true)
+				}
 			}
 		}
 	case "eval", "source", ".":
@@ -679,6 +698,9 @@ func (s *scope) varEffects(argv []models.Word) {
 		// PWD and OLDPWD change (see value).
 		s.w.moved = true
 	case "shift", "set":
+		if argv[0].Lit == "set" {
+			s.w.setAllExport(argv)
+		}
 		if n := len(s.w.frames); n > 0 {
 			s.w.frames[n-1].unknown = true
 		}

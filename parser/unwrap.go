@@ -190,6 +190,7 @@ func (s *scope) inner(idx int, label string, argv []models.Word) {
 	outer.Wrapper = label
 	i := s.add(c)
 	if i >= 0 {
+		s.w.carry(idx, i, label)
 		s.unwrap(i)
 	}
 }
@@ -223,11 +224,13 @@ func (s *scope) shellCode(idx int, label string, w models.Word, strict bool) {
 		here := s.w.here()
 		s.w.setHere(cwdState{cur: startDir, old: unknownDir})
 		defer s.w.setHere(here)
+		defer s.w.restoreVars(s.w.childVars(cmdEnv{apart: true}))
 	default:
 		// Run by another process (bash -c, sudo sh -c, a script): its cd
-		// stays there.
+		// stays there, and it sees the variables in its environment.
 		here := s.w.here()
 		defer s.w.setHere(here)
+		defer s.w.restoreVars(s.w.childVars(s.w.envOf(idx)))
 	}
 	via := s.viaFor(&outer, label)
 	depth := outer.Depth + 1
@@ -329,6 +332,8 @@ func (s *scope) env(idx int, rest []models.Word) {
 			argv = append(argv, rest[i+1:]...)
 			s.inner(idx, "env", argv)
 			return
+		case a == "-" || a == "-i" || a == "--ignore-environment":
+			s.w.clearEnv(idx)
 		case a == "-u" || a == "-C" || a == "-a" || a == "--unset" || a == "--chdir" || a == "--argv0":
 			i++
 		case strings.HasPrefix(a, "-"):

@@ -300,6 +300,10 @@ func (w *walker) invalidateAll() {
 type declFlags struct {
 	known      bool
 	set, unset string
+	// variant is the command (declare, export …); unexport is set by
+	// export -n.
+	variant  string
+	unexport bool
 }
 
 func (f *declFlags) add(variant string, word *syntax.Word) {
@@ -315,6 +319,7 @@ func (f *declFlags) add(variant string, word *syntax.Word) {
 	switch variant {
 	case "export":
 		// export -n unexports, -f names functions.
+		f.unexport = f.unexport || strings.Contains(letters, "n")
 		return
 	case "readonly":
 		letters = strings.Map(func(r rune) rune {
@@ -329,6 +334,19 @@ func (f *declFlags) add(variant string, word *syntax.Word) {
 	} else {
 		f.unset += letters
 	}
+}
+
+// keepsValue reports whether a declaration without a value leaves the
+// variable's value as it was: export x, readonly x, and declare -x x
+// outside a function (inside, it declares a local).
+func (f declFlags) keepsValue(inFunc bool) bool {
+	switch f.variant {
+	case "export", "readonly":
+		return true
+	case "declare", "typeset":
+		return !inFunc && f.unset == "" && strings.Trim(f.set, "xr") == ""
+	}
+	return false
 }
 
 func (f declFlags) has(c byte) bool    { return strings.IndexByte(f.set, c) >= 0 }
@@ -410,9 +428,17 @@ func (s *scope) declare(a *syntax.Assign, as models.Assign, fl declFlags) {
 	if fl.has('i') {
 		at.integer = true
 	}
-	if a.Naked {
+	switch {
+	case fl.variant == "export":
+		w.export(name, !fl.unexport)
+	case fl.has('x'):
+		w.export(name, true)
+	case fl.unset1('x'):
+		w.export(name, false)
+	}
+	if a.Naked && !fl.keepsValue(len(w.frames) > 0) {
 		w.unknownVar(name)
-	} else {
+	} else if !a.Naked {
 		s.setAssign(a, as)
 	}
 	if fl.has('r') {
