@@ -91,10 +91,10 @@ type Job struct {
 	// private channel with the inner bash there (FIFOs it makes in
 	// Control). The backend removes the folder once the job has ended.
 	Control func(dir string) error
-	// ControlOnFDs, with Control: the job's bash finds the control
-	// folder's channel (its FIFOs "a" and "q") open on descriptors 3 and
-	// 4, as one socket that the sandbox's reaper relays
-	// (reaper.Setup.Channel), rather than opening the FIFOs itself: a
+	// ControlOnFDs, with Control: the job's bash finds its channel open
+	// on descriptors 3 and 4, a connection the sandbox's reaper made to
+	// the socket "s" that Control left in the folder
+	// (reaper.Setup.Channel), rather than opening FIFOs there itself: a
 	// statement can reopen a FIFO its bash holds, never a socket. Not
 	// for the host backend, which has no reaper.
 	ControlOnFDs bool

@@ -58,13 +58,13 @@ import (
 // would let a `sh` in the script read the lines after it and run them).
 
 // driver is the inner bash's loop. It reads messages from fd 200 and
-// answers on fd 201, each NUL-ended. In a sandbox both are one socket
-// (given on fds 3 and 4) that the reaper relays to the channel's FIFOs
-// "a" and "q" (whose names
-// chaperone removes once they are open): a statement can reopen a FIFO
-// its bash holds, through /proc/self/fd by any name that leads there, but
-// not a socket. With no reaper (the host backend), bash opens the FIFOs
-// itself. The messages:
+// answers on fd 201, each NUL-ended. In a sandbox both are one socket,
+// connected to chaperone by the sandbox's reaper and given on fds 3 and 4
+// (see ctl.makeSocket): a statement can reopen a FIFO its bash holds,
+// through /proc/self/fd by any name that leads there, but not a socket.
+// With no reaper (the host backend), bash opens the channel's FIFOs "a"
+// and "q" itself (chaperone removes their names once they are open). The
+// messages:
 //   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
 //     so that cd, export and functions stay), with the channel's
 //     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
@@ -228,7 +228,10 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	s.sessionID = newSessionID(getenv, cmp.Or(s.PPID, os.Getppid()))
 	job.Script = driver
 	job.Control = ss.ctl.make
-	job.ControlOnFDs = true
+	if s.Backend.Name() != "host" {
+		// The sandbox's reaper connects bash to the channel's socket.
+		job.Control, job.ControlOnFDs = ss.ctl.makeSocket, true
+	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return err
@@ -274,12 +277,10 @@ func (s *Shim) statements(ctx context.Context, job *sandbox.Job, in io.Reader, g
 	if r, done := ss.recvAnswer(&ss.pre, preNames, replies, ended); done {
 		return finish(r)
 	}
-	for _, n := range []string{"a", "q"} {
-		if err := os.Remove(filepath.Join(ss.ctl.dir, n)); err != nil {
-			fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
-			ss.ctl.send("!126")
-			return finish(<-ended)
-		}
+	if err := ss.ctl.hide(); err != nil {
+		fmt.Fprintf(s.Stderr, "chaperone: %v\n", err)
+		ss.ctl.send("!126")
+		return finish(<-ended)
 	}
 
 	units := make(chan unit)

@@ -321,39 +321,22 @@ func sealed(path string) (*os.File, error) {
 	return f, nil
 }
 
-// channel opens a session's channel with chaperone in the folder dir
-// (its FIFOs: "a", what chaperone sends; "q", what bash answers) and
-// returns the session's bash's end of a socket that carries both ways:
-// this process relays between them. A statement can reopen a FIFO that
-// its bash holds (through /proc/self/fd, by any name that leads there) and
-// write text to it that was never rated; a socket cannot be opened by
-// name at all, and this process, not dumpable, is out of the statement's
-// reach.
+// channel connects to a session's channel with chaperone, the socket "s"
+// in the folder dir, and returns the connection, for the session's bash.
+// A statement can reopen a FIFO its bash holds (through /proc/self/fd, by
+// any name that leads there) and write text to it that was never rated;
+// no name reopens a socket. chaperone takes one connection only: this
+// one, made before bash runs anything.
 func channel(dir string) (*os.File, error) {
-	// chaperone holds both FIFOs open for reading and writing: neither
-	// open waits.
-	a, err := os.OpenFile(dir+"/a", os.O_RDONLY, 0)
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	q, err := os.OpenFile(dir+"/q", os.O_WRONLY, 0)
-	if err != nil {
-		a.Close()
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: dir + "/s"}); err != nil {
+		syscall.Close(fd)
 		return nil, err
 	}
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		a.Close()
-		q.Close()
-		return nil, err
-	}
-	mine := os.NewFile(uintptr(fds[0]), "channel")
-	go func() {
-		io.Copy(mine, a)
-		syscall.Shutdown(fds[0], syscall.SHUT_WR) // chaperone closed it: bash reads its end
-	}()
-	go io.Copy(q, mine)
-	return os.NewFile(uintptr(fds[1]), "channel"), nil
+	return os.NewFile(uintptr(fd), "channel"), nil
 }
 
 // mfdCloexec is memfd_create's MFD_CLOEXEC.

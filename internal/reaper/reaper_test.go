@@ -3,6 +3,7 @@ package reaper_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -496,24 +497,16 @@ func TestSealed(t *testing.T) {
 }
 
 // TestChannel gives the command a session's channel (Setup.Channel): a
-// socket on descriptors 3 and 4 that carries what is written to the
-// folder's FIFO "a" to it, and what it writes to "q", and that no name
-// reopens (a FIFO it held could be reopened through /proc/self/fd).
+// connection to the folder's socket "s", on descriptors 3 and 4, that no
+// name reopens (a FIFO it held could be reopened through /proc/self/fd).
 func TestChannel(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	var ends []*os.File
-	for _, n := range []string{"a", "q"} {
-		if err := syscall.Mkfifo(filepath.Join(dir, n), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.OpenFile(filepath.Join(dir, n), os.O_RDWR, 0) // as chaperone holds them
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		ends = append(ends, f)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "s"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer l.Close()
 	cmd := reaperCmd(t, dir, "job1", "--", "bash", "-c", `[[ -S /dev/fd/3 ]] && echo socket
 { : >/proc/self/fd/4; } 2>/dev/null && echo reopened || echo not-reopened
 IFS= read -r -d '' m <&3; printf 'got:%s\0' "$m" >&4`)
@@ -523,20 +516,18 @@ IFS= read -r -d '' m <&3; printf 'got:%s\0' "$m" >&4`)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ends[0].WriteString("hello\x00")
-	got := make(chan string, 1)
-	go func() {
-		b := make([]byte, 64)
-		n, _ := ends[1].Read(b)
-		got <- string(b[:n])
-	}()
-	select {
-	case g := <-got:
-		if g != "got:hello\x00" {
-			t.Errorf("q got %q, want the answer to what a carried", g)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing came back on q")
+	l.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		t.Fatalf("the reaper did not connect: %v", err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("hello\x00"))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, 64)
+	n, _ := conn.Read(b)
+	if got := string(b[:n]); got != "got:hello\x00" {
+		t.Errorf("the channel carried back %q, want the answer to what was sent", got)
 	}
 	if code := exitStatus(t, cmd.Wait()); code != 0 || out.String() != "socket\nnot-reopened\n" {
 		t.Errorf("code %d, out %q; want a socket that is not reopened", code, out.String())

@@ -49,8 +49,8 @@ type Setup struct {
 	// chaperone sends it the statements on.
 	Seal bool
 	// Channel, when set, is the folder of a statement session's channel
-	// with chaperone: the reaper opens it and gives it to the command on
-	// descriptors 3 and 4, as a socket (see channel).
+	// with chaperone: the reaper connects to its socket and gives the
+	// connection to the command on descriptors 3 and 4 (see channel).
 	Channel string
 }
 
