@@ -83,7 +83,7 @@ func rtPiped(t *testing.T, lines ...string) ([]models.Risk, string) {
 		if !ok {
 			t.Fatalf("bash ended running %q", l)
 		}
-		if _, done := ss.recvAnswer(&ss.pre, preNames, replies, ended); done {
+		if _, done := ss.recvPre(replies, ended); done {
 			t.Fatalf("bash ended after %q", l)
 		}
 		st, rest, _ := strings.Cut(reply, ":")

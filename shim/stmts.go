@@ -68,8 +68,9 @@ import (
 //   - "STATUS:TEXT": set $? to STATUS, run TEXT in the shell itself (eval,
 //     so that cd, export and functions stay), with the channel's
 //     descriptors closed for it; answer "STATUS:FLAGS:PWD\n" (bash's own
-//     working folder, whatever $PWD says), then as to "?q" for preNames
-//     (what the next statement's rating needs at least);
+//     working folder, whatever $PWD says), then `declare -F` and, in
+//     one answer, `declare -p` of preNames (what the next statement's
+//     rating needs at least; see recvPre);
 //   - "#oTOKEN": print the end mark with TOKEN (see marks.go) on the
 //     shell's stdout as it was when the session started; "#bTOKEN": on
 //     its stdout and stderr;
@@ -122,7 +123,10 @@ while :; do
 		builtin pwd >&201 2>/dev/null || [[ 1 ]]
 		builtin printf '\0' >&201
 		__chaperone_st=
-		__chaperone_q $'\nHOME\nPATH\nIFS'
+		builtin declare -F >&201
+		builtin printf '\0' >&201
+		builtin declare -p HOME PATH IFS >&201 2>/dev/null || [[ 1 ]]
+		builtin printf '\0' >&201
 	fi
 	IFS= builtin read -r -d '' __chaperone_m <&200 || builtin exit 126
 	case $__chaperone_m in
@@ -391,7 +395,7 @@ func (ss *stmtSession) run(ctx context.Context, text string, replies <-chan stri
 		if !ok {
 			r, done = <-ended, true
 		} else {
-			r, done = ss.recvAnswer(&ss.pre, preNames, replies, ended)
+			r, done = ss.recvPre(replies, ended)
 		}
 	case r = <-ended:
 		done = true
@@ -547,17 +551,47 @@ func (ss *stmtSession) recvAnswer(a *answer, names []string, replies <-chan stri
 	if done {
 		return r, true
 	}
-	a.fnames = map[string]bool{}
-	for _, l := range strings.Split(got[0], "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == "declare" {
-			a.fnames[f[2]] = true
-		}
-	}
+	a.fnames = funcNames(got[0])
 	a.values = map[string]string{}
 	for i, n := range names {
 		a.values[n] = strings.TrimSuffix(got[1+i], "\n")
 	}
 	return r, false
+}
+
+// recvPre reads what bash reports after each statement into ss.pre: the
+// names of its functions, then `declare -p` of preNames in one answer, a
+// line each (bash quotes what would break a line); a name without one is
+// unset.
+func (ss *stmtSession) recvPre(replies <-chan string, ended <-chan bashResult) (bashResult, bool) {
+	got, r, done := recv(2, replies, ended)
+	if done {
+		return r, true
+	}
+	a := answer{fnames: funcNames(got[0]), values: map[string]string{}}
+	for _, n := range preNames {
+		a.values[n] = ""
+	}
+	for _, l := range strings.Split(got[1], "\n") {
+		if _, n, ok := declHead(l); ok {
+			if _, want := a.values[n]; want {
+				a.values[n] = l
+			}
+		}
+	}
+	ss.pre = a
+	return r, false
+}
+
+// funcNames reads `declare -F`: a line "declare -f NAME" for each function.
+func funcNames(s string) map[string]bool {
+	names := map[string]bool{}
+	for _, l := range strings.Split(s, "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "declare" {
+			names[f[2]] = true
+		}
+	}
+	return names
 }
 
 // query asks bash, in one message, for the names of its functions and
