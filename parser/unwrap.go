@@ -218,6 +218,11 @@ func (s *scope) shellCode(idx int, label string, w models.Word, strict bool) {
 	switch {
 	case label == "eval" || strings.HasPrefix(label, "source ") || strings.HasPrefix(label, ". "):
 		// Run by this shell: a cd in it moves what follows.
+	case label == "trap":
+		// Run by this shell, later: it sees all of the shell's variables,
+		// and a cd in it does not move what follows it here.
+		here := s.w.here()
+		defer s.w.setHere(here)
 	case label == "ssh":
 		// Run on another machine, from the remote user's home: relative
 		// paths there are nothing of this one's.
