@@ -258,54 +258,86 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 // listed itself or not a store.
 func credentialStores(project string, blank []string) (files, dirs []string) {
 	shown := func(p string) bool {
-		if within(project, p) || within(p, project) {
-			return false
-		}
-		for _, b := range blank {
-			if within(p, b) {
-				return false
-			}
-		}
-		return true
+		return !within(project, p) && !within(p, project) && !blankAt(p, blank)
 	}
 	var cands []string
+	real := map[string]string{} // folders as links resolve them: /var/run is /run
 	for _, s := range models.SystemSecrets {
 		paths := []string{strings.TrimSuffix(s, "/")}
 		if strings.HasSuffix(s, "_") { // a name prefix: the ssh host keys
 			paths, _ = filepath.Glob(s + "*")
 		}
 		for _, p := range paths {
-			if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil { // /var/run is /run
-				cands = append(cands, filepath.Join(dir, filepath.Base(p)))
+			d := filepath.Dir(p)
+			if _, ok := real[d]; !ok {
+				real[d], _ = filepath.EvalSymlinks(d)
+			}
+			if real[d] != "" {
+				cands = append(cands, filepath.Join(real[d], filepath.Base(p)))
 			}
 		}
 	}
 	homes, _ := filepath.Glob("/home/*")
 	for _, h := range append(homes, "/root") {
 		h, err := filepath.EvalSymlinks(h)
-		if err != nil || !shown(h) && !within(project, h) || unix.Access(h, unix.X_OK) != nil {
+		if err != nil || blankAt(h, blank) || unix.Access(h, unix.X_OK) != nil {
 			continue // this user's own home is blank; others it cannot enter
 		}
+		// Only what is there is looked at: a home's names are read once,
+		// not each store's path (hundreds of stats per command).
+		there := folderNames(h)
 		for _, s := range models.HomeSecrets {
-			cands = append(cands, filepath.Join(h, strings.TrimSuffix(strings.TrimPrefix(s, "~/"), "/")))
+			rel := strings.TrimSuffix(strings.TrimPrefix(s, "~/"), "/")
+			if first, _, _ := strings.Cut(rel, "/"); there != nil && !there[first] {
+				continue
+			}
+			cands = append(cands, filepath.Join(h, rel))
 		}
 	}
-	for _, real := range cands {
-		if !shown(real) {
+	for _, p := range cands {
+		if !shown(p) {
 			continue
 		}
-		fi, err := os.Lstat(real)
-		if err != nil || unix.Access(real, unix.R_OK) != nil {
+		fi, err := os.Lstat(p)
+		if err != nil || unix.Access(p, unix.R_OK) != nil {
 			continue
 		}
 		switch {
 		case fi.IsDir():
-			dirs = append(dirs, real)
+			dirs = append(dirs, p)
 		case fi.Mode().IsRegular():
-			files = append(files, real)
+			files = append(files, p)
 		}
 	}
 	return files, dirs
+}
+
+// blankAt reports whether p is in one of the folders blank in the sandbox.
+func blankAt(p string, blank []string) bool {
+	for _, b := range blank {
+		if within(p, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// folderNames returns the names in folder dir, or nil when it cannot be read.
+func folderNames(dir string) map[string]bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	list, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil
+	}
+	m := make(map[string]bool, len(list))
+	for _, n := range list {
+		m[n] = true
+	}
+	return m
 }
 
 // bashArgv is the real bash's argv for the job: flags, -c, the script and
