@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/chaperone-dev/chaperone/models"
@@ -49,7 +50,36 @@ func (b Bwrap) Run(ctx context.Context, j *Job) (int, error) {
 			return code, err
 		}
 		fmt.Fprintf(stderrOf(j), "chaperone: %v; starting it again\n", ErrSetupFailed)
+		args = j.remask(args)
 	}
+}
+
+// remask returns bwrap's arguments args with the credential stores to
+// blank found again: a store that went away since (its mount point with
+// it) fails bwrap's setup, which is why the sandbox is started again.
+func (j *Job) remask(args []string) []string {
+	if j.masks == nil {
+		return args
+	}
+	m := j.masks()
+	out := append(append(slices.Clip(args[:j.masksAt]), m...), args[j.masksAt+j.masksLen:]...)
+	j.masksLen = len(m)
+	return out
+}
+
+// blankStores are the arguments that show the credential stores
+// (credentialStores) blank: /dev/null over a file, an empty tmpfs over a
+// folder.
+func blankStores(project string, blank []string) []string {
+	files, dirs := credentialStores(project, blank)
+	var a []string
+	for _, f := range files {
+		a = append(a, "--ro-bind", "/dev/null", f)
+	}
+	for _, d := range dirs {
+		a = append(a, "--tmpfs", d)
+	}
+	return a
 }
 
 // start runs bwrap once. again is true when bwrap ended before it read its
@@ -186,13 +216,10 @@ func (b Bwrap) args(j *Job, env []string, tty bool) ([]string, *egressSock, erro
 	}
 	// The machine's own credential stores and those in other homes,
 	// where this user can read them (root): blank.
-	files, dirs := credentialStores(project, blank)
-	for _, f := range files {
-		a = append(a, "--ro-bind", "/dev/null", f)
-	}
-	for _, d := range dirs {
-		a = append(a, "--tmpfs", d)
-	}
+	j.masks = func() []string { return blankStores(project, blank) }
+	j.masksAt = len(a)
+	a = append(a, j.masks()...)
+	j.masksLen = len(a) - j.masksAt
 	for _, m := range b.Policy.Mounts {
 		src, dst := splitMount(m)
 		a = append(a, "--ro-bind-try", src, dst)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaperone-dev/chaperone/internal/itest"
 	"github.com/chaperone-dev/chaperone/sandbox"
 )
 
@@ -183,4 +184,48 @@ func TestHandoffNotRetriedWhenRun(t *testing.T) {
 		t.Errorf("Wait = %d, %v; want 1, nil", code, err)
 	}
 	exitCode(t, cmd)
+}
+
+// TestBwrapStoreGoneStartsAgain: a credential store to blank that goes
+// away between the finding and bwrap's setup (another user deleting a
+// file) fails the setup, as its mount point is gone; the sandbox started
+// again finds the stores again, and the command runs (seen in the full
+// suite, where tests write homes under /home while others run).
+func TestBwrapStoreGoneStartsAgain(t *testing.T) {
+	itest.Require(t, "root, to write another user's home", os.Geteuid() == 0)
+	e := newEnv(t, "bwrap")
+	other, err := os.MkdirTemp("/home", "chaperone-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(other) })
+	store := filepath.Join(other, ".aws", "credentials")
+	os.MkdirAll(filepath.Dir(store), 0o700)
+	if err := os.WriteFile(store, []byte("SECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	real, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bwrap as it would fail with the store gone: the first run takes the
+	// store away (its whole folder), then runs the real bwrap.
+	dir := t.TempDir()
+	count := filepath.Join(dir, "runs")
+	script := fmt.Sprintf(`#!/bin/sh
+n=$(cat %[1]q 2>/dev/null || echo 0); n=$((n+1)); echo $n > %[1]q
+[ $n -eq 1 ] && rm -rf %[2]q
+exec %[3]q "$@"
+`, count, filepath.Dir(store), real)
+	b := bwrapBackend(t, e)
+	b.Path = filepath.Join(dir, "bwrap")
+	if err := os.WriteFile(b.Path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	j := &sandbox.Job{Script: "echo ran", Dir: e.project, Env: e.vars, Stdout: &out, Stderr: &errb}
+	code, err := b.Run(waitCtx(t), j)
+	if err != nil || code != 0 || out.String() != "ran\n" || runs(t, count) != "2" {
+		t.Errorf("code %d, %v, out %q, bwrap ran %s times, stderr %q; want the command run by the second", code, err, out.String(), runs(t, count), errb.String())
+	}
 }

@@ -176,7 +176,7 @@ func (h *Handoff) Wait(ctx context.Context) (int, error) {
 		return 126, ctx.Err()
 	}
 	switch {
-	case code > 0 && gateUnread(h.gateRead):
+	case code != 0 && gateUnread(h.gateRead): // with or without its exit reported
 		return 126, ErrSetupFailed
 	case code >= 0:
 		return code, nil

@@ -99,7 +99,11 @@ type Job struct {
 	// for the host backend, which has no reaper.
 	ControlOnFDs bool
 	ctlDir       string // bubblewrap's: the control folder made for this run
-	readied      bool   // Ready has been called
+	// bubblewrap's: the credential stores to blank, found again (masks)
+	// where they are in its arguments (from masksAt, masksLen of them)
+	masks             func() []string
+	masksAt, masksLen int
+	readied           bool // Ready has been called
 }
 
 // ready calls the job's Ready hook, if any, the first time only: a
